@@ -1,0 +1,3 @@
+from podsleuth.cli import main
+
+main()

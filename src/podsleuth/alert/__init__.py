@@ -1,0 +1,1 @@
+"""alert stage of the podsleuth pipeline."""

@@ -1,0 +1,201 @@
+"""Settings: one pydantic model per pipeline stage, loaded from the YAML ``--config`` file.
+
+Every key is optional. Unknown keys and wrong types are errors that name the key and the line
+of the file, because a silently ignored typo in an alert route is how alerts get lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from podsleuth.durations import parse_duration
+from podsleuth.errors import ConfigError
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return parse_duration(value)
+    raise ValueError(f"expected a duration like 90s or 5m, got {value!r}")
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IgnoreRule(_Section):
+    """Drop anomalies matching every given field (globs for namespace/pod/container)."""
+
+    namespace: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    category: str | list[str] | None = None
+    reason: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Thresholds(_Section):
+    stuck_creating: Seconds = 300.0
+    """A pod waiting in ContainerCreating/PodInitializing longer than this is stuck."""
+    pending: Seconds = 120.0
+    """A pod unschedulable (PodScheduled=False) longer than this is an incident."""
+    terminating_extra: Seconds = 300.0
+    """A deleted pod still present this long past its grace period is stuck terminating."""
+    probe_failure: Seconds = 60.0
+    """Unhealthy probe events while the pod is not ready for this long open an incident."""
+    node_not_ready: Seconds = 60.0
+    """A node Ready=False/Unknown for this long is an incident."""
+    resolve_after: Seconds = 120.0
+    """An incident whose pods look healthy for this long is resolved."""
+
+
+class WatchSettings(_Section):
+    namespaces: list[str] = Field(default_factory=list)
+    exclude_namespaces: list[str] = Field(default_factory=list)
+    label_selector: str = ""
+    ignore: list[IgnoreRule] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    page_size: int = Field(default=500, ge=1, le=10000)
+    """Objects per page of the initial paginated list."""
+    read_timeout: Seconds = 330.0
+    """A watch stream silent this long (no event, no bookmark) is considered dead."""
+    watch_timeout: Seconds = 290.0
+    """Server-side timeoutSeconds of each watch request."""
+    backoff_max: Seconds = 30.0
+    """Upper bound of the jittered exponential reconnect backoff."""
+    collect_logs: bool = True
+    """Fetch the last lines of the previous container's log for crash-loop/oom incidents."""
+    log_lines: int = Field(default=20, ge=0, le=1000)
+
+
+class WebhookReceiver(_Section):
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    hmac_secret_file: str = ""
+    timeout: Seconds = 10.0
+
+
+class AlertmanagerReceiver(_Section):
+    url: str
+    timeout: Seconds = 10.0
+
+
+class Receiver(_Section):
+    name: str
+    webhook: WebhookReceiver | None = None
+    alertmanager: AlertmanagerReceiver | None = None
+    apprise: list[str] | None = None
+    kubernetes_events: dict[str, Any] | None = None
+
+
+class RouteMatch(_Section):
+    namespace: str | list[str] | None = None
+    category: str | list[str] | None = None
+    severity: str | list[str] | None = None
+    node: str | list[str] | None = None
+    signature: str | list[str] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Route(_Section):
+    match: RouteMatch = Field(default_factory=RouteMatch)
+    receivers: list[str]
+    continue_: bool = Field(default=False, alias="continue")
+
+
+class AlertSettings(_Section):
+    group_wait: Seconds = 10.0
+    repeat_interval: Seconds = 4 * 3600.0
+    send_resolved: bool = True
+    locale: Literal["en", "zh"] = "en"
+    receivers: list[Receiver] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
+
+
+class NodeAgentSettings(_Section):
+    discovery: Literal["daemonset", "static", "local", "off"] = "daemonset"
+    namespace: str = "podsleuth"
+    label_selector: str = "app.kubernetes.io/component=node-agent"
+    port: int = Field(default=9808, ge=1, le=65535)
+    urls: dict[str, str] = Field(default_factory=dict)
+    token_file: str = ""
+    timeout: Seconds = 5.0
+
+
+class Settings(_Section):
+    watch: WatchSettings = Field(default_factory=WatchSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    store: str | None = None
+    node_agents: NodeAgentSettings = Field(default_factory=NodeAgentSettings)
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Read and validate a YAML config file; ``None`` gives the defaults."""
+    if path is None:
+        return Settings()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} cannot be read: {e}") from None
+    return parse_settings(text, source=str(path))
+
+
+def parse_settings(text: str, *, source: str = "<config>") -> Settings:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    if data is None:
+        return Settings()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, not {type(data).__name__}")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{where}: unknown key {key!r}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {key}: {msg}") from None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree to a 1-based line."""
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            found = None
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    line = key_node.start_mark.line + 1
+                    found = value_node
+                    break
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            # pydantic adds union-member names to locations; they have no YAML node.
+            continue
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,1 @@
+"""diagnose stage of the podsleuth pipeline."""

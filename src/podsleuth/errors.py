@@ -1,0 +1,82 @@
+"""The one error tree of podsleuth.
+
+::
+
+    PodsleuthError                 anything podsleuth reports as a one-line message
+    ├── UsageError                 bad input from the user: exit code 2
+    │   ├── ConfigError            a config file that is missing, unparsable or invalid
+    │   ├── KubeconfigError        no usable kubeconfig / in-cluster config
+    │   └── InputError             a bad input file or argument (diagnose, node check)
+    ├── KnowledgeBaseError         a shipped data file (signatures, rules) that does not validate
+    └── ApiError                   the Kubernetes API answered with an error, or not at all
+        ├── ApiUnreachable         connection refused, DNS, TLS, timeout
+        ├── ApiForbidden           403: names the verb and resource that RBAC lacks
+        ├── ApiUnauthorized        401: bad or expired credentials
+        ├── ApiNotFound            404: resource kind or object missing
+        ├── ApiGone                410: resourceVersion too old, re-list
+        └── ApiServerError         any other HTTP status
+
+Errors of the libraries below (aiohttp, kubernetes_asyncio) are mapped onto this tree at the
+boundary (``podsleuth.kube``) with ``raise ... from``; nothing above that layer sees them.
+"""
+
+from __future__ import annotations
+
+
+class PodsleuthError(Exception):
+    """Base of every error podsleuth raises on purpose; its ``str`` is one line for the user."""
+
+
+class UsageError(PodsleuthError):
+    """Bad input from the user; the CLI exits with code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file that is missing, unparsable or does not validate."""
+
+
+class KubeconfigError(UsageError):
+    """No usable kubeconfig or in-cluster configuration."""
+
+
+class InputError(UsageError):
+    """A bad input file or argument."""
+
+
+class KnowledgeBaseError(PodsleuthError):
+    """A shipped data file (signatures, rules) that does not validate: a bug in the package."""
+
+
+class ApiError(PodsleuthError):
+    """The Kubernetes API answered with an error status, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class ApiUnreachable(ApiError):
+    """Connection refused, name resolution, TLS or timeout: the server did not answer."""
+
+
+class ApiForbidden(ApiError):
+    """HTTP 403: the service account lacks a permission; the message names it."""
+
+
+class ApiUnauthorized(ApiError):
+    """HTTP 401: credentials missing, wrong or expired."""
+
+
+class ApiNotFound(ApiError):
+    """HTTP 404: the resource kind (API group not served) or the object does not exist."""
+
+
+class ApiGone(ApiError):
+    """HTTP 410 or an ERROR Status with code 410: the resourceVersion is too old; re-list."""
+
+
+class ApiServerError(ApiError):
+    """Any other HTTP error status."""

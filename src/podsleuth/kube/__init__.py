@@ -1,0 +1,1 @@
+"""kube stage of the podsleuth pipeline."""

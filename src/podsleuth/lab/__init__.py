@@ -1,0 +1,1 @@
+"""lab stage of the podsleuth pipeline."""

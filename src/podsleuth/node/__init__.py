@@ -1,0 +1,1 @@
+"""node stage of the podsleuth pipeline."""

@@ -1,0 +1,1 @@
+"""watch stage of the podsleuth pipeline."""
