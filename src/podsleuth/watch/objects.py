@@ -14,8 +14,11 @@ from datetime import datetime
 import msgspec
 
 
-class _Slim(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True):
-    pass
+class _Slim(msgspec.Struct, rename="camel", omit_defaults=True):
+    """Base of the wire structs. Treat instances as immutable: caches share them between stages.
+
+    (Not ``frozen=True``: mypy's dataclass_transform then rejects every subclass.)
+    """
 
 
 class OwnerReference(_Slim):

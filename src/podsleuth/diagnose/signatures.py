@@ -1,0 +1,182 @@
+"""The failure-signature data model and the loader of the packaged YAML files.
+
+Signatures are data so that a new runtime wording is a reviewed YAML change, not code. The
+loader is strict (unknown keys, bad regexes, duplicate ids, unknown categories or fact
+extractors are errors) because a typo in a shipped file would otherwise silently stop a
+signature from ever matching; every error names the file and the entry.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from podsleuth.diagnose.categories import CATEGORIES
+from podsleuth.diagnose.facts import EXTRACTORS
+from podsleuth.errors import KnowledgeBaseError
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class NextChecks(_Model):
+    """What to look at next, split by where it can be looked at: the watcher can run API checks
+    itself, node checks need the node agent (or a human with a shell)."""
+
+    api: tuple[NonEmpty, ...] = ()
+    node: tuple[NonEmpty, ...] = ()
+
+
+class Signature(_Model):
+    """One failure signature: how to recognise a message, and what it means."""
+
+    id: NonEmpty
+    category: NonEmpty
+    family: NonEmpty
+    priority: Annotated[int, Field(ge=0, le=100)]
+    reasons: tuple[NonEmpty, ...] = ()
+    keywords: tuple[NonEmpty, ...] = Field(min_length=1)
+    patterns: tuple[NonEmpty, ...] = Field(min_length=1)
+    require: tuple[NonEmpty, ...] = ()
+    exclude: tuple[NonEmpty, ...] = ()
+    facts: tuple[NonEmpty, ...] = ()
+    summary: NonEmpty
+    root_cause: NonEmpty
+    next_checks: NextChecks = NextChecks()
+    remediation: tuple[NonEmpty, ...] = ()
+    sources: tuple[NonEmpty, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError(f"id {v!r} must be lowercase letters, digits, '.' and '-'")
+        return v
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, v: str) -> str:
+        if v not in CATEGORIES:
+            raise ValueError(f"unknown category {v!r} (known: {', '.join(sorted(CATEGORIES))})")
+        return v
+
+    @field_validator("keywords")
+    @classmethod
+    def _lowercase_keywords(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # The prefilter compares against the lowercased message: an uppercase keyword would
+        # never be found and the signature would be dead.
+        for k in v:
+            if k != k.lower():
+                raise ValueError(f"keyword {k!r} must be lowercase")
+        return v
+
+    @field_validator("patterns", "require", "exclude")
+    @classmethod
+    def _compiles(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i, p in enumerate(v):
+            try:
+                compiled = re.compile(p)
+            except re.error as e:
+                raise ValueError(f"[{i}] bad regex {p!r}: {e}") from e
+            for name in compiled.groupindex:
+                if not name.islower():
+                    raise ValueError(f"[{i}] group name {name!r} must be snake_case")
+        return v
+
+    @field_validator("facts")
+    @classmethod
+    def _known_extractors(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for name in v:
+            if name not in EXTRACTORS:
+                raise ValueError(f"unknown fact extractor {name!r} (known: {', '.join(sorted(EXTRACTORS))})")
+        return v
+
+    @field_validator("summary")
+    @classmethod
+    def _summary_template(cls, v: str) -> str:
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(v) if f is not None]
+        except ValueError as e:
+            raise ValueError(f"bad summary template: {e}") from e
+        for f in fields:
+            if not f.isidentifier():
+                raise ValueError(f"summary placeholder {{{f}}} must be a plain fact name")
+        return v
+
+
+class SignatureFile(_Model):
+    signatures: tuple[dict[str, Any], ...] = Field(min_length=1)
+
+
+def packaged_files() -> list[Traversable]:
+    """The YAML files shipped in ``podsleuth/data/signatures``, in a stable order."""
+    root = resources.files("podsleuth").joinpath("data", "signatures")
+    return sorted((f for f in root.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda f: f.name)
+
+
+def _entry_label(index: int, raw: object) -> str:
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    return f"entry {index + 1}" + (f" (id {ident!r})" if isinstance(ident, str) else "")
+
+
+def _format_validation(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "<entry>"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def load_file(source: Traversable | Path) -> list[Signature]:
+    """Parse and validate one signatures file; raise KnowledgeBaseError naming file and entry."""
+    name = str(source)
+    try:
+        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise KnowledgeBaseError(f"signatures file {name}: cannot read: {e}") from e
+    except yaml.YAMLError as e:
+        raise KnowledgeBaseError(f"signatures file {name}: invalid YAML: {' '.join(str(e).split())}") from e
+    try:
+        parsed = SignatureFile.model_validate(doc)
+    except ValidationError as e:
+        raise KnowledgeBaseError(f"signatures file {name}: {_format_validation(e)}") from e
+    out: list[Signature] = []
+    for i, raw in enumerate(parsed.signatures):
+        try:
+            out.append(Signature.model_validate(raw))
+        except ValidationError as e:
+            raise KnowledgeBaseError(
+                f"signatures file {name}: {_entry_label(i, raw)}: {_format_validation(e)}"
+            ) from e
+    return out
+
+
+def load_signatures(sources: Iterable[Traversable | Path]) -> list[Signature]:
+    """Load several files and reject an id defined twice, naming both places."""
+    seen: dict[str, str] = {}
+    out: list[Signature] = []
+    for source in sources:
+        for sig in load_file(source):
+            if sig.id in seen:
+                raise KnowledgeBaseError(
+                    f"signatures file {source}: duplicate id {sig.id!r} (already defined in {seen[sig.id]})"
+                )
+            seen[sig.id] = str(source)
+            out.append(sig)
+    if not out:
+        raise KnowledgeBaseError("no signatures found in the knowledge base")
+    return out

@@ -1,0 +1,114 @@
+"""Prometheus metrics of the watch pipeline and the small HTTP server exposing them.
+
+One registry per ``WatchMetrics`` instance (no global registry filled at import time), so two
+pipelines in one process - as in tests - do not share counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+RESOURCES = ("pods", "events", "nodes")
+
+
+class WatchMetrics:
+    """Counters the reflectors and the detector report into; also the readiness state."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events = Counter(
+            "podsleuth_watch_events_total",
+            "Watch events decoded, per resource (initial list items included).",
+            ["resource"],
+            registry=self.registry,
+        )
+        self.restarts = Counter(
+            "podsleuth_watch_restarts_total",
+            "Watch streams restarted, per resource and reason (expired, stream-end, read-timeout, ...).",
+            ["resource", "reason"],
+            registry=self.registry,
+        )
+        self.bad_lines = Counter(
+            "podsleuth_watch_bad_lines_total",
+            "Watch lines skipped because they could not be decoded, per resource and reason.",
+            ["resource", "reason"],
+            registry=self.registry,
+        )
+        self.incidents_open = Gauge(
+            "podsleuth_incidents_open",
+            "Open incidents per category.",
+            ["category"],
+            registry=self.registry,
+        )
+        self.incident_changes = Counter(
+            "podsleuth_incident_changes_total",
+            "Incident changes emitted (opened, updated, resolved).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.detection_latency = Histogram(
+            "podsleuth_detection_latency_seconds",
+            "Time from receiving a watch event to emitting the incident change it caused.",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=self.registry,
+        )
+        self._event_children = {r: self.events.labels(resource=r) for r in RESOURCES}
+        self._synced: set[str] = set()
+        self.expected_resources: frozenset[str] = frozenset(RESOURCES)
+
+    # --- the reflector observer protocol ---
+    def on_event(self, resource: str) -> None:
+        child = self._event_children.get(resource)
+        if child is None:
+            child = self._event_children[resource] = self.events.labels(resource=resource)
+        child.inc()
+
+    def on_restart(self, resource: str, reason: str) -> None:
+        self.restarts.labels(resource=resource, reason=reason).inc()
+
+    def on_synced(self, resource: str) -> None:
+        self._synced.add(resource)
+
+    def on_bad_line(self, resource: str, reason: str) -> None:
+        self.bad_lines.labels(resource=resource, reason=reason).inc()
+
+    @property
+    def ready(self) -> bool:
+        """Ready once every watched resource finished its initial list."""
+        return self.expected_resources <= self._synced
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def serve_metrics(
+    metrics: WatchMetrics, *, port: int, host: str = "0.0.0.0", live: Callable[[], bool] = lambda: True
+) -> web.AppRunner:
+    """Start /metrics, /healthz and /readyz on ``host:port``; the caller cleans up the runner."""
+
+    async def metrics_handler(_: web.Request) -> web.Response:
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n") if live() else web.Response(status=503, text="unhealthy\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if metrics.ready:
+            return web.Response(text="ready\n")
+        return web.Response(status=503, text="initial sync not finished\n")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
