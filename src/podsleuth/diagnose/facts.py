@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from podsleuth.diagnose.literals import trie_pattern
+
 Facts = dict[str, object]
 Extractor = Callable[[str, str], Facts]
 
@@ -105,7 +107,7 @@ _ERRNOS: Final[dict[str, str]] = {
     "resource temporarily unavailable": "EAGAIN",
     "broken pipe": "EPIPE",
 }
-_ERRNO_RE: Final = re.compile("|".join(re.escape(k) for k in sorted(_ERRNOS, key=len, reverse=True)))
+_ERRNO_RE: Final = re.compile(trie_pattern(_ERRNOS))
 
 
 def errno(text: str, lowered: str) -> Facts:
@@ -172,7 +174,9 @@ _HOST_RES: Final = (
     re.compile(r"pulling from host (?P<host>[^\s/]{1,256})"),
     re.compile(r"https?://\[?(?P<host>[^\s/\]\"]{1,256})\]?/v2/"),
 )
-_HTTP_STATUS_RE: Final = re.compile(r"\b(?P<code>40[0-9]|429|5\d\d) (?P<text>[A-Z][A-Za-z ]{2,40}?)(?= -|\s*$|[\"\n:])")
+_HTTP_STATUS_RE: Final = re.compile(
+    r"\b(?P<code>40[0-9]|429|50[0-9])\b(?= (?:Unauthorized|Forbidden|Not Found|Too Many Requests)| ?\"| ?$)"
+)
 
 
 def registry_of(image: str) -> str | None:
@@ -307,6 +311,93 @@ def exit_code(text: str, lowered: str) -> Facts:
     return {"exit_code": int(m.group("code"))} if m else {}
 
 
+_MOUNT_RES: Final = (
+    # runc >= rc93: error mounting %q to rootfs at %q (rc <= rc10 also names the rootfs)
+    re.compile(r'mounting \\*"(?P<source>[^"\\]{1,4096})\\*" to rootfs (?:\\*"[^"\\]{0,4096}\\*" )?at \\*"(?P<target>[^"\\]{1,4096})\\*"'),
+    # crun: mount `SRC` to `DST`
+    re.compile(r"mount `(?P<source>[^`]{1,4096})` to [`'](?P<target>[^`']{1,4096})[`']"),
+    # runc 1.1: mount SRC:DST (via /proc/self/fd/N)
+    re.compile(r"mount (?P<source>[^\s:]{1,4096}):(?P<target>\S{1,4096}) \(via /proc/"),
+    # runc 1.2+: mount src=SRC, ..., dst=DST, dstFd=...
+    re.compile(r"mount src=(?P<source>[^,\s]{1,4096}), (?:[a-zA-Z]{1,16}=[^,\s]{0,4096}, ){0,4}dst=(?P<target>[^,\s]{1,4096}),"),
+    re.compile(r"error while creating mount source path '(?P<source>[^']{1,4096})'"),
+    re.compile(r'failed to (?:stat|mkdir) \\*"(?P<source>[^"\\]{1,4096})\\*"'),
+)
+_FLAGS_RE: Final = re.compile(r"flags(?:: |=)(?P<flags>0x[0-9a-fA-F]{1,8}|MS_[A-Z_|]{1,200})")
+
+
+def mount_spec(text: str, lowered: str) -> Facts:
+    """Source, target and flags of the failed mount, in whichever runtime's wording."""
+    facts: Facts = {}
+    if "mount" not in lowered:
+        return facts
+    for rx in _MOUNT_RES:
+        m = rx.search(text)
+        if m:
+            facts["mount_source"] = m.group("source")
+            if "target" in m.groupdict() and m.group("target"):
+                facts["mount_target"] = m.group("target")
+            break
+    fm = _FLAGS_RE.search(text)
+    if fm:
+        facts["mount_flags"] = fm.group("flags")
+    return facts
+
+
+_DELETED_STOP: Final = frozenset(" \t\n[\"'")
+
+
+def deleted_root(text: str, lowered: str) -> Facts:
+    """The mount root that the kernel reports as ``<path>//deleted`` in mountinfo/findmnt, and
+    the SOURCE in front of it (``ceph-fuse[/volumes/...//deleted]``). Scanned by hand: a regex
+    ending in a literal after an unbounded path class would backtrack quadratically."""
+    end = text.find("//deleted")
+    if end < 0:
+        return {}
+    start = end
+    while start > 0 and text[start - 1] not in _DELETED_STOP:
+        start -= 1
+    facts: Facts = {"mount_root": text[start : end + len("//deleted")]}
+    if start > 0 and text[start - 1] == "[":
+        s = start - 1
+        while s > 0 and not text[s - 1].isspace():
+            s -= 1
+        if s < start - 1:
+            facts["mount_source"] = text[s : start - 1]
+    return facts
+
+
+_EVICT_RES: Final = (
+    re.compile(r"low on resource: (?P<resource>[\w.-]{1,64})"),
+    re.compile(r"Container (?P<container>[^\s,]{1,253}) was using (?P<usage>[^\s,]{1,64}),"),
+    re.compile(r"(?:exceeds its request of|request is) (?P<request>[^\s,]{1,64}?)[.,]"),
+)
+
+
+def eviction(text: str, lowered: str) -> Facts:
+    facts: Facts = {}
+    for rx in _EVICT_RES:
+        m = rx.search(text)
+        if m:
+            facts.update({f"evicted_{k}" if k != "resource" else "eviction_resource": v for k, v in m.groupdict().items()})
+    return facts
+
+
+_PROBE_URL_RE: Final = re.compile(r'Get \\*"(?P<url>[^"\\\s]{1,2048})\\*"')
+_PROBE_STATUS_RE: Final = re.compile(r"statuscode: (?P<code>\d{3})")
+
+
+def probe(text: str, lowered: str) -> Facts:
+    facts: Facts = {}
+    m = _PROBE_URL_RE.search(text)
+    if m:
+        facts["probe_url"] = m.group("url")
+    sm = _PROBE_STATUS_RE.search(text)
+    if sm:
+        facts["probe_status_code"] = int(sm.group("code"))
+    return facts
+
+
 EXTRACTORS: Final[dict[str, Extractor]] = {
     "kubelet_paths": kubelet_paths,
     "errno": errno,
@@ -317,4 +408,8 @@ EXTRACTORS: Final[dict[str, Extractor]] = {
     "oom": oom,
     "kubelet_volume": kubelet_volume,
     "exit_code": exit_code,
+    "mount_spec": mount_spec,
+    "deleted_root": deleted_root,
+    "eviction": eviction,
+    "probe": probe,
 }

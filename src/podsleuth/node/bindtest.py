@@ -8,12 +8,12 @@ vanishes with the child: nothing is ever left on the node, even if the child is 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
 import json
 import os
-import contextlib
 import subprocess
 import sys
 import tempfile

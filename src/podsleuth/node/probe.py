@@ -106,11 +106,13 @@ class _Worker:
                     f.close()
             except OSError:
                 pass
+        # A FUSE/NFS request already sent to a dead server waits uninterruptibly even after
+        # SIGKILL (fs/fuse/dev.c request_wait_answer), so never wait long: park it and move on.
         try:
             self.proc.kill()
-            self.proc.wait(timeout=1.0)
+            self.proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
-            log.warning("probe worker %d is stuck in the kernel; leaving it", self.proc.pid)
+            log.info("probe worker %d is stuck in the kernel (D state); leaving it", self.proc.pid)
             _reaped_later.append(self.proc)
         except OSError:
             pass
@@ -223,5 +225,22 @@ def _replace(pool: list[_Worker], old: _Worker, sel: selectors.BaseSelector) -> 
     return [new if w is old else w for w in pool], new
 
 
+def resolve_path(path: str, *, timeout: float = 2.0) -> str | None:
+    """``realpath`` in a child, since resolving a path under a hung mount blocks; None if hung."""
+    try:
+        cp = subprocess.run([sys.executable, "-m", "podsleuth.node.probe", "--realpath"],
+                            input=json.dumps(path).encode(), capture_output=True, timeout=timeout,
+                            check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    if cp.returncode != 0:
+        return None
+    resolved = json.loads(cp.stdout)
+    return resolved if isinstance(resolved, str) else None
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--realpath"]:
+        print(json.dumps(os.path.realpath(json.loads(sys.stdin.read()))))
+        sys.exit(0)
     sys.exit(_worker_main())

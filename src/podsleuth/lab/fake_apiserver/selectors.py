@@ -17,7 +17,9 @@ _SET_RE = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 
 def _split_terms(text: str) -> list[str]:
     """Split on commas that are not inside ``( )`` of a set term."""
-    terms, depth, cur = [], 0, []
+    terms: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -68,11 +70,12 @@ def field_values(obj: Mapping[str, object]) -> dict[str, str]:
     if isinstance(meta, dict):
         out["metadata.name"] = str(meta.get("name", ""))
         out["metadata.namespace"] = str(meta.get("namespace", ""))
+    ref = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
     for section, keys in (
         ("spec", ("nodeName", "schedulerName", "serviceAccountName", "unschedulable")),
         ("status", ("phase", "podIP", "nominatedNodeName")),
-        ("involvedObject", ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")),
-        ("regarding", ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")),
+        ("involvedObject", ref),
+        ("regarding", ref),
     ):
         part = obj.get(section)
         if isinstance(part, dict):

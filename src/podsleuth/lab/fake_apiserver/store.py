@@ -121,7 +121,8 @@ class Store:
         self.rv += 1
         meta["resourceVersion"] = str(self.rv)
         obj["kind"], obj["apiVersion"] = kind.kind, kind.group_version
-        entry = Entry(namespace, name, self.rv, dict(meta.get("labels") or {}), field_values(obj), _dumps(obj))
+        labels = dict(meta.get("labels") or {})
+        entry = Entry(namespace, name, self.rv, labels, field_values(obj), _dumps(obj))
         self.objects[kind.key][(namespace, name)] = entry
         if old is None:
             bisect.insort(self.order[kind.key], (namespace, name))
@@ -143,8 +144,12 @@ class Store:
         return obj
 
     def compact(self) -> None:
-        """Forget all history: older watches and continue tokens now get 410."""
+        """Forget all history: older watches and continue tokens now get 410.
+
+        The resourceVersion moves on by one so that lists served from now on are not expired.
+        """
         self.history.clear()
+        self.rv += 1
         self.floor = self.compacted = self.rv
 
     def _record(self, record: Record) -> None:

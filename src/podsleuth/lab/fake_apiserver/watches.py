@@ -55,7 +55,7 @@ class WatchConn:
     bookmarks: bool
     queue: asyncio.Queue[bytes | Close] = field(default_factory=asyncio.Queue)
     flowing: asyncio.Event = field(default_factory=asyncio.Event)
-    transport: asyncio.BaseTransport | None = None
+    transport: asyncio.Transport | None = None
 
     def __post_init__(self) -> None:
         self.flowing.set()
@@ -78,10 +78,10 @@ class WatchConn:
         self.queue.put_nowait(Close(abort=True))
         self.flowing.set()
 
-    async def pump(self, resp: web.StreamResponse, *, timeout: float) -> None:
+    async def pump(self, resp: web.StreamResponse, *, seconds: float) -> None:
         """Send queued lines until the server-side timeout, a Close, or the client leaves."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + seconds
         try:
             while (remaining := deadline - loop.time()) > 0:
                 try:

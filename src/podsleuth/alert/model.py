@@ -1,0 +1,140 @@
+"""A typed view of the CONTRACT.md incident change, decoded at the edge of alerting.
+
+Alerting consumes the contract dicts, not the detector's classes, so the two stages evolve
+independently; the raw dict is kept too, because webhooks must forward it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+import msgspec
+
+from podsleuth.errors import InputError
+
+EventKind = Literal["incident.opened", "incident.updated", "incident.resolved"]
+RESOLVED: EventKind = "incident.resolved"
+
+
+class Owner(msgspec.Struct, frozen=True):
+    kind: str = ""
+    name: str = ""
+
+
+class Evidence(msgspec.Struct, frozen=True):
+    source: str = ""
+    fact: str = ""
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Diagnosis(msgspec.Struct, frozen=True):
+    root_cause: str = ""
+    summary: str = ""
+    confidence: float = 0.0
+    evidence: list[Evidence] = msgspec.field(default_factory=list)
+    remediation: list[str] = msgspec.field(default_factory=list)
+
+
+class Incident(msgspec.Struct, frozen=True):
+    id: str
+    fingerprint: str = ""
+    category: str = ""
+    reason: str = ""
+    signature: str | None = None
+    severity: str = "error"
+    namespace: str | None = None
+    pod: str | None = None
+    node: str | None = None
+    container: str | None = None
+    owner: Owner | None = None
+    message: str = ""
+    count: int = 1
+    first_seen: str = ""
+    last_seen: str = ""
+    diagnosis: Diagnosis | None = None
+    pods: list[str] = msgspec.field(default_factory=list)
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def workload(self) -> str:
+        """``Kind/name`` of the owner, or the pod itself for a bare pod."""
+        if self.owner and self.owner.name:
+            return f"{self.owner.kind}/{self.owner.name}" if self.owner.kind else self.owner.name
+        return f"Pod/{self.pod}" if self.pod else ""
+
+    @property
+    def all_pods(self) -> list[str]:
+        pods = list(self.pods)
+        if self.pod and self.pod not in pods:
+            pods.insert(0, self.pod)
+        return pods
+
+    @property
+    def cause_key(self) -> str:
+        """Incidents with the same key share a root cause: the unit of a storm digest line."""
+        if self.diagnosis and self.diagnosis.root_cause:
+            return f"rc:{self.diagnosis.root_cause}"
+        if self.signature:
+            return f"sig:{self.signature}"
+        return f"cat:{self.category}:{self.reason}"
+
+
+class Change(msgspec.Struct, frozen=True):
+    """One incident change plus the raw dict it came from (forwarded verbatim by webhooks)."""
+
+    event: EventKind
+    incident: Incident
+    raw: dict[str, Any]
+
+    @property
+    def resolved(self) -> bool:
+        return self.event == RESOLVED
+
+
+def decode_change(raw: dict[str, Any]) -> Change:
+    """Validate a contract dict; a malformed change is an ``InputError`` naming the problem."""
+    try:
+        event = msgspec.convert(raw.get("event"), type=EventKind)
+        incident = msgspec.convert(raw.get("incident"), type=Incident, strict=False)
+    except msgspec.ValidationError as e:
+        raise InputError(f"invalid incident change: {e}") from None
+    return Change(event=event, incident=incident, raw=raw)
+
+
+def content_hash(change: Change) -> str:
+    """What makes a change worth telling again: everything but counters and timestamps."""
+    i = change.incident
+    d = i.diagnosis
+    parts = [
+        change.event if change.resolved else "open",
+        i.category,
+        i.reason,
+        i.signature or "",
+        i.severity,
+        i.node or "",
+        d.root_cause if d else "",
+        "|".join(d.remediation) if d else "",
+    ]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def field_values(incident: Incident) -> dict[str, str]:
+    """Flat string fields that routes and silences match on (``label.KEY`` for labels)."""
+    out = {
+        "namespace": incident.namespace or "",
+        "pod": incident.pod or "",
+        "node": incident.node or "",
+        "container": incident.container or "",
+        "category": incident.category,
+        "severity": incident.severity,
+        "signature": incident.signature or "",
+        "reason": incident.reason,
+        "fingerprint": incident.fingerprint,
+        "id": incident.id,
+        "owner": incident.owner.name if incident.owner else "",
+        "workload": incident.workload,
+    }
+    for key, value in incident.labels.items():
+        out[f"label.{key}"] = value
+    return out

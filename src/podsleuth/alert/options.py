@@ -1,0 +1,70 @@
+"""Notifier tuning: the ``alerts`` config section plus knobs it does not (yet) have, with defaults.
+
+Kept as a frozen dataclass built from ``AlertSettings`` so the notifier never reads config
+objects directly and tests can set any knob without writing YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from podsleuth.config import AlertSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``messages`` notifications per ``period`` seconds to one receiver; 0 = unlimited."""
+
+    messages: int = 20
+    period: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOptions:
+    group_wait: float = 10.0
+    repeat_interval: float = 4 * 3600.0
+    send_resolved: bool = True
+    locale: str = "en"
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    """Applies to receivers with chat/email (apprise) targets; machine receivers are unlimited
+    unless ``rate_limits`` names them."""
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
+    max_batch: int = 500
+    """Changes folded into one notification at most; the rest go into the next one."""
+    max_detail: int = 5
+    """Incidents shown in full in a chat/email message; the others become digest lines."""
+    evidence_lines: int = 3
+    max_attempts: int = 10
+    """Delivery attempts before a notification is dead-lettered."""
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    max_in_flight: int = 64
+    """Concurrent deliveries per receiver, so a slow sink does not queue every message behind one."""
+    apprise_timeout: float = 30.0
+    alertmanager_hold: float = 0.0
+    """How long an open incident's Alertmanager alert stays firing without news; 0 = 2x repeat_interval."""
+    alertmanager_per_category: bool = False
+    template_dir: str | None = None
+    idle_poll: float = 5.0
+    """Upper bound of a worker's sleep, so rows written by another process are noticed."""
+
+    @classmethod
+    def from_settings(cls, settings: AlertSettings, **overrides: Any) -> AlertOptions:
+        base = cls(
+            group_wait=settings.group_wait,
+            repeat_interval=settings.repeat_interval,
+            send_resolved=settings.send_resolved,
+            locale=settings.locale,
+        )
+        return replace(base, **overrides)
+
+    def rate_limit_for(self, receiver: str, *, human: bool) -> RateLimit | None:
+        limit = self.rate_limits.get(receiver) or (self.rate_limit if human else None)
+        if limit is None or limit.messages <= 0:
+            return None
+        return limit
+
+    @property
+    def hold(self) -> float:
+        return self.alertmanager_hold or 2 * self.repeat_interval

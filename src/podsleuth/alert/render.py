@@ -1,0 +1,127 @@
+"""Turn a batch into a human message (title + body) with the Jinja2 templates in data/templates.
+
+The renderer does the storm arithmetic (which incidents are shown in full, how many more pods
+and namespaces share each root cause) so templates stay plain text with loops, and a
+translation (``locale: zh``) is only a new template file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from podsleuth.alert.model import Change
+
+Format = Literal["markdown", "text"]
+LOCALES = ("en", "zh")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+
+
+def _item(change: Change, *, evidence_lines: int) -> dict[str, Any]:
+    i = change.incident
+    d = i.diagnosis
+    return {
+        "event": change.event.removeprefix("incident."),
+        "resolved": change.resolved,
+        "id": i.id,
+        "namespace": i.namespace or "",
+        "workload": i.workload,
+        "pods": i.all_pods,
+        "node": i.node or "",
+        "container": i.container or "",
+        "category": i.category,
+        "reason": i.reason,
+        "severity": i.severity,
+        "signature": i.signature or "",
+        "message": " ".join(i.message.split())[:500],
+        "count": i.count,
+        "first_seen": i.first_seen,
+        "last_seen": i.last_seen,
+        "diagnosed": bool(d and d.root_cause),
+        "root_cause": d.root_cause if d else "",
+        "summary": d.summary if d else "",
+        "confidence": d.confidence if d else 0.0,
+        "remediation": list(d.remediation) if d else [],
+        "evidence": [f"{e.source}: {e.fact}" for e in (d.evidence if d else [])][:evidence_lines],
+    }
+
+
+def build_context(changes: Sequence[Change], *, max_detail: int, evidence_lines: int) -> dict[str, Any]:
+    """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest."""
+    groups: dict[str, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.incident.cause_key, []).append(change)
+    budget = max(1, max_detail)
+    out = []
+    for members in sorted(groups.values(), key=len, reverse=True):
+        shown = members[: max(1, min(len(members), budget))]
+        budget -= len(shown)
+        rest = members[len(shown) :]
+        pods = {(c.incident.namespace, p) for c in rest for p in c.incident.all_pods} or {
+            (c.incident.namespace, c.incident.id) for c in rest
+        }
+        first = members[0].incident
+        out.append(
+            {
+                "root_cause": first.diagnosis.root_cause if first.diagnosis else "",
+                "category": first.category,
+                "reason": first.reason,
+                "items": [_item(c, evidence_lines=evidence_lines) for c in shown],
+                "more_incidents": len(rest),
+                "more_pods": len(pods) if rest else 0,
+                "more_namespaces": len({c.incident.namespace for c in rest}),
+            }
+        )
+    opened = sum(1 for c in changes if not c.resolved)
+    return {
+        "total": len(changes),
+        "firing": opened,
+        "resolved": len(changes) - opened,
+        "groups": out,
+        "namespaces": sorted({c.incident.namespace for c in changes if c.incident.namespace}),
+        "categories": sorted({c.incident.category for c in changes}),
+    }
+
+
+class Renderer:
+    def __init__(
+        self,
+        *,
+        locale: str = "en",
+        template_dir: str | Path | None = None,
+        max_detail: int = 5,
+        evidence_lines: int = 3,
+    ) -> None:
+        if locale not in LOCALES:
+            raise ValueError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
+        loaders: list[jinja2.BaseLoader] = []
+        if template_dir:
+            loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+        loaders.append(jinja2.PackageLoader("podsleuth", "data/templates"))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=False,  # chat markdown and plain text, never HTML
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.locale = locale
+        self.max_detail = max_detail
+        self.evidence_lines = evidence_lines
+
+    def render(self, changes: Sequence[Change], *, fmt: Format, receiver: str = "") -> Message:
+        ctx = build_context(changes, max_detail=self.max_detail, evidence_lines=self.evidence_lines)
+        ctx["receiver"] = receiver
+        title = self.env.get_template(f"title.{self.locale}.j2").render(ctx).strip()
+        body = self.env.get_template(f"{fmt}.{self.locale}.j2").render(ctx).strip() + "\n"
+        return Message(title=" ".join(title.split()), body=body)

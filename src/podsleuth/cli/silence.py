@@ -1,0 +1,166 @@
+"""``podsleuth silence add|list|expire``: mute matching incidents for a while, in the store.
+
+Silences live in the same store the watcher reads, so muting works from any shell on the same
+file (SQLite WAL allows the concurrent write) without talking to the running process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import click
+
+from podsleuth.cli.options import output_option, store_option
+from podsleuth.durations import format_duration, parse_duration
+from podsleuth.errors import InputError
+from podsleuth.store import Store, open_store
+from podsleuth.store.base import Silence
+
+T = TypeVar("T")
+
+MATCH_KEYS = frozenset(
+    {
+        "namespace",
+        "pod",
+        "node",
+        "container",
+        "category",
+        "severity",
+        "signature",
+        "reason",
+        "fingerprint",
+        "id",
+        "owner",
+        "workload",
+    }
+)
+
+
+def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not value:
+            raise InputError(f"--match {item!r}: expected key=value, e.g. namespace=shop*")
+        if key not in MATCH_KEYS and not key.startswith("label."):
+            raise InputError(
+                f"--match {item!r}: unknown key {key!r}; use one of "
+                f"{', '.join(sorted(MATCH_KEYS))} or label.NAME"
+            )
+        out[key] = value
+    if not out:
+        raise InputError("give at least one --match key=value")
+    return out
+
+
+def _run(store_url: str | None, fn: Callable[[Store], Awaitable[T]]) -> T:
+    async def main() -> T:
+        store = await open_store(store_url)
+        try:
+            return await fn(store)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(main())
+
+
+def _ts(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@click.group(name="silence")
+def group() -> None:
+    """Mute incidents matching key=value globs for a while (stored, survives restarts)."""
+
+
+@group.command()
+@click.option(
+    "--match",
+    "matches",
+    multiple=True,
+    required=True,
+    metavar="KEY=VALUE",
+    help="Field glob to match (namespace, pod, node, category, severity, label.NAME, ...); repeatable.",
+)
+@click.option("--for", "duration", required=True, help="How long, e.g. 30m, 2h, 1d.")
+@click.option("--comment", default="", help="Why; shown by `silence list`.")
+@output_option
+@store_option
+def add(matches: tuple[str, ...], duration: str, comment: str, output: str, store_url: str | None) -> None:
+    """Add a silence."""
+    matchers = parse_matchers(matches)
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as e:
+        raise InputError(f"--for: {e}") from None
+    if seconds <= 0:
+        raise InputError("--for must be positive")
+    now = time.time()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, user, now)
+    _run(store_url, lambda s: s.add_silence(silence))
+    if output == "json":
+        click.echo(json.dumps(_as_json(silence, now)))
+    else:
+        click.echo(f"silence {silence.id} added until {_ts(silence.ends_at)}")
+
+
+def _as_json(s: Silence, now: float) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "matchers": s.matchers,
+        "starts_at": _ts(s.starts_at),
+        "ends_at": _ts(s.ends_at),
+        "active": s.starts_at <= now < s.ends_at,
+        "comment": s.comment,
+        "created_by": s.created_by,
+    }
+
+
+@group.command(name="list")
+@click.option("--all", "include_expired", is_flag=True, help="Include expired silences.")
+@output_option
+@store_option
+def list_(include_expired: bool, output: str, store_url: str | None) -> None:
+    """List active silences."""
+    now = time.time()
+    silences = _run(store_url, lambda s: s.silences(now=now, include_expired=include_expired))
+    for s in silences:
+        if output == "json":
+            click.echo(json.dumps(_as_json(s, now)))
+            continue
+        left = f"{format_duration(s.ends_at - now)} left" if s.ends_at > now else "expired"
+        matchers = " ".join(f"{k}={v}" for k, v in s.matchers.items())
+        click.echo(f"{s.id}  {matchers}  until {_ts(s.ends_at)} ({left})  by {s.created_by}  {s.comment}")
+    if not silences and output == "text":
+        click.echo("no silences")
+
+
+@group.command()
+@click.argument("silence_id")
+@store_option
+def expire(silence_id: str, store_url: str | None) -> None:
+    """End a silence now (ID or a unique prefix of it)."""
+    now = time.time()
+
+    async def run(store: Store) -> str:
+        found = [s for s in await store.silences(now=now) if s.id.startswith(silence_id)]
+        if not found:
+            raise InputError(f"no active silence with id {silence_id!r}")
+        if len(found) > 1:
+            raise InputError(f"silence id prefix {silence_id!r} is ambiguous ({len(found)} match)")
+        await store.expire_silence(found[0].id, at=now)
+        return found[0].id
+
+    click.echo(f"silence {_run(store_url, run)} expired")

@@ -1,0 +1,374 @@
+"""Incidents: anomalies grouped by fingerprint, counted by distinct occurrence, resolved when quiet.
+
+One broken Deployment is one incident, whatever the number of replicas or updates:
+
+- a *member* is one pod (or node) contributing to an incident; it is active while the rules
+  still report the anomaly for it;
+- ``count`` grows by one per new member (a new pod, or a new uid under a reused name) and by the
+  increase of the anomaly's ``occurrence`` (the restart count) - never by the number of updates,
+  so a re-list replaying the same objects changes nothing;
+- when no member is active any more the incident is resolved after ``resolve_after`` of quiet,
+  and re-activated silently if the anomaly comes back before that (no flapping);
+- ``incident.updated`` is emitted when the count grows; message, reason and events refresh
+  silently and travel with the next change, so an alternating ErrImagePull/ImagePullBackOff
+  does not produce an update storm.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+
+from podsleuth.detect.anomaly import Anomaly, Catalog, Severity, Termination, rfc3339
+from podsleuth.detect.owner import Owner, incident_id, node_fingerprint, pod_fingerprint
+from podsleuth.detect.rules_event import RECENT_EVENTS, EventRecord
+from podsleuth.detect.timers import Timers
+
+ChangeKind = Literal["incident.opened", "incident.updated", "incident.resolved"]
+Classify = Callable[[str, str | None], str | None]
+MAX_LISTED = 50
+"""Pod and node names kept per incident: the first ones tell the story, a storm stays bounded."""
+
+
+class Incident(msgspec.Struct, frozen=True, kw_only=True):
+    """An immutable snapshot of one incident, as handed to the store, notifier and diagnoser."""
+
+    id: str
+    fingerprint: str
+    category: str
+    reason: str
+    signature: str | None
+    severity: Severity
+    namespace: str | None
+    pod: str | None
+    node: str | None
+    container: str | None
+    owner: Owner
+    message: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    diagnosis: dict[str, Any] | None = None
+    pods: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+    condition: str | None = None
+    restart_count: int | None = None
+    last_termination: Termination | None = None
+    events: tuple[EventRecord, ...] = ()
+    logs: tuple[str, ...] | None = None
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    wants_logs: bool = False
+    resolved_at: datetime | None = None
+
+    def to_contract(self) -> dict[str, Any]:
+        """CONTRACT.md's ``incident`` object (RFC3339 UTC times), plus the extra keys."""
+        lt = self.last_termination
+        return {
+            "id": self.id,
+            "fingerprint": self.fingerprint,
+            "category": self.category,
+            "reason": self.reason,
+            "signature": self.signature,
+            "severity": self.severity,
+            "namespace": self.namespace,
+            "pod": self.pod,
+            "node": self.node,
+            "container": self.container,
+            "owner": {"kind": self.owner.kind, "name": self.owner.name},
+            "message": self.message,
+            "count": self.count,
+            "first_seen": rfc3339(self.first_seen),
+            "last_seen": rfc3339(self.last_seen),
+            "diagnosis": self.diagnosis,
+            "pods": list(self.pods),
+            "nodes": list(self.nodes),
+            "condition": self.condition,
+            "restart_count": self.restart_count,
+            "last_termination": None
+            if lt is None
+            else {"reason": lt.reason, "exit_code": lt.exit_code, "finished_at": rfc3339(lt.finished_at)},
+            "events": [e.to_contract() for e in self.events],
+            "logs": None if self.logs is None else list(self.logs),
+            "labels": dict(self.labels),
+            "resolved_at": rfc3339(self.resolved_at),
+        }
+
+
+class IncidentChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of ``watch --output json``. ``wants_logs``: fetch the previous container's log
+    lines for ``incident.pod``/``incident.container`` and hand them to ``Detector.attach_logs``."""
+
+    kind: ChangeKind
+    incident: Incident
+    wants_logs: bool = False
+
+    def to_contract(self) -> dict[str, Any]:
+        return {"event": self.kind, "incident": self.incident.to_contract()}
+
+
+class Subject(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the anomalies are about: a pod (with its workload) or a node."""
+
+    key: Hashable
+    uid: str
+    namespace: str | None
+    pod: str | None
+    node: str | None
+    owner: Owner
+    labels: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class _Member:
+    uid: str
+    occurrence: int
+    active: bool = True
+
+
+@dataclass(slots=True)
+class _Open:
+    id: str
+    fingerprint: str
+    category: str
+    severity: Severity
+    subject: Subject
+    anomaly: Anomaly
+    signature: str | None
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    wants_logs: bool
+    members: dict[Hashable, _Member] = field(default_factory=dict)
+    active: int = 0
+    pods: dict[str, None] = field(default_factory=dict)
+    nodes: dict[str, None] = field(default_factory=dict)
+    events: deque[EventRecord] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    logs: tuple[str, ...] | None = None
+    quiet_since: datetime | None = None
+
+
+class Tracker:
+    """Owns the open incidents; schedules ``("resolve", fingerprint)`` keys on the shared timers."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        timers: Timers,
+        resolve_after: float,
+        classify: Classify | None,
+        collect_logs: bool,
+    ) -> None:
+        self._catalog = catalog
+        self._timers = timers
+        self._resolve_after = timedelta(seconds=resolve_after)
+        self._classify = classify
+        self._collect_logs = collect_logs
+        self._signatures: dict[tuple[str, str | None], str | None] = {}
+        self._open: dict[str, _Open] = {}
+        self._index: dict[Hashable, set[str]] = {}
+
+    def has_member(self, key: Hashable) -> bool:
+        return key in self._index
+
+    def open_incidents(self) -> list[Incident]:
+        return [self._snapshot(inc) for inc in self._open.values()]
+
+    def observe(
+        self,
+        subject: Subject,
+        anomalies: Iterable[Anomaly],
+        *,
+        now: datetime,
+        recent: Iterable[EventRecord] = (),
+    ) -> list[IncidentChange]:
+        """Apply the complete current anomaly list of one subject (absent = cleared)."""
+        changes: list[IncidentChange] = []
+        key = subject.key
+        seen: set[str] = set()
+        for a in anomalies:
+            fp = self._fingerprint(subject, a)
+            if fp in seen:
+                continue
+            seen.add(fp)
+            inc = self._open.get(fp)
+            if inc is None:
+                inc = self._new(fp, subject, a, now)
+                inc.events.extend(recent)
+                inc.members[key] = _Member(subject.uid, a.occurrence)
+                inc.active = 1
+                self._open[fp] = inc
+                self._index.setdefault(key, set()).add(fp)
+                changes.append(IncidentChange(kind="incident.opened", incident=self._snapshot(inc),
+                                              wants_logs=inc.wants_logs))  # fmt: skip
+                continue
+            grew = self._member_seen(inc, subject, a)
+            self._index.setdefault(key, set()).add(fp)
+            if inc.quiet_since is not None and inc.active:
+                inc.quiet_since = None
+                self._timers.cancel(("resolve", fp))
+            self._refresh(inc, subject, a)
+            if grew:
+                inc.last_seen = now
+                for r in recent:
+                    _remember(inc.events, r)
+                changes.append(IncidentChange(kind="incident.updated", incident=self._snapshot(inc),
+                                              wants_logs=inc.wants_logs))  # fmt: skip
+        for fp in self._index.get(key, set()) - seen:
+            self._deactivate(self._open[fp], key, now)
+        return changes
+
+    def gone(self, key: Hashable, *, now: datetime) -> None:
+        """The subject was deleted: its memberships end (the incident resolves after quiet)."""
+        for fp in self._index.pop(key, ()):
+            self._deactivate(self._open[fp], key, now)
+
+    def add_event(self, key: Hashable, record: EventRecord) -> None:
+        for fp in self._index.get(key, ()):
+            _remember(self._open[fp].events, record)
+
+    def resolve_due(self, fingerprint: str, *, now: datetime) -> IncidentChange | None:
+        inc = self._open.get(fingerprint)
+        if inc is None or inc.active or inc.quiet_since is None:
+            return None
+        if now < inc.quiet_since + self._resolve_after:
+            self._timers.schedule(("resolve", fingerprint), inc.quiet_since + self._resolve_after)
+            return None
+        del self._open[fingerprint]
+        for key in inc.members:
+            fps = self._index.get(key)
+            if fps is not None:
+                fps.discard(fingerprint)
+                if not fps:
+                    del self._index[key]
+        return IncidentChange(kind="incident.resolved", incident=self._snapshot(inc, resolved_at=now))
+
+    def attach_logs(self, fingerprint: str, lines: Iterable[str]) -> IncidentChange | None:
+        inc = self._open.get(fingerprint)
+        if inc is None:
+            return None
+        inc.logs = tuple(lines)
+        return IncidentChange(kind="incident.updated", incident=self._snapshot(inc))
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _fingerprint(self, subject: Subject, a: Anomaly) -> str:
+        if subject.pod is None:
+            return node_fingerprint(node=subject.node or "", category=a.category, condition=a.condition)
+        return pod_fingerprint(
+            namespace=subject.namespace or "", owner=subject.owner, container=a.container, category=a.category
+        )
+
+    def _new(self, fp: str, subject: Subject, a: Anomaly, now: datetime) -> _Open:
+        inc = _Open(
+            id=incident_id(fp, now.timestamp()),
+            fingerprint=fp,
+            category=a.category,
+            severity=self._catalog.severity(a.category, a.reason, a.condition),
+            subject=subject,
+            anomaly=a,
+            signature=self._signature(a),
+            count=1,
+            first_seen=now,
+            last_seen=now,
+            wants_logs=self._collect_logs and self._catalog.wants_logs(a.category),
+        )
+        self._list(inc, subject)
+        return inc
+
+    def _member_seen(self, inc: _Open, subject: Subject, a: Anomaly) -> bool:
+        m = inc.members.get(subject.key)
+        if m is None or m.uid != subject.uid:
+            if m is not None and m.active:
+                inc.active -= 1
+            inc.members[subject.key] = _Member(subject.uid, a.occurrence)
+            inc.active += 1
+            inc.count += 1
+            return True
+        grew = False
+        if a.occurrence > m.occurrence:
+            inc.count += a.occurrence - m.occurrence
+            m.occurrence = a.occurrence
+            grew = True
+        if not m.active:
+            m.active = True
+            inc.active += 1
+        return grew
+
+    def _refresh(self, inc: _Open, subject: Subject, a: Anomaly) -> None:
+        if a.message != inc.anomaly.message or a.reason != inc.anomaly.reason:
+            inc.signature = self._signature(a) or inc.signature
+        inc.anomaly = a
+        inc.subject = subject
+        self._list(inc, subject)
+
+    def _list(self, inc: _Open, subject: Subject) -> None:
+        if subject.pod is not None and len(inc.pods) < MAX_LISTED:
+            inc.pods[subject.pod] = None
+        if subject.node is not None and len(inc.nodes) < MAX_LISTED:
+            inc.nodes[subject.node] = None
+
+    def _deactivate(self, inc: _Open, key: Hashable, now: datetime) -> None:
+        m = inc.members.get(key)
+        if m is None or not m.active:
+            return
+        m.active = False
+        inc.active -= 1
+        if inc.active == 0:
+            inc.quiet_since = now
+            self._timers.schedule(("resolve", inc.fingerprint), now + self._resolve_after)
+
+    def _signature(self, a: Anomaly) -> str | None:
+        if self._classify is None:
+            return None
+        ck = (a.message, a.reason)
+        if ck in self._signatures:
+            return self._signatures[ck]
+        sig = self._classify(a.message, a.reason)
+        if len(self._signatures) >= 4096:
+            self._signatures.clear()
+        self._signatures[ck] = sig
+        return sig
+
+    def _snapshot(self, inc: _Open, *, resolved_at: datetime | None = None) -> Incident:
+        a, s = inc.anomaly, inc.subject
+        return Incident(
+            id=inc.id,
+            fingerprint=inc.fingerprint,
+            category=inc.category,
+            reason=a.reason,
+            signature=inc.signature,
+            severity=inc.severity,
+            namespace=s.namespace,
+            pod=s.pod,
+            node=s.node,
+            container=a.container,
+            owner=s.owner,
+            message=a.message,
+            count=inc.count,
+            first_seen=inc.first_seen,
+            last_seen=inc.last_seen,
+            pods=tuple(inc.pods),
+            nodes=tuple(inc.nodes),
+            condition=a.condition,
+            restart_count=a.restart_count if s.pod is not None else None,
+            last_termination=a.last_termination,
+            events=tuple(inc.events),
+            logs=inc.logs,
+            labels=dict(s.labels or {}),
+            wants_logs=inc.wants_logs,
+            resolved_at=resolved_at,
+        )
+
+
+def _remember(events: deque[EventRecord], record: EventRecord) -> None:
+    for i, old in enumerate(events):
+        if record.uid and old.uid == record.uid:
+            del events[i]
+            break
+    events.append(record)

@@ -1,0 +1,159 @@
+"""The knowledge base: the public entry point the CLI and the watcher use to classify messages.
+
+``KnowledgeBase.default()`` loads and compiles the packaged signatures once per process;
+``classify`` returns an immutable ``Classification`` that carries everything a report needs,
+so that callers never reach into the signature data themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from podsleuth.diagnose.categories import UNKNOWN, category_of_reason
+from podsleuth.diagnose.facts import EXTRACTORS, Facts
+from podsleuth.diagnose.matcher import Hit, Matcher, scan_text
+from podsleuth.diagnose.signatures import Signature, load_signatures, packaged_files
+
+MAX_CANDIDATES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What a message means. ``signature`` is None when nothing in the knowledge base fits;
+    ``category`` then falls back to what the Kubernetes reason implies, else ``unknown``."""
+
+    signature: str | None
+    category: str
+    score: float
+    candidates: tuple[tuple[str, float], ...] = ()
+    root_cause: str = ""
+    summary: str = ""
+    facts: dict[str, object] = field(default_factory=dict)
+    next_checks_api: tuple[str, ...] = ()
+    next_checks_node: tuple[str, ...] = ()
+    remediation: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``diagnose messages`` output shape of CONTRACT.md, plus our extra keys."""
+        return {
+            "category": self.category,
+            "signature": self.signature,
+            "score": self.score,
+            "candidates": [{"signature": s, "score": sc} for s, sc in self.candidates],
+            "summary": self.summary,
+            "root_cause": self.root_cause,
+            "facts": self.facts,
+            "next_checks": [*self.next_checks_api, *self.next_checks_node],
+            "next_checks_api": list(self.next_checks_api),
+            "next_checks_node": list(self.next_checks_node),
+            "remediation": list(self.remediation),
+        }
+
+
+def _parse_template(template: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template))
+
+
+def _render(parsed: tuple[tuple[str, str | None], ...], facts: Mapping[str, object]) -> str:
+    """Fill a summary template; a fact the message did not carry shows as ``<name>``."""
+    return "".join(lit + ("" if name is None else str(facts.get(name, f"<{name}>"))) for lit, name in parsed)
+
+
+# Catalogue checks are written against the default layout with placeholders; make them
+# concrete for this message (the founding cluster's kubelet root was /data/kubernetes/kubelet).
+_PLACEHOLDERS = (("<uid>", "pod_uid"), ("<pv>", "volume"), ("<driver>", "csi_driver"), ("<image>", "image"))
+
+
+def _concrete(check: str, facts: Mapping[str, object]) -> str:
+    if "<" not in check and "/var/lib/kubelet/" not in check:
+        return check
+    for placeholder, key in _PLACEHOLDERS:
+        value = facts.get(key)
+        if isinstance(value, str) and placeholder in check:
+            check = check.replace(placeholder, value)
+    root = facts.get("kubelet_root")
+    if isinstance(root, str) and root != "/var/lib/kubelet":
+        check = check.replace("/var/lib/kubelet/", root + "/")
+    return check
+
+
+class KnowledgeBase:
+    """The compiled signatures. Build one with ``default()`` (packaged data) or
+    ``from_files()`` (tests, site-specific additions)."""
+
+    def __init__(self, signatures: Sequence[Signature]) -> None:
+        self._signatures = tuple(signatures)
+        self._by_id = {s.id: s for s in self._signatures}
+        self._matcher = Matcher(self._signatures)
+        self._summaries = {s.id: _parse_template(s.summary) for s in self._signatures}
+
+    @classmethod
+    def default(cls) -> KnowledgeBase:
+        return _default()
+
+    @classmethod
+    def from_files(cls, paths: Iterable[Traversable | Path]) -> KnowledgeBase:
+        return cls(load_signatures(paths))
+
+    @property
+    def signatures(self) -> tuple[Signature, ...]:
+        return self._signatures
+
+    def get(self, signature_id: str) -> Signature | None:
+        return self._by_id.get(signature_id)
+
+    def hits(self, message: str, reason: str | None = None) -> list[Hit]:
+        return self._matcher.hits(message, reason)
+
+    def signature_of(self, message: str, reason: str | None = None) -> str | None:
+        """Only the winning id: no fact extraction, for callers that just fingerprint."""
+        hits = self._matcher.hits(message, reason)
+        return hits[0].compiled.signature.id if hits else None
+
+    def classify(self, message: str, reason: str | None = None) -> Classification:
+        hits = self._matcher.hits(message, reason)
+        candidates = tuple((h.compiled.signature.id, h.score) for h in hits[:MAX_CANDIDATES])
+        if not hits:
+            return Classification(
+                signature=None,
+                category=category_of_reason(reason) or UNKNOWN,
+                score=0.0,
+                summary="no known failure signature matched",
+            )
+        best = hits[0]
+        sig = best.compiled.signature
+        facts = self._facts(message, sig, best.groups)
+        return Classification(
+            signature=sig.id,
+            category=sig.category,
+            score=best.score,
+            candidates=candidates,
+            root_cause=sig.root_cause,
+            summary=_render(self._summaries[sig.id], facts),
+            facts=facts,
+            next_checks_api=tuple(_concrete(c, facts) for c in sig.next_checks.api),
+            next_checks_node=tuple(_concrete(c, facts) for c in sig.next_checks.node),
+            remediation=sig.remediation,
+        )
+
+    @staticmethod
+    def _facts(message: str, sig: Signature, groups: Mapping[str, str]) -> Facts:
+        text = scan_text(message)
+        lowered = text.lower()
+        facts: Facts = {}
+        for name in sig.facts:
+            facts.update(EXTRACTORS[name](text, lowered))
+        # The matching pattern knows the message's structure best: its groups win.
+        facts.update(groups)
+        return facts
+
+
+@functools.cache
+def _default() -> KnowledgeBase:
+    return KnowledgeBase(load_signatures(packaged_files()))

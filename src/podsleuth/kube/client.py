@@ -1,0 +1,173 @@
+"""``KubeClient``: one aiohttp session to the API server; errors mapped onto ``podsleuth.errors``.
+
+Below this module are aiohttp and kubernetes_asyncio; above it nobody sees their exceptions.
+Every request has a timeout; a watch stream has an inactivity timeout instead of a total one,
+so a silently dead connection (NAT dropped, API server stalled) ends instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from podsleuth import errors
+from podsleuth.kube import auth
+from podsleuth.kube.errors import api_error
+
+Params = Mapping[str, str | int]
+
+DEFAULT_MAX_LINE = 16 * 1024 * 1024
+
+
+class StreamTimeout(errors.ApiUnreachable):
+    """No bytes on a watch stream within the read timeout: the stream is presumed dead."""
+
+
+class OversizeLine:
+    """Stands for a watch line longer than the cap; its bytes were skipped, not buffered."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class KubeClient:
+    """An open connection pool to one API server; use as ``async with``."""
+
+    def __init__(self, *, credentials: auth.Credentials, request_timeout: float = 30.0,
+                 connect_timeout: float = 10.0) -> None:
+        self.credentials = credentials
+        self.server = credentials.server
+        self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
+        connector = aiohttp.TCPConnector(ssl=credentials.ssl if credentials.ssl is not None else False,
+                                         limit=32, enable_cleanup_closed=True)
+        self._session = aiohttp.ClientSession(connector=connector, read_bufsize=1 << 20,
+                                              headers={"Accept": "application/json"})
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    async def _headers(self) -> dict[str, str]:
+        value = await self.credentials.authorization()
+        return {"Authorization": value} if value else {}
+
+    def _kwargs(self) -> dict[str, Any]:
+        host = self.credentials.server_hostname
+        return {"server_hostname": host} if host else {}
+
+    async def _raise_for(self, resp: aiohttp.ClientResponse, *, verb: str, path: str) -> None:
+        if resp.status < 400:
+            return
+        body = await resp.content.read(64 * 1024)
+        if resp.status == 401:
+            await self.credentials.invalidate()
+        raise api_error(status=resp.status, body=body, method=resp.method, path=path, verb=verb,
+                        server=self.server)
+
+    def _unreachable(self, e: BaseException) -> errors.ApiUnreachable:
+        what = e.__class__.__name__ if isinstance(e, TimeoutError) else f"{e.__class__.__name__}: {e}"
+        return errors.ApiUnreachable(f"cannot reach the API server at {self.server}: {what}")
+
+    async def get(self, path: str, params: Params | None = None) -> bytes:
+        """GET with a total timeout; the body as bytes."""
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
+        try:
+            async with self._session.get(self.server + path, params=_str(params), timeout=timeout,
+                                         headers=await self._headers(), **self._kwargs()) as resp:
+                await self._raise_for(resp, verb="list" if params is not None else "get", path=path)
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise self._unreachable(e) from e
+
+    async def post(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
+        """POST a JSON object (e.g. create an Event); the created object as bytes."""
+        data = body if isinstance(body, bytes) else msgspec.json.encode(body)
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
+        headers = {**await self._headers(), "Content-Type": "application/json"}
+        try:
+            async with self._session.post(self.server + path, data=data, timeout=timeout,
+                                          headers=headers, **self._kwargs()) as resp:
+                await self._raise_for(resp, verb="create", path=path)
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise self._unreachable(e) from e
+
+    async def stream_lines(self, path: str, params: Params, *, read_timeout: float,
+                           max_line: int = DEFAULT_MAX_LINE) -> AsyncIterator[bytes | OversizeLine]:
+        """One watch stream, line by line; ends when the server ends it.
+
+        Raises StreamTimeout when no bytes arrive within ``read_timeout``, ApiUnreachable when
+        the connection drops, the mapped ApiError for an error status.
+        """
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=read_timeout)
+        try:
+            async with self._session.get(self.server + path, params=_str(params), timeout=timeout,
+                                         headers=await self._headers(), **self._kwargs()) as resp:
+                await self._raise_for(resp, verb="watch", path=path)
+                async for line in _split_lines(resp.content, max_line=max_line):
+                    yield line
+        except (aiohttp.ServerTimeoutError, TimeoutError) as e:
+            raise StreamTimeout(f"no data from {self.server} for {read_timeout:g}s on a watch of "
+                                f"{path}: the stream is presumed dead") from e
+        except (aiohttp.ClientError, OSError) as e:
+            raise self._unreachable(e) from e
+
+
+async def _split_lines(
+    content: aiohttp.StreamReader, *, max_line: int
+) -> AsyncIterator[bytes | OversizeLine]:
+    """Lines of a chunked body with a size cap; aiohttp's readline caps at 128 KiB and raises."""
+    buf = b""
+    skipping = 0  # >0: inside an oversize line, this many bytes dropped so far
+    async for chunk in content.iter_any():
+        if skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipping += len(chunk)
+                continue
+            yield OversizeLine(skipping + end)
+            skipping, chunk = 0, chunk[end + 1:]
+        buf = buf + chunk if buf else chunk
+        if b"\n" in buf:
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                if len(line) > max_line:
+                    yield OversizeLine(len(line))
+                elif line:
+                    yield line
+        if len(buf) > max_line:
+            skipping, buf = len(buf), b""
+    if skipping:
+        yield OversizeLine(skipping)
+    elif buf.strip():
+        yield buf
+
+
+def _str(params: Params | None) -> dict[str, str] | None:
+    return None if params is None else {k: str(v) for k, v in params.items()}
+
+
+async def connect(
+    *, kubeconfig: str | None, context: str | None, request_timeout: float = 30.0
+) -> KubeClient:
+    """Load credentials (kubeconfig incl. exec plugins, or in-cluster) and open a client.
+
+    Raises KubeconfigError with one line naming the problem.
+    """
+    credentials = await auth.load_credentials(kubeconfig=kubeconfig, context=context)
+    await asyncio.sleep(0)
+    return KubeClient(credentials=credentials, request_timeout=request_timeout)

@@ -1,0 +1,256 @@
+"""``node serve``: the node checks over a read-only, authenticated HTTP API for the watcher.
+
+Why it is shaped like this:
+
+* every probe runs in :mod:`podsleuth.node.probe`'s killable workers, so a request can never
+  hang on a dead mount; scans run in a thread and at most ``max_concurrent`` at a time — when
+  all slots are busy the answer is an immediate 503, so a burst cannot pile up probes;
+* ``/v1/probe`` only touches paths under the kubelet dirs: the path must be normalised
+  (no ``..``), lie under a kubelet dir, and either be a kernel-resolved mount point from the
+  mount table or resolve (``realpath``, in a child with a timeout) to a place still under it;
+* the bearer token is compared with ``hmac.compare_digest``; the file is re-read when it
+  changes so a rotated Secret takes effect without a restart.
+  TODO: accept ServiceAccount tokens via TokenReview when running in a cluster.
+* metrics go to the server's own ``CollectorRegistry``; nothing global is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from podsleuth.durations import parse_duration
+from podsleuth.node import check, layout, mountinfo, probe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    options: check.CheckOptions
+    host: str = "0.0.0.0"
+    port: int = 9808
+    token_file: str | None = None  # None = no auth (only with --insecure-no-auth)
+    max_concurrent: int = 2
+    cache_ttl: float = 2.0
+
+
+class _Token:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.mtime = -1.0
+        self.value = b""
+
+    def get(self) -> bytes:
+        try:
+            mtime = os.stat(self.path).st_mtime
+            if mtime != self.mtime:
+                with open(self.path, "rb") as f:
+                    self.value, self.mtime = f.read().strip(), mtime
+        except OSError as e:
+            log.error("cannot read token file %s: %s", self.path, e.strerror)
+            return b""
+        return self.value
+
+
+class Agent:
+    """State of one server: config, probe slots, the last scan, metrics."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.kdirs = [d.rstrip("/") or "/" for d in config.options.kubelet_dirs]
+        self.real_kdirs = [os.path.realpath(d) for d in self.kdirs]
+        self.slots = asyncio.Semaphore(config.max_concurrent)
+        self.token = _Token(config.token_file) if config.token_file else None
+        self.cached: tuple[float, check.NodeReport] | None = None
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("podsleuth_node_requests", "HTTP requests", ["endpoint", "code"],
+                                registry=self.registry)
+        self.busy = Counter("podsleuth_node_busy_rejections", "requests answered 503: all probe slots busy",
+                            registry=self.registry)
+        self.scan_seconds = Histogram("podsleuth_node_scan_seconds", "duration of a node scan",
+                                      registry=self.registry)
+        self.findings = Gauge("podsleuth_node_findings", "findings of the last scan", ["kind", "severity"],
+                              registry=self.registry)
+        self.hung = Gauge("podsleuth_node_hung_mounts", "mounts whose probe timed out in the last scan",
+                          registry=self.registry)
+
+    def authorized(self, request: web.Request) -> bool:
+        if self.token is None:
+            return True
+        expected = self.token.get()
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), expected)
+
+    async def scan(self) -> check.NodeReport:
+        now = time.monotonic()
+        if self.cached and now - self.cached[0] < self.config.cache_ttl:
+            return self.cached[1]
+        opts = dataclasses.replace(self.config.options, since=None)
+        report = await asyncio.to_thread(check.check_node, opts)
+        self.scan_seconds.observe(time.monotonic() - now)
+        self.findings.clear()
+        for f in report.findings:
+            self.findings.labels(f.kind, f.severity).inc()
+        self.hung.set(report.summary.get("hung", 0))
+        self.cached = (time.monotonic(), report)
+        return report
+
+
+def _since(request: web.Request) -> float | None:
+    raw = request.query.get("since")
+    if raw is None:
+        return None
+    try:
+        return parse_duration(raw)
+    except ValueError as e:
+        raise web.HTTPBadRequest(text=f"{e}\n") from e
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
+
+
+AGENT: web.AppKey[Agent] = web.AppKey("agent", Agent)
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
+    agent = request.app[AGENT]
+    endpoint = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    open_paths = ("/healthz", "/metrics")
+    if request.path not in open_paths and not agent.authorized(request):
+        agent.requests.labels(endpoint, "401").inc()
+        return web.json_response({"error": "unauthorized"}, status=401,
+                                 headers={"WWW-Authenticate": 'Bearer realm="podsleuth-node"'})
+    try:
+        resp: web.StreamResponse = await handler(request)
+    except web.HTTPException as e:
+        agent.requests.labels(endpoint, str(e.status)).inc()
+        raise
+    agent.requests.labels(endpoint, str(resp.status)).inc()
+    return resp
+
+
+async def _with_slot(agent: Agent, coro_fn: Any) -> Any:
+    if agent.slots.locked():
+        agent.busy.inc()
+        raise web.HTTPServiceUnavailable(text="all probe slots busy\n", headers={"Retry-After": "1"})
+    async with agent.slots:
+        return await coro_fn()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[AGENT].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def findings(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    since = _since(request)
+    report = await _with_slot(agent, agent.scan)
+    cutoff = time.time() - since if since is not None else None
+    out = [f for f in report.findings if cutoff is None or not isinstance(f.data.get("time"), float)
+           or f.data["time"] >= cutoff]
+    uid = request.query.get("pod_uid")
+    if uid:
+        out = [f for f in out if f.pod_uid == uid]
+    return _json({"node": os.uname().nodename, "summary": report.summary,
+                  "findings": [f.to_dict() for f in out]})
+
+
+async def pod_mounts(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    uid = request.match_info["uid"]
+    if not uid or "/" in uid or uid in (".", ".."):
+        raise web.HTTPBadRequest(text="bad pod uid\n")
+    report = await _with_slot(agent, agent.scan)
+    return _json({"pod_uid": uid, "mounts": [m.to_dict() for m in report.pod_mounts(uid)],
+                  "findings": [f.to_dict() for f in report.for_pod(uid)]})
+
+
+def _validate(path: str, kdirs: list[str]) -> None:
+    if not path or "\0" in path or not path.startswith("/"):
+        raise web.HTTPBadRequest(text="path must be absolute\n")
+    if ".." in path.split("/") or os.path.normpath(path) != path:
+        raise web.HTTPBadRequest(text="path must be normalised (no '..', '.', '//')\n")
+    if mountinfo.under(path, kdirs) is None or path in kdirs:
+        raise web.HTTPForbidden(text="path is not under a kubelet dir\n")
+
+
+async def probe_one(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    path = request.query.get("path", "")
+    _validate(path, agent.kdirs)
+    opts = agent.config.options
+
+    async def run() -> dict[str, Any]:
+        table = await asyncio.to_thread(mountinfo.read_mountinfo, opts.proc, opts.mount_pid)
+        entries = [e for e in table if e.mount_point == path]
+        if not entries:
+            resolved = await asyncio.to_thread(probe.resolve_path, path, timeout=opts.probe_timeout)
+            if resolved is None:
+                raise web.HTTPGatewayTimeout(text="resolving the path timed out (hung mount above it?)\n")
+            if mountinfo.under(resolved, agent.real_kdirs) is None:
+                raise web.HTTPForbidden(text="path resolves outside the kubelet dirs\n")
+        results = await asyncio.to_thread(probe.probe_paths, [path], timeout=opts.probe_timeout, workers=1)
+        r = results[path]
+        rec = None
+        if entries:
+            vp = layout.classify(path, agent.kdirs)
+            rec = check.MountRecord(entries[-1], layout.enrich(path, vp) if vp else None,
+                                    layers=len(entries), probe=r)
+        found = check.mount_findings(rec) if rec else []
+        return {"path": path, "mounted": bool(entries), "mount": rec.to_dict() if rec else None,
+                "probe": {"status": r.status, "errno": r.errno_name, "error": r.error,
+                          "elapsed": round(r.elapsed, 4)},
+                "findings": [f.to_dict() for f in found]}
+
+    return _json(await _with_slot(agent, run))
+
+
+async def kernel_events(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    since = _since(request)
+    opts = dataclasses.replace(agent.config.options, since=since)
+    events, source = await asyncio.to_thread(check.kernel_events, opts, time.time())
+    return _json({"source": source, "events": [e.to_dict() for e in events]})
+
+
+def make_app(config: ServerConfig) -> web.Application:
+    app = web.Application(middlewares=[_guard])
+    app[AGENT] = Agent(config)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/findings", findings)
+    app.router.add_get("/v1/pods/{uid}/mounts", pod_mounts)
+    app.router.add_get("/v1/probe", probe_one)
+    app.router.add_get("/v1/kernel-events", kernel_events)
+    return app
+
+
+def run(config: ServerConfig) -> None:
+    if config.token_file is None:
+        log.warning("serving WITHOUT authentication (--insecure-no-auth)")
+    log.info("node agent listening on %s:%d", config.host, config.port)
+    web.run_app(make_app(config), host=config.host, port=config.port, print=None, access_log=None)
+
+
+__all__ = ["Agent", "ServerConfig", "make_app", "run"]

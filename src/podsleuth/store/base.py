@@ -1,0 +1,142 @@
+"""The incident store interface: a Protocol and immutable records.
+
+The notifier talks to the store only through ``Store`` so a PostgreSQL implementation can
+replace SQLite later without touching alerting. Every method is async because the real work
+(SQL) runs off the event loop; the detector must never wait on disk.
+
+Queue -> batch -> delivery is the life of a notification:
+
+* ``queue``: one row per (receiver, incident change), written by ``submit``; it waits here for
+  its group window (``ready_at``) and for the receiver's rate limit.
+* ``deliveries``: the outbox proper; one row per (batch, sink target), retried with backoff
+  until sent or dead. A row is only marked sent after the sink said yes (at-least-once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+JSON = dict[str, Any]
+
+
+class QueuedChange(NamedTuple):
+    """An incident change routed to one receiver, waiting to be batched."""
+
+    id: int
+    receiver: str
+    incident_id: str
+    event: str
+    change: JSON
+    enqueued_at: float
+    ready_at: float
+
+
+class Delivery(NamedTuple):
+    """One batch to one sink target: the unit of retry in the outbox."""
+
+    id: int
+    batch_id: str
+    receiver: str
+    target: str
+    payload: JSON
+    created_at: float
+    attempts: int
+    next_attempt_at: float
+    state: str
+    last_error: str
+
+
+class NotifyState(NamedTuple):
+    """What a receiver was last told about an incident: the basis of dedupe and repeat_interval."""
+
+    receiver: str
+    incident_id: str
+    last_sent_at: float
+    last_hash: str
+    last_event: str
+
+
+class Silence(NamedTuple):
+    """Mute changes whose fields match every matcher (values are globs) until ``ends_at``."""
+
+    id: str
+    matchers: dict[str, str]
+    starts_at: float
+    ends_at: float
+    comment: str
+    created_by: str
+    created_at: float
+
+
+class IncidentRecord(NamedTuple):
+    id: str
+    fingerprint: str
+    status: str
+    data: JSON
+    opened_at: float
+    updated_at: float
+    resolved_at: float | None
+
+
+class BatchPlan(NamedTuple):
+    """What the notifier decided for a set of queued changes, committed atomically."""
+
+    batch_id: str
+    receiver: str
+    sent_ids: Sequence[int]
+    suppressed: Mapping[int, str]
+    """Queue id -> reason (silenced, unchanged, unrouted) for changes that are dropped."""
+    targets: Sequence[str]
+    payload: JSON
+    notify: Sequence[NotifyState]
+
+
+class Store(Protocol):
+    """Persistence for incidents, the alert queue/outbox, notification log and silences."""
+
+    async def record_change(self, change: JSON, *, at: float) -> None:
+        """Upsert the incident and append the change to its timeline."""
+
+    async def enqueue(self, items: Sequence[tuple[str, str, str, JSON, float]], *, at: float) -> None:
+        """Queue (receiver, incident_id, event, change, ready_at) rows in one transaction."""
+
+    async def record_and_enqueue(
+        self, change: JSON, items: Sequence[tuple[str, str, str, JSON, float]], *, at: float
+    ) -> None:
+        """``record_change`` and ``enqueue`` in one transaction: the submit fast path."""
+
+    async def queued(self, receiver: str) -> list[QueuedChange]: ...
+
+    async def next_ready_at(self, receiver: str) -> float | None: ...
+
+    async def commit_batch(self, plan: BatchPlan, *, at: float) -> None:
+        """Mark queue rows batched/suppressed, create deliveries, update notify state."""
+
+    async def notify_states(self, receiver: str, incident_ids: Sequence[str]) -> dict[str, NotifyState]: ...
+
+    async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]: ...
+
+    async def next_delivery_at(self, receiver: str) -> float | None: ...
+
+    async def mark_sent(self, delivery_id: int, *, at: float) -> None: ...
+
+    async def mark_retry(self, delivery_id: int, *, attempts: int, next_at: float, error: str) -> None: ...
+
+    async def mark_dead(self, delivery_id: int, *, attempts: int, at: float, error: str) -> None: ...
+
+    async def deliveries(self, *, state: str | None = None) -> list[Delivery]: ...
+
+    async def open_incidents(self) -> list[IncidentRecord]: ...
+
+    async def incident(self, incident_id: str) -> IncidentRecord | None: ...
+
+    async def timeline(self, incident_id: str) -> list[tuple[float, str, JSON]]: ...
+
+    async def add_silence(self, silence: Silence) -> None: ...
+
+    async def silences(self, *, now: float, include_expired: bool = False) -> list[Silence]: ...
+
+    async def expire_silence(self, silence_id: str, *, at: float) -> bool: ...
+
+    async def aclose(self) -> None: ...

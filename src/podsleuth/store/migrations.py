@@ -1,0 +1,112 @@
+"""Schema migrations for the SQLite store, applied in order and recorded in ``user_version``.
+
+Append new steps; never edit a released one, because databases in the field already ran it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: incidents, timeline, alert queue, outbox, notify state, notification log, silences
+    """
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        resolved_at REAL
+    );
+    CREATE INDEX incidents_status ON incidents(status);
+    CREATE TABLE timeline (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        event TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX timeline_incident ON timeline(incident_id, id);
+    CREATE TABLE queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        receiver TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        change TEXT NOT NULL,
+        enqueued_at REAL NOT NULL,
+        ready_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        batch_id TEXT,
+        reason TEXT
+    );
+    CREATE INDEX queue_pending ON queue(receiver, state, ready_at);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        batch_id TEXT NOT NULL,
+        receiver TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        last_error TEXT NOT NULL DEFAULT '',
+        done_at REAL,
+        UNIQUE (batch_id, target)
+    );
+    CREATE INDEX deliveries_due ON deliveries(receiver, state, next_attempt_at);
+    CREATE TABLE notify_state (
+        receiver TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        last_sent_at REAL NOT NULL,
+        last_hash TEXT NOT NULL,
+        last_event TEXT NOT NULL,
+        PRIMARY KEY (receiver, incident_id)
+    );
+    CREATE TABLE notification_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id INTEGER NOT NULL,
+        receiver TEXT NOT NULL,
+        target TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        sent_at REAL NOT NULL,
+        incident_ids TEXT NOT NULL
+    );
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at REAL NOT NULL,
+        ends_at REAL NOT NULL,
+        comment TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to ``SCHEMA_VERSION``; refuse a database written by a newer podsleuth."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"store schema version {version} is newer than this podsleuth supports ({SCHEMA_VERSION})"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        # BEGIN IMMEDIATE so two processes opening a fresh file do not both migrate.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (current,) = conn.execute("PRAGMA user_version").fetchone()
+            if current == number:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION

@@ -1,0 +1,35 @@
+"""Metrics hooks of the watcher: a tiny Protocol, so the watch layer never imports prometheus.
+
+Restart reasons: ``expired`` (410), ``stream-end``, ``read-timeout``, ``connection``,
+``forbidden``, ``error``. Bad-line reasons: ``malformed``, ``wrong-shape``, ``oversize``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class WatchObserver(Protocol):
+    def on_event(self, resource: str) -> None: ...
+
+    def on_restart(self, resource: str, reason: str) -> None: ...
+
+    def on_synced(self, resource: str) -> None: ...
+
+    def on_bad_line(self, resource: str, reason: str) -> None: ...
+
+
+class NullObserver:
+    """The default: observes nothing."""
+
+    def on_event(self, resource: str) -> None:
+        pass
+
+    def on_restart(self, resource: str, reason: str) -> None:
+        pass
+
+    def on_synced(self, resource: str) -> None:
+        pass
+
+    def on_bad_line(self, resource: str, reason: str) -> None:
+        pass

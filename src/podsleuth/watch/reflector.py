@@ -1,0 +1,268 @@
+"""The reflector: list, then watch from the list's resourceVersion, forever; a cache of objects.
+
+Three layers, each with one job (kopf's shape):
+
+- ``__aiter__``: reconnect forever. Every error is logged with the resource, the reason and the
+  delay, counted, and retried with jittered exponential backoff; only cancellation ends it.
+- ``_cycle``: (re-)list when there is no resourceVersion to resume from, then watch one stream.
+  A 410 (ERROR Status Expired/Gone in the stream, or HTTP 410) drops the resourceVersion so
+  the next cycle re-lists; a normal end or a dropped connection resumes from the last
+  resourceVersion seen or bookmarked.
+- ``_stream``: one HTTP watch with an inactivity timeout (``KubeClient.stream_lines``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from podsleuth import errors
+from podsleuth.config import WatchSettings
+from podsleuth.kube.client import DEFAULT_MAX_LINE, KubeClient, OversizeLine, StreamTimeout
+from podsleuth.watch import listing
+from podsleuth.watch.backoff import Backoff, Sleep
+from podsleuth.watch.changes import Change, Key, Synced, reconcile
+from podsleuth.watch.observer import NullObserver, WatchObserver
+from podsleuth.watch.resources import Resource
+from podsleuth.watch.wire import INITIAL_EVENTS_END, Decoders
+
+T = TypeVar("T")
+
+log = logging.getLogger("podsleuth.watch")
+
+
+class _Expired(Exception):
+    """The resourceVersion we resume from is too old: re-list."""
+
+
+class _NotStreaming(Exception):
+    """The server does not do streaming lists (it ignored sendInitialEvents)."""
+
+
+class Reflector(Generic[T]):
+    """Iterate it (``async for item in reflector``) to get ``Change``s and ``Synced`` markers."""
+
+    def __init__(
+        self,
+        *,
+        client: KubeClient,
+        resource: Resource[Any, T],
+        namespace: str | None = None,
+        label_selector: str = "",
+        field_selector: str = "",
+        page_size: int = 500,
+        read_timeout: float = 330.0,
+        watch_timeout: float = 290.0,
+        backoff_max: float = 30.0,
+        streaming_list: bool = False,
+        max_line: int = DEFAULT_MAX_LINE,
+        observer: WatchObserver | None = None,
+        sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.client, self.resource, self.namespace = client, resource, namespace
+        self.label_selector, self.field_selector = label_selector, field_selector
+        self.page_size, self.read_timeout, self.watch_timeout = page_size, read_timeout, watch_timeout
+        self.streaming_list, self.max_line = streaming_list, max_line
+        self.observer: WatchObserver = observer or NullObserver()
+        self.backoff = Backoff(cap=backoff_max, sleep=sleep, jitter=jitter)
+        self.cache: dict[Key, T] = {}
+        self.resource_version: str | None = None
+        """Where the next watch resumes; None = list first."""
+        self.synced = False
+        self._decoders: Decoders[Any] = Decoders(resource.wire)
+
+    @classmethod
+    def from_settings(cls, *, client: KubeClient, resource: Resource[Any, T], settings: WatchSettings,
+                      namespace: str | None = None, **kwargs: Any) -> Reflector[T]:
+        """Pods get the configured label selector; nodes and events never do."""
+        return cls(client=client, resource=resource, namespace=namespace,
+                   label_selector=settings.label_selector if resource.name == "pods" else "",
+                   page_size=settings.page_size, read_timeout=settings.read_timeout,
+                   watch_timeout=settings.watch_timeout, backoff_max=settings.backoff_max, **kwargs)
+
+    @property
+    def name(self) -> str:
+        return self.resource.name + (f" in {self.namespace}" if self.namespace else "")
+
+    def _selectors(self) -> dict[str, str | int]:
+        params: dict[str, str | int] = {}
+        if self.label_selector:
+            params["labelSelector"] = self.label_selector
+        if self.field_selector:
+            params["fieldSelector"] = self.field_selector
+        return params
+
+    # ---- layer 1: forever ------------------------------------------------------------------
+
+    async def __aiter__(self) -> AsyncIterator[Change[T] | Synced]:
+        while True:
+            try:
+                async for item in self._cycle():
+                    yield item
+                self._restart("stream-end", logging.DEBUG, "watch ended normally, resuming", 0.0)
+                continue
+            except (_Expired, errors.ApiGone):
+                self.resource_version = None
+                reason, level, why = "expired", logging.INFO, "resourceVersion too old (410), re-listing"
+            except _NotStreaming as e:
+                self.streaming_list = False
+                self.resource_version = None
+                log.warning("%s: the API server does not do streaming lists (%s); using paginated lists",
+                            self.name, e or "it ignored sendInitialEvents")
+                continue
+            except StreamTimeout as e:
+                reason, level, why = "read-timeout", logging.WARNING, str(e)
+            except errors.ApiUnreachable as e:
+                reason, level, why = "connection", logging.WARNING, str(e)
+            except errors.ApiForbidden as e:
+                reason, level, why = "forbidden", logging.WARNING, str(e)
+            except errors.ApiNotFound as e:
+                fallback = self.resource.fallback
+                if fallback is not None and self.resource_version is None:
+                    log.info("%s: %s is not served by the API server, using %s instead",
+                             self.name, self.resource.api, fallback.api)
+                    self.resource = fallback
+                    self._decoders = Decoders(fallback.wire)
+                    continue
+                reason, level, why = "error", logging.WARNING, str(e)
+            except errors.ApiError as e:
+                reason, level, why = "error", logging.WARNING, str(e)
+            except (msgspec.DecodeError, ValueError) as e:
+                reason, level, why = "error", logging.WARNING, f"undecodable list response: {e}"
+            first = self.backoff.failures == 0 and reason == "expired"
+            delay = 0.0 if first else self.backoff.next_delay()
+            self._restart(reason, level, why, delay)
+            await self.backoff.wait(delay)
+
+    def _restart(self, reason: str, level: int, why: str, delay: float) -> None:
+        self.observer.on_restart(self.resource.name, reason)
+        rv = self.resource_version
+        resume = f"resuming from resourceVersion {rv}" if rv else "re-listing"
+        log.log(level, "%s: watch restart (%s): %s; %s in %.1fs", self.name, reason, why, resume, delay)
+
+    # ---- layer 2: list, then one watch -----------------------------------------------------
+
+    async def _cycle(self) -> AsyncIterator[Change[T] | Synced]:
+        if self.resource_version is None:
+            if self.streaming_list:
+                try:
+                    async for item in self._watch(initial=True):
+                        yield item
+                except errors.ApiError as e:
+                    # 400/422: a server that knows the parameters but has the WatchList gate off
+                    if e.status in (400, 422):
+                        raise _NotStreaming(str(e)) from e
+                    raise
+                return
+            fresh, rv = await listing.paginated(self)
+            for change in self._replace(fresh):
+                yield change
+            self.resource_version = rv
+            yield self._mark_synced()
+        async for item in self._watch(initial=False):
+            yield item
+
+    def _replace(self, fresh: dict[Key, T]) -> list[Change[T]]:
+        changes = list(reconcile(self.cache, fresh, self.resource.ident))
+        self.cache = fresh
+        return changes
+
+    def _mark_synced(self) -> Synced:
+        self.synced = True
+        self.backoff.reset()
+        self.observer.on_synced(self.resource.name)
+        log.info("%s: synced %d objects at resourceVersion %s", self.name, len(self.cache),
+                 self.resource_version)
+        return Synced(self.resource.name, len(self.cache))
+
+    # ---- layer 3: one watch stream -----------------------------------------------------------
+
+    async def _watch(self, *, initial: bool) -> AsyncIterator[Change[T] | Synced]:
+        params: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
+                                        "timeoutSeconds": int(self.watch_timeout), **self._selectors()}
+        if initial:
+            params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
+            fresh: dict[Key, T] | None = {}
+        else:
+            params["resourceVersion"] = self.resource_version or ""
+            fresh = None
+        resource, decoders, observer, name = self.resource, self._decoders, self.observer, self.resource.name
+        decode, convert, ident, cache = decoders.event.decode, resource.convert, resource.ident, self.cache
+        lines = self.client.stream_lines(resource.path(self.namespace), params,
+                                         read_timeout=self.read_timeout, max_line=self.max_line)
+        async for line in lines:
+            if isinstance(line, OversizeLine):
+                self._bad("oversize", f"{line.size} bytes")
+                continue
+            try:
+                event = decode(line)
+            except msgspec.ValidationError:
+                self._on_error(decoders.error_status(line), line)
+                continue
+            except msgspec.DecodeError:
+                self._bad("malformed", line[:80].decode("utf-8", "replace"))
+                continue
+            kind = event.type
+            if kind == "BOOKMARK":
+                meta = decoders.bookmark(line)
+                if meta is None or not meta.resource_version:
+                    continue
+                self.resource_version = meta.resource_version
+                if fresh is not None:
+                    if (meta.annotations or {}).get(INITIAL_EVENTS_END) != "true":
+                        raise _NotStreaming("a bookmark came before the initial-events-end bookmark")
+                    for change in self._replace(fresh):
+                        yield change
+                    cache, fresh = self.cache, None
+                    yield self._mark_synced()
+                continue
+            if kind == "ERROR":
+                self._on_error(decoders.error_status(line), line)
+                continue
+            obj = event.object if convert is None else convert(event.object)
+            ns, obj_name, uid, rv = ident(obj)
+            key = (ns, obj_name)
+            observer.on_event(name)
+            if fresh is not None:
+                if kind != "ADDED":
+                    raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
+                fresh[key] = obj
+                continue
+            self.resource_version = rv
+            if kind == "DELETED":
+                yield Change("deleted", cache.pop(key, None), obj)
+            elif kind == "ADDED" or kind == "MODIFIED":
+                old = cache.get(key)
+                cache[key] = obj
+                if old is None:
+                    yield Change("added", None, obj)
+                elif ident(old)[2] != uid:
+                    yield Change("deleted", old, old)
+                    yield Change("added", None, obj)
+                elif ident(old)[3] != rv:
+                    yield Change("modified", old, obj)
+            else:
+                self._bad("wrong-shape", f"unknown event type {kind!r}")
+        if fresh is not None:
+            raise errors.ApiServerError("the watch ended before the initial events were complete")
+
+    def _on_error(self, status: Any, line: bytes) -> None:
+        """An ERROR event ends the stream: 410 re-lists, anything else resumes after backoff."""
+        if status is None:
+            self._bad("wrong-shape", line[:80].decode("utf-8", "replace"))
+            return
+        if status.code == 410 or status.reason in ("Expired", "Gone"):
+            raise _Expired(status.message)
+        cls = {403: errors.ApiForbidden, 401: errors.ApiUnauthorized}.get(status.code, errors.ApiServerError)
+        raise cls(f"ERROR in the watch stream of {self.resource.api}: {status.code} {status.reason}: "
+                  f"{status.message}", status=status.code, reason=status.reason)
+
+    def _bad(self, reason: str, detail: str) -> None:
+        self.observer.on_bad_line(self.resource.name, reason)
+        log.warning("%s: skipped a bad watch line (%s): %s", self.name, reason, detail)

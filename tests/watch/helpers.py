@@ -1,0 +1,104 @@
+"""Helpers of the watch tests: sample objects, a reflector driver, fake sleep and observer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from podsleuth.watch.changes import Change, Synced
+from podsleuth.watch.reflector import Reflector
+
+
+def pod(name: str, *, ns: str = "default", node: str = "node-1", phase: str = "Running",
+        labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns, "labels": labels or {"app": "web"}},
+            "spec": {"nodeName": node, "containers": [{"name": "main", "image": "nginx:1.25"}]},
+            "status": {"phase": phase}}
+
+
+class FakeSleep:
+    """Records requested backoff delays and sleeps only a tick of real time."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0.01)
+
+
+class Observed:
+    """A WatchObserver that counts."""
+
+    def __init__(self) -> None:
+        self.events: Counter[str] = Counter()
+        self.restarts: list[tuple[str, str]] = []
+        self.synced: list[str] = []
+        self.bad: list[tuple[str, str]] = []
+
+    def on_event(self, resource: str) -> None:
+        self.events[resource] += 1
+
+    def on_restart(self, resource: str, reason: str) -> None:
+        self.restarts.append((resource, reason))
+
+    def on_synced(self, resource: str) -> None:
+        self.synced.append(resource)
+
+    def on_bad_line(self, resource: str, reason: str) -> None:
+        self.bad.append((resource, reason))
+
+
+class Driver:
+    """Runs a reflector in a task; tests await what it yields, with timeouts."""
+
+    def __init__(self, reflector: Reflector[Any]) -> None:
+        self.reflector = reflector
+        self.queue: asyncio.Queue[Change[Any] | Synced] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Driver:
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        async for item in self.reflector:
+            self.queue.put_nowait(item)
+
+    async def next(self, timeout: float = 5.0) -> Change[Any] | Synced:
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+    async def until_synced(self, timeout: float = 5.0) -> list[Change[Any]]:
+        """The changes before the next Synced marker."""
+        changes: list[Change[Any]] = []
+        async with asyncio.timeout(timeout):
+            while not isinstance(item := await self.queue.get(), Synced):
+                changes.append(item)
+        return changes
+
+    async def changes(self, n: int, timeout: float = 5.0) -> list[Change[Any]]:
+        out: list[Change[Any]] = []
+        async with asyncio.timeout(timeout):
+            while len(out) < n:
+                item = await self.queue.get()
+                if isinstance(item, Change):
+                    out.append(item)
+        return out
+
+    async def quiet(self, seconds: float = 0.2) -> list[Change[Any] | Synced]:
+        """Whatever arrives within ``seconds`` (expected: nothing)."""
+        await asyncio.sleep(seconds)
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
+
+def names(changes: list[Change[Any]]) -> list[tuple[str, str]]:
+    return [(c.kind, (c.new or c.old).metadata.name) for c in changes]  # type: ignore[union-attr]
