@@ -40,7 +40,7 @@ async def alertmanager(tmp_path: Path) -> AsyncIterator[str]:
     assert BINARY is not None
     (tmp_path / "am.yml").write_text(CONFIG)
     port, cluster = free_port(), free_port()
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
         [
             BINARY,
             f"--config.file={tmp_path / 'am.yml'}",

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from email import message_from_bytes
 from email.message import Message
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,12 +26,18 @@ from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, change, free_port, http_receiver
 
 
-async def deliver(store: SqliteStore, clock: FakeClock, urls: list[str], *, locale: str = "en") -> Notifier:
+async def deliver(
+    store: SqliteStore, clock: FakeClock, urls: list[str], *, locale: Literal["en", "zh"] = "en"
+) -> Notifier:
     settings = AlertSettings(locale=locale, receivers=[Receiver(name="chat", apprise=urls)])
     options = replace(AlertOptions.from_settings(settings), group_wait=0.0, apprise_timeout=20.0)
     notifier = Notifier(settings, store, clock=clock, options=options)
-    await notifier.submit(change(id="a", namespace="monitoring", pod="dashboard-6f7-x2x", container="grafana"))
-    await notifier.submit(change(id="b", namespace="monitoring", pod="dashboard-6f7-y3y", container="grafana"))
+    await notifier.submit(
+        change(id="a", namespace="monitoring", pod="dashboard-6f7-x2x", container="grafana")
+    )
+    await notifier.submit(
+        change(id="b", namespace="monitoring", pod="dashboard-6f7-y3y", container="grafana")
+    )
     await notifier.pump()
     await notifier.aclose()
     return notifier

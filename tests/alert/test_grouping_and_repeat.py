@@ -97,3 +97,21 @@ async def test_incident_store_keeps_open_incidents_and_timeline(store: SqliteSto
     assert [e for _, e, _ in await store.timeline("a")] == ["incident.opened", "incident.updated"]
     record = await store.incident("b")
     assert record is not None and record.status == "resolved"
+
+
+async def test_open_incident_is_renotified_without_updates(store: SqliteStore, clock: FakeClock) -> None:
+    notifier, sink = make(store, clock, group_wait=0.0)
+    await notifier.submit(change(id="a"))
+    await notifier.submit(change(id="b"))
+    await notifier.submit(change("incident.resolved", id="b"))
+    await notifier.pump()
+    assert sink.ids == [["a"]]
+    clock.advance(1800)
+    await notifier.pump()
+    assert sink.ids == [["a"]]
+    clock.advance(1801)
+    await notifier.pump()
+    assert sink.ids == [["a"], ["a"]]  # b is resolved: not repeated
+    clock.advance(60)
+    await notifier.pump()
+    assert sink.ids == [["a"], ["a"]]

@@ -23,8 +23,14 @@ TOKEN = "a1b2c3d4e5f6a7b8c9d0e1f2"
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        (f"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}", "https://oapi.dingtalk.com/robot/send?access_token=***"),
-        (f"https://hooks.slack.com/services/T1JJ3T3L2/B1BRTD4JD/{TOKEN}", "https://hooks.slack.com/services/***/***/***"),
+        (
+            f"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}",
+            "https://oapi.dingtalk.com/robot/send?access_token=***",
+        ),
+        (
+            f"https://hooks.slack.com/services/T1JJ3T3L2/B1BRTD4JD/{TOKEN}",
+            "https://hooks.slack.com/services/***/***/***",
+        ),
         (f"https://bot:{TOKEN}@hooks.example.com/x", "https://***@hooks.example.com/x"),
         (f"dingtalk://sec{TOKEN}@{TOKEN}/", "dingtalk://***@***/"),
         (f"slack://T1JJ3T3L2/B1BRTD4JD/{TOKEN}/#ops", "slack://***/***/***/#ops"),
@@ -82,7 +88,9 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
 alerts:
   receivers:
     - name: hook
-      webhook: {{url: "https://hooks.example.com/x?token={TOKEN}", headers: {{Authorization: "Bearer {TOKEN}"}}}}
+      webhook:
+        url: "https://hooks.example.com/x?token={TOKEN}"
+        headers: {{Authorization: "Bearer {TOKEN}"}}
     - name: chat
       apprise: ["dingtalk://{TOKEN}/"]
 store: "postgresql://podsleuth:{TOKEN}@db/podsleuth"

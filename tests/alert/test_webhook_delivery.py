@@ -10,6 +10,7 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, change, free_port, http_receiver
 
 
-def settings_for(url: str, **webhook: object) -> AlertSettings:
+def settings_for(url: str, **webhook: Any) -> AlertSettings:
     return AlertSettings(receivers=[Receiver(name="hook", webhook=WebhookReceiver(url=url, **webhook))])
 
 
@@ -110,7 +111,7 @@ async def test_timeout_is_a_retryable_error() -> None:
         from podsleuth.alert.model import decode_change
 
         batch = Batch("b1", "hook", [decode_change(change())], 0.0)
-        with pytest.raises(SinkError, match="no answer within 0.2s"):
+        with pytest.raises(SinkError, match=r"no answer within 0\.2s"):
             await sink.send(batch)
         await sink.aclose()
 
@@ -158,3 +159,27 @@ async def test_run_loop_delivers_in_real_time(store: SqliteStore) -> None:
         await asyncio.gather(runner, return_exceptions=True)
         await notifier.aclose()
     assert len(rec.requests) == 2
+
+
+async def test_a_hung_sink_does_not_block_the_others(store: SqliteStore) -> None:
+    async with http_receiver(delay=30.0) as slow, http_receiver() as fast:
+        settings = AlertSettings(
+            receivers=[
+                Receiver(name="slow", webhook=WebhookReceiver(url=slow.url, timeout=60)),
+                Receiver(name="fast", webhook=WebhookReceiver(url=fast.url)),
+            ]
+        )
+        notifier = Notifier(settings, store, options=options(settings))
+        runner = asyncio.create_task(notifier.run())
+        for n in range(5):
+            await notifier.submit(change(id=f"i{n}"))
+        for _ in range(100):
+            if len(fast.requests) == 5 and len(slow.requests) == 5:
+                break
+            await asyncio.sleep(0.02)
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await notifier.aclose()
+    assert len(fast.requests) == 5
+    assert len(slow.requests) == 5  # all in flight at once, none waiting behind another
+    assert {d.state for d in await store.deliveries() if d.receiver == "slow"} == {"pending"}

@@ -25,7 +25,10 @@ EXCLUDED_ENTRIES = {
 
 #: (entry id, example index) that are not a matchable message.
 EXCLUDED_EXAMPLES = {
-    ("runc-procfd-enoent-stale-fuse-csi-bind", 2): "a GitHub issue title paraphrasing the error, without the path",
+    (
+        "runc-procfd-enoent-stale-fuse-csi-bind",
+        2,
+    ): "a GitHub issue title paraphrasing the error, without the path",
     ("runc-procfd-enoent-stale-fuse-csi-bind", 3): "a findmnt transcript: node evidence, checked below as "
     "mountinfo-deleted-bind-root",
     ("kernel-oom-memcg-v1-csi-plugin", 1): "a GitHub issue title in prose",
@@ -57,7 +60,9 @@ _PLACEHOLDERS = {
 
 def _substitute(text: str) -> str:
     """Placeholders like ``<uid>`` become realistic values; unknown ones a plain token."""
-    return re.sub(r"<([A-Za-z][\w-]*)>", lambda m: _PLACEHOLDERS.get(m.group(1), f"x{len(m.group(1))}a7"), text)
+    return re.sub(
+        r"<([A-Za-z][\w-]*)>", lambda m: _PLACEHOLDERS.get(m.group(1), f"x{len(m.group(1))}a7"), text
+    )
 
 
 def _examples() -> list[Any]:

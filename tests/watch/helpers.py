@@ -10,11 +10,19 @@ from podsleuth.watch.changes import Change, Synced
 from podsleuth.watch.reflector import Reflector
 
 
-def pod(name: str, *, ns: str = "default", node: str = "node-1", phase: str = "Running",
-        labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": ns, "labels": labels or {"app": "web"}},
-            "spec": {"nodeName": node, "containers": [{"name": "main", "image": "nginx:1.25"}]},
-            "status": {"phase": phase}}
+def pod(
+    name: str,
+    *,
+    ns: str = "default",
+    node: str = "node-1",
+    phase: str = "Running",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {"app": "web"}},
+        "spec": {"nodeName": node, "containers": [{"name": "main", "image": "nginx:1.25"}]},
+        "status": {"phase": phase},
+    }
 
 
 class FakeSleep:
@@ -71,20 +79,20 @@ class Driver:
         async for item in self.reflector:
             self.queue.put_nowait(item)
 
-    async def next(self, timeout: float = 5.0) -> Change[Any] | Synced:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def next(self, within: float = 5.0) -> Change[Any] | Synced:
+        return await asyncio.wait_for(self.queue.get(), within)
 
-    async def until_synced(self, timeout: float = 5.0) -> list[Change[Any]]:
+    async def until_synced(self, within: float = 5.0) -> list[Change[Any]]:
         """The changes before the next Synced marker."""
         changes: list[Change[Any]] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not isinstance(item := await self.queue.get(), Synced):
                 changes.append(item)
         return changes
 
-    async def changes(self, n: int, timeout: float = 5.0) -> list[Change[Any]]:
+    async def changes(self, n: int, within: float = 5.0) -> list[Change[Any]]:
         out: list[Change[Any]] = []
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while len(out) < n:
                 item = await self.queue.get()
                 if isinstance(item, Change):

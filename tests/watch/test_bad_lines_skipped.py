@@ -17,11 +17,19 @@ async def test_malformed_wrong_shape_and_oversize_lines_are_counted_and_skipped(
         await api.wait_for_watches()
         api.inject_line(b'{"type":"ADDED","object":{"metadata":')
         api.inject_line(b'{"type":"ADDED","object":{"metadata":"not-a-mapping"}}')
-        api.inject_line(b'{"type":"ADDED","object":{"metadata":{"name":"x"}},"pad":"' + b"x" * 300_000 + b'"}')
+        api.inject_line(
+            b'{"type":"ADDED","object":{"metadata":{"name":"x"}},"pad":"' + b"x" * 300_000 + b'"}'
+        )
         api.inject_line(b"[1, 2, 3]")
         api.inject_line(b'{"type":"SURPRISE","object":{}}')
         api.put("pods", pod("ok"))
         assert names(await d.changes(1)) == [("added", "ok")]
-    assert [r for _, r in observed.bad] == ["malformed", "wrong-shape", "oversize", "wrong-shape", "wrong-shape"]
+    assert [r for _, r in observed.bad] == [
+        "malformed",
+        "wrong-shape",
+        "oversize",
+        "wrong-shape",
+        "wrong-shape",
+    ]
     assert observed.restarts == []  # the stream went on
     assert list(reflector.cache) == [("default", "ok")]

@@ -7,7 +7,9 @@ from podsleuth.watch import PODS, Reflector
 from .helpers import Driver, FakeSleep, names, pod
 
 
-async def test_relist_reconciles_what_happened_while_disconnected(api: FakeApiServer, client: KubeClient) -> None:
+async def test_relist_reconciles_what_happened_while_disconnected(
+    api: FakeApiServer, client: KubeClient
+) -> None:
     for name in ("keep", "change", "gone", "replaced"):
         api.put("pods", pod(name))
     reflector = Reflector(client=client, resource=PODS, sleep=FakeSleep())
@@ -24,11 +26,16 @@ async def test_relist_reconciles_what_happened_while_disconnected(api: FakeApiSe
         api.compact()
         api.drop_watches()
         changes = await d.until_synced()
-    assert sorted(names(changes)) == sorted([
-        ("modified", "change"), ("deleted", "gone"), ("deleted", "replaced"), ("added", "replaced"),
-        ("added", "new"),
-    ])
-    deleted = {c.old.metadata.name: c for c in changes if c.kind == "deleted"}
-    assert deleted["replaced"].old.metadata.uid == old_uid
+    assert sorted(names(changes)) == sorted(
+        [
+            ("modified", "change"),
+            ("deleted", "gone"),
+            ("deleted", "replaced"),
+            ("added", "replaced"),
+            ("added", "new"),
+        ]
+    )
+    deleted = {c.old.metadata.name: c for c in changes if c.kind == "deleted" and c.old is not None}
+    assert deleted["replaced"].old is not None and deleted["replaced"].old.metadata.uid == old_uid
     assert deleted["gone"].new is not None  # the last known state
     assert set(reflector.cache) == {("default", n) for n in ("keep", "change", "replaced", "new")}

@@ -34,5 +34,9 @@ async def test_dropped_watch_resumes_from_last_resource_version(
     assert sum(1 for m, p, q in api.requests if "watch" not in q) == 1  # no re-list
     assert [r for _, r in observed.restarts] == ["connection"]
     assert sleep.delays == [0.5]
-    assert any("pods: watch restart (connection)" in r.message and f"resuming from resourceVersion {seen_rv}"
-               in r.message and "in 0.5s" in r.message for r in caplog.records)
+    assert any(
+        "pods: watch restart (connection)" in r.message
+        and f"resuming from resourceVersion {seen_rv}" in r.message
+        and "in 0.5s" in r.message
+        for r in caplog.records
+    )

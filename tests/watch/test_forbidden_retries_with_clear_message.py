@@ -25,14 +25,16 @@ async def test_forbidden_list_is_retried_and_names_the_permission(
     with caplog.at_level(logging.WARNING, logger="podsleuth.watch"):
         async with Driver(Reflector(client=client, resource=PODS, observer=observed, sleep=sleep)) as d:
             async with asyncio.timeout(5):
-                while len(observed.restarts) < 3:
+                while len(observed.restarts) < 3:  # noqa: ASYNC110 - polling a counter
                     await asyncio.sleep(0.01)
             api.allow("list", "pods")
             assert names(await d.until_synced()) == [("added", "a")]
     assert {r for _, r in observed.restarts} == {"forbidden"}
     message = caplog.records[0].message
-    assert (f"forbidden: cannot list pods at the cluster scope as {USER} (RBAC: grant get/list/watch on pods)"
-            in message)
+    assert (
+        f"forbidden: cannot list pods at the cluster scope as {USER} (RBAC: grant get/list/watch on pods)"
+        in message
+    )
     assert "Traceback" not in caplog.text
 
 
@@ -41,6 +43,7 @@ async def test_forbidden_watch_in_a_namespace(api: FakeApiServer, client: KubeCl
     with pytest.raises(ApiForbidden) as info:
         async for _ in client.stream_lines("/api/v1/namespaces/shop/pods", {"watch": "true"}, read_timeout=5):
             pass
-    assert str(info.value) == (f'forbidden: cannot watch pods in the namespace "shop" as {USER} '
-                               "(RBAC: grant get/list/watch on pods)")
+    assert str(info.value) == (
+        f'forbidden: cannot watch pods in the namespace "shop" as {USER} (RBAC: grant get/list/watch on pods)'
+    )
     assert info.value.status == 403

@@ -45,18 +45,26 @@ async def test_non_status_bodies_are_truncated_and_mapped(tmp_path: Path) -> Non
     assert len(str(info.value)) < 300 and str(info.value).endswith("...")
 
 
-@pytest.mark.parametrize(("path", "error"), [
-    ("/apis/nope.example.com/v1/things", errors.ApiNotFound),
-    ("/api/v1/namespaces/default/pods/missing", errors.ApiNotFound),
-])
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/apis/nope.example.com/v1/things", errors.ApiNotFound),
+        ("/api/v1/namespaces/default/pods/missing", errors.ApiNotFound),
+    ],
+)
 async def test_status_mapping(client: KubeClient, path: str, error: type[errors.ApiError]) -> None:
     with pytest.raises(error):
         await client.get(path)
 
 
 async def test_post_creates_and_conflicts(api: FakeApiServer, client: KubeClient) -> None:
-    body = {"metadata": {"name": "e1"}, "reason": "PodsleuthDiagnosis", "message": "root cause",
-            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "shop"}, "type": "Warning"}
+    body = {
+        "metadata": {"name": "e1"},
+        "reason": "PodsleuthDiagnosis",
+        "message": "root cause",
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": "shop"},
+        "type": "Warning",
+    }
     created = await client.post("/api/v1/namespaces/shop/events", body)
     assert b'"resourceVersion"' in created
     with pytest.raises(errors.ApiServerError) as info:

@@ -17,10 +17,14 @@ def _write(tmp_path: Path, data: object) -> Path:
 
 
 def _config(*contexts: str, current: str | None = None) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "Config", "current-context": current,
-            "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
-            "users": [{"name": "u", "user": {"token": "t"}}],
-            "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": current,
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": n, "context": {"cluster": "c", "user": "u"}} for n in contexts],
+    }
 
 
 async def test_missing_file(tmp_path: Path) -> None:

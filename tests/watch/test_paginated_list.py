@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from .helpers import Driver, FakeSleep, Observed, names, pod
+from collections.abc import Mapping
 
 from podsleuth.kube import KubeClient
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector, Synced
+
+from .helpers import Driver, FakeSleep, Observed, names, pod
 
 
 async def test_lists_in_pages_then_watches_from_the_list_resource_version(
@@ -31,13 +33,15 @@ async def test_lists_in_pages_then_watches_from_the_list_resource_version(
     assert len(reflector.cache) == 24
 
 
-async def test_continue_token_expired_mid_list_restarts_the_list(api: FakeApiServer, client: KubeClient) -> None:
+async def test_continue_token_expired_mid_list_restarts_the_list(
+    api: FakeApiServer, client: KubeClient
+) -> None:
     for i in range(10):
         api.put("pods", pod(f"p{i}"))
     real_get = client.get
     pages = 0
 
-    async def compacting_get(path: str, params: dict[str, str | int] | None = None) -> bytes:
+    async def compacting_get(path: str, params: Mapping[str, str | int] | None = None) -> bytes:
         nonlocal pages
         pages += 1
         if pages == 2:

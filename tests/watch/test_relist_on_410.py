@@ -48,5 +48,5 @@ async def test_http_410_on_resume_relists(client: KubeClient, api: FakeApiServer
         api.compact()
         api.drop_watches()  # resumes from the old resourceVersion: HTTP 410, then a re-list
         changes = await d.until_synced()
-        assert [(c.kind, c.new.status.phase) for c in changes] == [("modified", "Failed")]
+        assert [(c.kind, c.new and c.new.status.phase) for c in changes] == [("modified", "Failed")]
     assert [r for _, r in observed.restarts] == ["connection", "expired"]

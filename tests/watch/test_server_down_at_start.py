@@ -22,8 +22,9 @@ async def test_retries_with_backoff_until_the_server_comes_up(
     observed = Observed()
     sleep = FakeSleep()
     async with await connect(kubeconfig=str(api.kubeconfig_path(tmp_path)), context=None) as client:
-        reflector = Reflector(client=client, resource=PODS, observer=observed, sleep=sleep,
-                              jitter=lambda: 1.0, backoff_max=4.0)
+        reflector = Reflector(
+            client=client, resource=PODS, observer=observed, sleep=sleep, jitter=lambda: 1.0, backoff_max=4.0
+        )
         with caplog.at_level(logging.WARNING, logger="podsleuth.watch"):
             async with Driver(reflector) as d:
                 await d.quiet(0.2)

@@ -31,7 +31,9 @@ async def test_streaming_list_syncs_from_initial_events(api: FakeApiServer, clie
     assert _lists(api) == 0
 
 
-async def test_server_rejecting_streaming_lists_falls_back_to_pages(api: FakeApiServer, client: KubeClient) -> None:
+async def test_server_rejecting_streaming_lists_falls_back_to_pages(
+    api: FakeApiServer, client: KubeClient
+) -> None:
     api.streaming_lists = "reject"
     api.put("pods", pod("a"))
     reflector = Reflector(client=client, resource=PODS, streaming_list=True, sleep=FakeSleep())

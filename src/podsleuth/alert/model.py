@@ -53,7 +53,8 @@ class Incident(msgspec.Struct, frozen=True):
     first_seen: str = ""
     last_seen: str = ""
     diagnosis: Diagnosis | None = None
-    pods: list[str] = msgspec.field(default_factory=list)
+    pods: list[Any] = msgspec.field(default_factory=list)
+    """Pod names (or objects with a ``name``) sharing the incident, beyond ``pod``."""
     labels: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
@@ -65,7 +66,12 @@ class Incident(msgspec.Struct, frozen=True):
 
     @property
     def all_pods(self) -> list[str]:
-        pods = list(self.pods)
+        pods = [
+            p if isinstance(p, str) else str(p.get("name", ""))
+            for p in self.pods
+            if isinstance(p, str | dict)
+        ]
+        pods = [p for p in pods if p]
         if self.pod and self.pod not in pods:
             pods.insert(0, self.pod)
         return pods

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from prometheus_client import CollectorRegistry
 
 from podsleuth.alert.grouping import Policy, TokenBucket, plan_batch
@@ -121,6 +122,7 @@ class Notifier:
             if limit is not None:
                 self.buckets[name] = TokenBucket(capacity=limit.messages, period=limit.period, now=now)
         self._wake = {name: asyncio.Event() for name in self.sinks}
+        self._next_repeat_scan: dict[str, float] = {}
         self._in_flight: dict[str, set[int]] = {name: set() for name in self.sinks}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limits = {name: asyncio.Semaphore(self.options.max_in_flight) for name in self.sinks}
@@ -128,6 +130,7 @@ class Notifier:
     # --- the detector side ---
     async def submit(self, change: dict[str, Any]) -> list[str]:
         """Persist the change for its receivers and return their names; never waits on a sink."""
+        change = msgspec.to_builtins(change)  # Structs, datetimes, tuples -> plain JSON values
         decoded = decode_change(change)
         receivers = self.router.receivers_for(decoded.incident)
         now = self.clock()
@@ -145,8 +148,25 @@ class Notifier:
         return receivers
 
     # --- one receiver, one step ---
+    async def queue_repeats(self, receiver: str) -> int:
+        """Re-queue open incidents the receiver has not heard about for ``repeat_interval``, so a
+        long incident is re-notified (and its Alertmanager alert kept firing) without updates."""
+        now = self.clock()
+        if now < self._next_repeat_scan.get(receiver, 0.0):
+            return 0
+        self._next_repeat_scan[receiver] = now + min(60.0, self.options.repeat_interval / 10)
+        records = await self.store.due_for_repeat(receiver, before=now - self.options.repeat_interval)
+        items = [
+            (receiver, r.id, "incident.updated", {"event": "incident.updated", "incident": r.data}, now)
+            for r in records
+        ]
+        if items:
+            await self.store.enqueue(items, at=now)
+        return len(items)
+
     async def flush(self, receiver: str) -> float | None:
         """Fold due queued changes into a batch; return when to look again (None = nothing queued)."""
+        await self.queue_repeats(receiver)
         now = self.clock()
         next_ready = await self.store.next_ready_at(receiver)
         if next_ready is None:
@@ -180,13 +200,16 @@ class Notifier:
         """Start due deliveries of a receiver; with ``wait``, await them (used by ``pump``)."""
         now = self.clock()
         in_flight = self._in_flight[receiver]
-        due = await self.store.due_deliveries(
-            receiver, now=now, limit=self.options.max_in_flight + len(in_flight)
-        )
+        free = self.options.max_in_flight - len(in_flight)
+        if free <= 0:
+            return await self.store.next_delivery_at(receiver)
+        due = await self.store.due_deliveries(receiver, now=now, limit=free + len(in_flight))
         started = []
         for d in due:
             if d.id in in_flight:
                 continue
+            if len(in_flight) >= self.options.max_in_flight:
+                break
             in_flight.add(d.id)
             task = asyncio.create_task(self._deliver(receiver, d))
             self._tasks.add(task)

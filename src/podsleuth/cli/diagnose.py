@@ -1,10 +1,154 @@
-"""``podsleuth diagnose``: placeholder until the signatures work lands."""
+"""``podsleuth diagnose``: classify failure messages offline with the signature knowledge base.
+
+``messages`` streams: one result per input line, written as soon as it is classified, so that
+a large file or a pipe needs no memory and a bad line costs only its own error object.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
 import click
+
+from podsleuth.cli.options import output_option
+from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
+from podsleuth.errors import InputError
 
 
 @click.group(name="diagnose")
 def group() -> None:
     """Classify error texts and diagnose pods."""
+
+
+def _open_input(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise InputError(f"cannot read input file {path}: {e.strerror or e}") from e
+
+
+def _parse_line(number: int, line: str) -> tuple[str, str | None] | dict[str, Any]:
+    """(message, reason) or the error object that replaces this line's result."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        return {"line": number, "error": f"invalid JSON: {e.msg} at column {e.colno}"}
+    if not isinstance(obj, dict):
+        return {"line": number, "error": 'expected a JSON object with a "message" string'}
+    message = obj.get("message")
+    if not isinstance(message, str):
+        return {"line": number, "error": '"message" is missing or not a string'}
+    reason = obj.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        return {"line": number, "error": '"reason" must be a string when given'}
+    return message, reason
+
+
+def _results(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parsed = _parse_line(number, line)
+        if isinstance(parsed, dict):
+            yield parsed
+            continue
+        message, reason = parsed
+        out: dict[str, Any] = {"message": message}
+        if reason is not None:
+            out["reason"] = reason
+        out.update(kb.classify(message, reason).to_json())
+        yield out
+
+
+def _text_report(c: Classification, message: str | None = None) -> str:
+    lines = []
+    if message is not None:
+        lines.append(f"message:    {message if len(message) <= 300 else message[:297] + '...'}")
+    lines.append(
+        f"signature:  {c.signature or '(none matched)'}" + (f"  (score {c.score:.2f})" if c.signature else "")
+    )
+    lines.append(f"category:   {c.category}")
+    if c.summary:
+        lines.append(f"summary:    {c.summary}")
+    if len(c.candidates) > 1:
+        lines.append("candidates: " + ", ".join(f"{s} {sc:.2f}" for s, sc in c.candidates))
+    if c.root_cause:
+        lines.append(f"root cause: {c.root_cause}")
+    if c.facts:
+        lines.append("facts:")
+        lines += [f"  {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in c.facts.items()]
+    for title, items in (
+        ("next checks (API)", c.next_checks_api),
+        ("next checks (node)", c.next_checks_node),
+        ("remediation", c.remediation),
+    ):
+        if items:
+            lines.append(f"{title}:")
+            lines += [f"  - {item}" for item in items]
+    return "\n".join(lines)
+
+
+@group.command(name="messages")
+@click.option(
+    "--input",
+    "-i",
+    "input_path",
+    required=True,
+    help='JSON lines file, one {"message": ..., "reason": ...} per line (reason optional); "-" reads stdin.',
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: one result object per input line, same order (the default here, for scripts); "
+    "text: a readable block per message.",
+)
+def messages(input_path: str, output: str) -> None:
+    """Classify failure messages offline, one result per input line in the same order.
+
+    A line that is not a JSON object with a string "message" yields {"line": N, "error": ...}
+    in its place; blank lines are skipped. Output keys: message, reason (if given), category,
+    signature, score, candidates, summary, root_cause, facts, next_checks (API then node),
+    next_checks_api, next_checks_node, remediation.
+    """
+    kb = KnowledgeBase.default()
+    stream = _open_input(input_path)
+    try:
+        for result in _results(kb, iter(stream)):
+            if output == "json":
+                click.echo(json.dumps(result, ensure_ascii=False))
+            elif "error" in result:
+                click.echo(f"line {result['line']}: error: {result['error']}\n")
+            else:
+                c = kb.classify(result["message"], result.get("reason"))
+                click.echo(_text_report(c, result["message"]) + "\n")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+@group.command(name="message")
+@click.argument("text")
+@click.option(
+    "--reason", "-r", default=None, help="Kubernetes reason seen with the message (e.g. FailedMount)."
+)
+@output_option
+def message(text: str, reason: str | None, output: str) -> None:
+    """Explain one failure message: signature, category, root cause, facts, next checks."""
+    c = KnowledgeBase.default().classify(text, reason)
+    if output == "json":
+        out: dict[str, Any] = {"message": text}
+        if reason is not None:
+            out["reason"] = reason
+        out.update(c.to_json())
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(_text_report(c))

@@ -20,12 +20,25 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning")
 # The CONTRACT.md minimum set, plus finer extras (container-failed, node-problem).
 CATEGORIES: frozenset[str] = frozenset(
     {
-        "image-pull", "crash-loop", "oom-killed", "container-config", "container-start",
-        "container-failed", "volume-mount", "sandbox", "unschedulable", "probe-failure",
-        "evicted", "init-failure", "node-not-ready", "node-pressure", "node-problem",
-        "stuck-terminating", "deadline-exceeded",
+        "image-pull",
+        "crash-loop",
+        "oom-killed",
+        "container-config",
+        "container-start",
+        "container-failed",
+        "volume-mount",
+        "sandbox",
+        "unschedulable",
+        "probe-failure",
+        "evicted",
+        "init-failure",
+        "node-not-ready",
+        "node-pressure",
+        "node-problem",
+        "stuck-terminating",
+        "deadline-exceeded",
     }
-)  # fmt: skip
+)
 
 DelayName = Literal["none", "node_not_ready", "pending", "stuck_creating", "probe_failure"]
 

@@ -206,8 +206,9 @@ class Detector:
         result = evaluate_pod(
             pod, ev, now=now, thresholds=self._th, catalog=self._catalog, first_seen=watched.first_seen
         )
-        anomalies = self._filters.keep(result.anomalies, namespace=meta.namespace, pod=meta.name,
-                                       labels=meta.labels)  # fmt: skip
+        anomalies = self._filters.keep(
+            result.anomalies, namespace=meta.namespace, pod=meta.name, labels=meta.labels
+        )
         changes: list[IncidentChange] = []
         if anomalies or self._tracker.has_member(key):
             subject = Subject(
@@ -249,9 +250,14 @@ class Detector:
         changes: list[IncidentChange] = []
         if anomalies or self._tracker.has_member(key):
             subject = Subject(
-                key=key, uid=node.metadata.uid, namespace=None, pod=None, node=name,
-                owner=Owner(kind="Node", name=name), labels=node.metadata.labels,
-            )  # fmt: skip
+                key=key,
+                uid=node.metadata.uid,
+                namespace=None,
+                pod=None,
+                node=name,
+                owner=Owner(kind="Node", name=name),
+                labels=node.metadata.labels,
+            )
             ev = self._evidence.get(key)
             changes = self._tracker.observe(subject, anomalies, now=now, recent=ev.recent if ev else ())
         if result.next_deadline is not None:

@@ -204,8 +204,11 @@ class Tracker:
                 inc.active = 1
                 self._open[fp] = inc
                 self._index.setdefault(key, set()).add(fp)
-                changes.append(IncidentChange(kind="incident.opened", incident=self._snapshot(inc),
-                                              wants_logs=inc.wants_logs))  # fmt: skip
+                changes.append(
+                    IncidentChange(
+                        kind="incident.opened", incident=self._snapshot(inc), wants_logs=inc.wants_logs
+                    )
+                )
                 continue
             grew = self._member_seen(inc, subject, a)
             self._index.setdefault(key, set()).add(fp)
@@ -217,8 +220,11 @@ class Tracker:
                 inc.last_seen = now
                 for r in recent:
                     _remember(inc.events, r)
-                changes.append(IncidentChange(kind="incident.updated", incident=self._snapshot(inc),
-                                              wants_logs=inc.wants_logs))  # fmt: skip
+                changes.append(
+                    IncidentChange(
+                        kind="incident.updated", incident=self._snapshot(inc), wants_logs=inc.wants_logs
+                    )
+                )
         for fp in self._index.get(key, set()) - seen:
             self._deactivate(self._open[fp], key, now)
         return changes

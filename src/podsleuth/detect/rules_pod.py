@@ -177,17 +177,27 @@ def _container(
         reason = t.reason or "Error"
         msg = t.message or f"container {cs.name} terminated: {reason} (exit code {t.exit_code})"
         anomaly = Anomaly(
-            category=category, reason=reason, message=msg, container=cs.name,
-            occurrence=cs.restart_count, restart_count=cs.restart_count, last_termination=_term(t),
-        )  # fmt: skip
+            category=category,
+            reason=reason,
+            message=msg,
+            container=cs.name,
+            occurrence=cs.restart_count,
+            restart_count=cs.restart_count,
+            last_termination=_term(t),
+        )
         _pulse(out, t.finished_at, now, window, anomaly)
         return None
     if state.running is not None and last is not None and last.reason == "OOMKilled":
         msg = last.message or f"container {cs.name} was OOM-killed (exit code {last.exit_code}) and restarted"
         anomaly = Anomaly(
-            category="oom-killed", reason="OOMKilled", message=msg, container=cs.name,
-            occurrence=cs.restart_count, restart_count=cs.restart_count, last_termination=_term(last),
-        )  # fmt: skip
+            category="oom-killed",
+            reason="OOMKilled",
+            message=msg,
+            container=cs.name,
+            occurrence=cs.restart_count,
+            restart_count=cs.restart_count,
+            last_termination=_term(last),
+        )
         _pulse(out, last.finished_at, now, window, anomaly)
     return None
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from podsleuth.diagnose.categories import UNKNOWN, category_of_reason
 from podsleuth.diagnose.facts import EXTRACTORS, Facts
@@ -23,10 +24,10 @@ from podsleuth.diagnose.signatures import Signature, load_signatures, packaged_f
 MAX_CANDIDATES = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(msgspec.Struct, frozen=True, kw_only=True):
     """What a message means. ``signature`` is None when nothing in the knowledge base fits;
-    ``category`` then falls back to what the Kubernetes reason implies, else ``unknown``."""
+    ``category`` then falls back to what the Kubernetes reason implies, else ``unknown``.
+    A msgspec Struct: the watcher builds one per distinct message, and it is cheap to make."""
 
     signature: str | None
     category: str
@@ -34,7 +35,7 @@ class Classification:
     candidates: tuple[tuple[str, float], ...] = ()
     root_cause: str = ""
     summary: str = ""
-    facts: dict[str, object] = field(default_factory=dict)
+    facts: dict[str, object] = msgspec.field(default_factory=dict)
     next_checks_api: tuple[str, ...] = ()
     next_checks_node: tuple[str, ...] = ()
     remediation: tuple[str, ...] = ()
@@ -56,13 +57,29 @@ class Classification:
         }
 
 
-def _parse_template(template: str) -> tuple[tuple[str, str | None], ...]:
-    return tuple((literal, name) for literal, name, _, _ in string.Formatter().parse(template))
+_Template = tuple[tuple[str, str | None, str | None], ...]
 
 
-def _render(parsed: tuple[tuple[str, str | None], ...], facts: Mapping[str, object]) -> str:
-    """Fill a summary template; a fact the message did not carry shows as ``<name>``."""
-    return "".join(lit + ("" if name is None else str(facts.get(name, f"<{name}>"))) for lit, name in parsed)
+def _parse_template(template: str) -> _Template:
+    """``{name}`` or ``{name|text if the message did not carry that fact}`` (else ``?``)."""
+    out: list[tuple[str, str | None, str | None]] = []
+    for literal, field_name, _, _ in string.Formatter().parse(template):
+        if field_name is None:
+            out.append((literal, None, None))
+        else:
+            name, bar, default = field_name.partition("|")
+            out.append((literal, name, default if bar else None))
+    return tuple(out)
+
+
+def _render(parsed: _Template, facts: Mapping[str, object]) -> str:
+    parts = []
+    for literal, name, default in parsed:
+        parts.append(literal)
+        if name is not None:
+            value = facts.get(name)
+            parts.append(str(value) if value is not None else default if default is not None else "?")
+    return "".join(parts)
 
 
 # Catalogue checks are written against the default layout with placeholders; make them

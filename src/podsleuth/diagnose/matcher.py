@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from podsleuth.diagnose.categories import normalise_reason
 from podsleuth.diagnose.literals import trie_pattern
@@ -37,17 +38,21 @@ class CompiledSignature:
     require: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
     reasons: frozenset[str]
-    base_score: float
+    #: score without a reason, with a confirming reason, with a contradicting one
+    scores: tuple[float, float, float]
+    rank: tuple[int, str]
 
     @classmethod
     def compile(cls, sig: Signature) -> CompiledSignature:
+        base = 0.5 + 0.4 * sig.priority / 100
         return cls(
             signature=sig,
             patterns=tuple(re.compile(p) for p in sig.patterns),
             require=tuple(re.compile(p) for p in sig.require),
             exclude=tuple(re.compile(p) for p in sig.exclude),
             reasons=frozenset(r for r in (normalise_reason(x) for x in sig.reasons) if r),
-            base_score=0.5 + 0.4 * sig.priority / 100,
+            scores=(_clamp(base), _clamp(base + _REASON_BONUS), _clamp(base - _REASON_PENALTY)),
+            rank=(-sig.priority, sig.id),
         )
 
     def match(self, text: str) -> dict[str, str] | None:
@@ -61,18 +66,20 @@ class CompiledSignature:
         for rx in self.patterns:
             m = rx.search(text)
             if m:
-                return {k: v for k, v in m.groupdict().items() if v}
+                return {k: v for k, v in m.groupdict().items() if v} if rx.groupindex else {}
         return None
 
     def score(self, reason: str | None) -> float:
-        s = self.base_score
-        if reason is not None and self.reasons:
-            s += _REASON_BONUS if reason in self.reasons else -_REASON_PENALTY
-        return round(min(1.0, max(0.0, s)), 3)
+        if reason is None or not self.reasons:
+            return self.scores[0]
+        return self.scores[1] if reason in self.reasons else self.scores[2]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+def _clamp(score: float) -> float:
+    return round(min(1.0, max(0.0, score)), 3)
+
+
+class Hit(NamedTuple):
     """One signature that fits a message, with its score and the facts its pattern captured."""
 
     compiled: CompiledSignature
@@ -128,5 +135,5 @@ class Matcher:
             groups = c.match(text)
             if groups is not None:
                 out.append(Hit(c, c.score(norm_reason), groups))
-        out.sort(key=lambda h: (-h.score, -h.compiled.signature.priority, h.compiled.signature.id))
+        out.sort(key=lambda h: (-h.score, h.compiled.rank))
         return out

@@ -112,8 +112,10 @@ class Signature(_Model):
         except ValueError as e:
             raise ValueError(f"bad summary template: {e}") from e
         for f in fields:
-            if not f.isidentifier():
-                raise ValueError(f"summary placeholder {{{f}}} must be a plain fact name")
+            if not f.partition("|")[0].isidentifier():
+                raise ValueError(
+                    f"summary placeholder {{{f}}} must be a plain fact name, optionally |default"
+                )
         return v
 
 

@@ -6,7 +6,10 @@ module is that daemon.  ``fusepy`` (a test extra) is imported lazily so importin
 needs it.
 
 Run as ``python -m podsleuth.lab.fusefs MOUNTPOINT [--hang-getattr] [-o opt,opt]``: it stays in
-the foreground until killed or unmounted.
+the foreground until killed or unmounted.  The hidden ``--memory-hog-file NAME`` makes a write to
+``/NAME`` start allocating memory without bound, so ``podsleuth lab seed-incident`` can get the
+daemon OOM-killed by the kernel inside a memory cgroup quickly (writing a big file through FUSE
+would take minutes: every 4 KiB write copies the whole in-memory file).
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ import time
 from typing import Any
 
 
-def _make_ops(hang_getattr: bool) -> Any:
+def _hog_forever() -> None:
+    """Touch every page (a bytes literal, not calloc) so the cgroup is charged at once."""
+    chunks: list[bytes] = []
+    while True:
+        chunks.append(b"\x01" * (4 << 20))
+
+
+def _make_ops(hang_getattr: bool, hog_file: str | None = None) -> Any:
     import fuse  # lazy: fusepy is a test/lab extra
 
     class MemoryFS(fuse.Operations):  # type: ignore[misc]
@@ -35,6 +45,7 @@ def _make_ops(hang_getattr: bool) -> Any:
             }
             self.data: dict[str, bytes] = {}
             self.hang = hang_getattr
+            self.hog = "/" + hog_file if hog_file else None
 
         def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
             if self.hang:
@@ -71,6 +82,9 @@ def _make_ops(hang_getattr: bool) -> Any:
             return self.data.get(path, b"")[offset:offset + size]
 
         def write(self, path: str, buf: bytes, offset: int, fh: Any) -> int:
+            if path == self.hog:
+                threading.Thread(target=_hog_forever, daemon=True).start()
+                return len(buf)
             with self.lock:
                 old = self.data.get(path, b"")
                 new = old[:offset] + buf + old[offset + len(buf):]
@@ -114,12 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", dest="options", action="append", default=[],
                         help="mount options, e.g. -o nonempty,allow_other")
     parser.add_argument("--fsname", default="podsleuth-fusefs")
+    parser.add_argument("--memory-hog-file", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import fuse  # lazy
 
     options = _parse_options(args.options)
     options.setdefault("fsname", args.fsname)
-    fuse.FUSE(_make_ops(args.hang_getattr), args.mountpoint, foreground=True, nothreads=False, **options)
+    fuse.FUSE(_make_ops(args.hang_getattr, args.memory_hog_file), args.mountpoint, foreground=True,
+              nothreads=False, **options)
     return 0
 
 

@@ -41,7 +41,7 @@ def _managed_fields(ts: str) -> list[dict[str, Any]]:
         "f:terminationGracePeriodSeconds": {},
         "f:volumes": {".": {}},
     }
-    status = {
+    status: dict[str, Any] = {
         "f:conditions": {
             'k:{"type":"ContainersReady"}': {
                 ".": {},
@@ -145,7 +145,7 @@ def sample_pod(
     }
     if rv is not None:
         meta["resourceVersion"] = str(rv)
-    env = [
+    env: list[dict[str, Any]] = [
         {"name": k, "value": v}
         for k, v in (
             ("LOG_LEVEL", "info"),

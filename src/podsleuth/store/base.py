@@ -115,6 +115,9 @@ class Store(Protocol):
 
     async def notify_states(self, receiver: str, incident_ids: Sequence[str]) -> dict[str, NotifyState]: ...
 
+    async def due_for_repeat(self, receiver: str, *, before: float, limit: int = 500) -> list[IncidentRecord]:
+        """Open incidents last notified to ``receiver`` before ``before`` and not queued again."""
+
     async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]: ...
 
     async def next_delivery_at(self, receiver: str) -> float | None: ...

@@ -231,6 +231,20 @@ class SqliteStore:
 
         return {r[1]: NotifyState(*r) for r in await self._run(run)}
 
+    async def due_for_repeat(self, receiver: str, *, before: float, limit: int = 500) -> list[IncidentRecord]:
+        """Open incidents this receiver was last told about before ``before``, not queued again."""
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT i.id, i.fingerprint, i.status, i.data, i.opened_at, i.updated_at, i.resolved_at"
+                " FROM notify_state n JOIN incidents i ON i.id = n.incident_id"
+                " WHERE n.receiver=? AND n.last_sent_at<? AND n.last_event!='incident.resolved'"
+                " AND i.status='open' AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.receiver=n.receiver"
+                " AND q.incident_id=n.incident_id AND q.state='queued') LIMIT ?",
+                (receiver, before, limit),
+            ).fetchall()
+        )
+        return [self._incident(r) for r in rows]
+
     # --- deliveries (the outbox) ---
     _DELIVERY_COLS = (
         "id, batch_id, receiver, target, payload, created_at, attempts, next_attempt_at, state, last_error"

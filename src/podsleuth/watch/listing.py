@@ -2,11 +2,19 @@
 
 A continue token can expire mid-way (410 after etcd compaction); the list then restarts from
 the first page, a few times, before the reflector's backoff takes over.
+
+Decoding 100,000 pods creates ~15 million objects that all survive; CPython's cyclic GC would
+re-scan the growing heap over and over (75% of the sync time, measured). With ``pause_gc``
+the collector is paused during the list and the synced objects are then frozen
+(``gc.freeze()``: they are still freed by reference counting when replaced, never re-scanned).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from podsleuth import errors
@@ -22,8 +30,27 @@ log = logging.getLogger("podsleuth.watch")
 RESTARTS = 3
 
 
+@contextlib.contextmanager
+def gc_paused(enabled: bool) -> Iterator[None]:
+    """Pause the cyclic GC (if it is on), freeze what survived afterwards."""
+    if not enabled or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 async def paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
     """All objects by (namespace, name) and the list's resourceVersion."""
+    with gc_paused(reflector.pause_gc):
+        return await _paginated(reflector)
+
+
+async def _paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
     for attempt in range(RESTARTS + 1):
         try:
             return await _one_pass(reflector)

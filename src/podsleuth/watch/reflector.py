@@ -61,6 +61,7 @@ class Reflector(Generic[T]):
         backoff_max: float = 30.0,
         streaming_list: bool = False,
         max_line: int = DEFAULT_MAX_LINE,
+        pause_gc: bool = True,
         observer: WatchObserver | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
@@ -68,7 +69,7 @@ class Reflector(Generic[T]):
         self.client, self.resource, self.namespace = client, resource, namespace
         self.label_selector, self.field_selector = label_selector, field_selector
         self.page_size, self.read_timeout, self.watch_timeout = page_size, read_timeout, watch_timeout
-        self.streaming_list, self.max_line = streaming_list, max_line
+        self.streaming_list, self.max_line, self.pause_gc = streaming_list, max_line, pause_gc
         self.observer: WatchObserver = observer or NullObserver()
         self.backoff = Backoff(cap=backoff_max, sleep=sleep, jitter=jitter)
         self.cache: dict[Key, T] = {}

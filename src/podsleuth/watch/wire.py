@@ -51,8 +51,8 @@ class Decoders(Generic[W]):
     """One set of reusable decoders per wire type (Decoder objects are immutable)."""
 
     def __init__(self, wire: type[W]) -> None:
-        self.event = msgspec.json.Decoder(WatchEvent[wire])  # type: ignore[valid-type]
-        self.page = msgspec.json.Decoder(ObjectList[wire])  # type: ignore[valid-type]
+        self.event: msgspec.json.Decoder[WatchEvent[W]] = msgspec.json.Decoder(WatchEvent[wire])  # type: ignore[valid-type]
+        self.page: msgspec.json.Decoder[ObjectList[W]] = msgspec.json.Decoder(ObjectList[wire])  # type: ignore[valid-type]
         self._bookmark = msgspec.json.Decoder(BookmarkEvent)
         self._status = msgspec.json.Decoder(StatusEvent)
 

@@ -19,7 +19,6 @@ from podsleuth.alert.redact import redact, url_secrets
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import AlertmanagerReceiver
 
-
 _REMEMBER = 10_000
 
 

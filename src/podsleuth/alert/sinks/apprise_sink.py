@@ -3,8 +3,8 @@ others repeat a message.
 
 apprise is synchronous (requests, smtplib): each send runs in a worker thread under a timeout,
 and the URL gets apprise's own socket timeouts too, so a black-holed host cannot pile up
-threads. apprise logs request URLs with their tokens at debug level; a scrubbing filter on its
-logger masks them for as long as the sink lives.
+threads. apprise and urllib3 log request URLs with their tokens at debug level; a scrubbing filter
+on their loggers masks them for as long as the sink lives.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ with warnings.catch_warnings():
     # its own shim; silence only that, once, at import, so warnings stay errors elsewhere.
     warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
     import apprise
-    import apprise.utils.pgp  # noqa: F401
+    import apprise.utils.pgp
 
 from podsleuth.alert.redact import ScrubFilter, redact, url_secrets
 from podsleuth.alert.render import Format, Renderer
 from podsleuth.alert.sinks import Batch, SinkError, SinkRejected
 
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email"})
+# Loggers that print request URLs (with their tokens) while apprise sends.
+LIBRARY_LOGGERS = ("apprise", "urllib3.connectionpool")
 
 
 def _with_socket_timeouts(url: str, timeout: float) -> str:
@@ -49,7 +51,8 @@ class AppriseSink:
         self.description = f"apprise {redact(url)}"
         self.secrets = tuple(url_secrets(url))
         self._filter = ScrubFilter(self.secrets)
-        logging.getLogger("apprise").addFilter(self._filter)
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
         self._apprise = apprise.Apprise()
         if not self._apprise.add(_with_socket_timeouts(url, max(1.0, timeout / 2))):
             raise SinkRejected(f"apprise URL not understood: {self.description}")
@@ -70,4 +73,5 @@ class AppriseSink:
             raise SinkError(f"{self.description}: notification failed (see apprise log)")
 
     async def aclose(self) -> None:
-        logging.getLogger("apprise").removeFilter(self._filter)
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)

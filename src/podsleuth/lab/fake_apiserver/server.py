@@ -201,8 +201,8 @@ class FakeApiServer:
     def watch_count(self, kind: str | None = None) -> int:
         return sum(1 for c in self.watches if kind is None or c.kind.key == kind)
 
-    async def wait_for_watches(self, n: int = 1, *, kind: str | None = None, timeout: float = 5.0) -> None:
+    async def wait_for_watches(self, n: int = 1, *, kind: str | None = None, within: float = 5.0) -> None:
         """Until ``n`` watches are open (a fault injected before that would hit nothing)."""
-        async with asyncio.timeout(timeout):
-            while self.watch_count(kind) < n:
+        async with asyncio.timeout(within):
+            while self.watch_count(kind) < n:  # noqa: ASYNC110 - polling a count, for tests
                 await asyncio.sleep(0.005)

@@ -1,0 +1,91 @@
+"""What every manifest builder shares: the options, object names, labels and in-pod paths.
+
+Names and paths live here once because the objects refer to each other (the Deployment mounts
+the ConfigMap, the RoleBinding names the ServiceAccount, the rendered config points the watcher
+at the agent token file): a typo between two builders would apply cleanly and fail at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from podsleuth import __version__
+
+Obj = dict[str, Any]
+
+NAME = "podsleuth"
+WATCHER = "podsleuth-watcher"
+AGENT = "podsleuth-node-agent"
+CONFIGMAP = "podsleuth-config"
+STORE_SECRET = "podsleuth-store"
+TOKEN_SECRET = "podsleuth-node-token"
+TOKEN_KEY = "token"
+
+DEFAULT_NAMESPACE = "podsleuth"
+DEFAULT_IMAGE = f"ghcr.io/podsleuth/podsleuth:{__version__}"
+DEFAULT_KUBELET_DIR = "/var/lib/kubelet"
+
+CONFIG_DIR = "/etc/podsleuth"
+CONFIG_FILE = f"{CONFIG_DIR}/config.yaml"
+TOKEN_DIR = "/var/run/secrets/podsleuth"
+TOKEN_FILE = f"{TOKEN_DIR}/{TOKEN_KEY}"
+DATA_DIR = "/var/lib/podsleuth"
+DEFAULT_STORE = f"sqlite://{DATA_DIR}/podsleuth.db"  # sqlite:///var/lib/...: absolute
+STORE_ENV = "PODSLEUTH_STORE"
+HOST_SYS = "/host/sys"
+
+METRICS_PORT = 9090
+AGENT_PORT = 9808
+NONROOT_UID = 65532
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployOptions:
+    """Everything that varies between installs; the defaults render ``deploy/podsleuth.yaml``.
+
+    ``config_yaml`` is the effective config (already validated, deploy-specific keys filled in)
+    and ``store_url`` the URL taken out of it or from ``--store``: see ``render.options_from``.
+    """
+
+    namespace: str = DEFAULT_NAMESPACE
+    replicas: int = 1
+    node_agent: bool = True
+    store_url: str | None = None
+    config_yaml: str = ""
+    image: str = DEFAULT_IMAGE
+    kubelet_dirs: tuple[str, ...] = (DEFAULT_KUBELET_DIR,)
+    service_monitor: bool = False
+    prometheus_rule: bool = False
+
+    @property
+    def store_in_secret(self) -> bool:
+        """A non-SQLite URL can carry a password, so it only ever travels in a Secret."""
+        return self.store_url is not None and not self.store_url.startswith("sqlite:")
+
+
+def labels(component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/name": NAME,
+        "app.kubernetes.io/version": __version__,
+    }
+
+
+def selector(component: str) -> dict[str, str]:
+    """Without the version: a Deployment's selector is immutable, an upgrade must keep it."""
+    return {"app.kubernetes.io/component": component, "app.kubernetes.io/name": NAME}
+
+
+def meta(name: str, component: str, namespace: str | None = None) -> Obj:
+    m: Obj = {"name": name}
+    if namespace is not None:
+        m["namespace"] = namespace
+    m["labels"] = labels(component)
+    return m
+
+
+def cluster_name(opts: DeployOptions, name: str) -> str:
+    """Cluster-scoped names carry the namespace unless it is the default, so two installs
+    (say, one per team) do not overwrite each other's ClusterRoles."""
+    return name if opts.namespace == DEFAULT_NAMESPACE else f"{name}-{opts.namespace}"

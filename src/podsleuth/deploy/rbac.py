@@ -1,0 +1,106 @@
+"""ServiceAccounts and RBAC: the least each component needs, nothing that reads Secrets.
+
+Every rule exists because a piece of code calls that API; docs/deploy.md explains each line.
+The tests assert the exact verb set, so widening a rule is a deliberate, reviewed change.
+"""
+
+from __future__ import annotations
+
+from podsleuth.deploy.common import AGENT, WATCHER, DeployOptions, Obj, cluster_name, meta
+
+READ = ["get", "list", "watch"]
+
+# (apiGroups, resources, verbs), cluster-wide. Read access is to what the watcher lists and
+# watches (pods, events, nodes) and what the diagnoser looks up for evidence (previous
+# container logs, the PVC -> PV -> CSI driver chain, CSINode for per-node driver registration).
+WATCHER_CLUSTER_RULES: list[tuple[list[str], list[str], list[str]]] = [
+    ([""], ["events", "nodes", "persistentvolumeclaims", "persistentvolumes", "pods"], READ),
+    ([""], ["pods/log"], ["get"]),
+    ([""], ["events"], ["create"]),
+    (["events.k8s.io"], ["events"], READ),
+    (["events.k8s.io"], ["events"], ["create"]),
+    (["storage.k8s.io"], ["csidrivers", "csinodes"], READ),
+]
+
+# Leader election, only in the install namespace. ``create`` cannot be limited by name in
+# RBAC; get/update are limited to the one Lease the watchers compete for.
+LEASE_NAME = WATCHER
+
+AGENT_CLUSTER_RULES: list[tuple[list[str], list[str], list[str]]] = [
+    (["authentication.k8s.io"], ["tokenreviews"], ["create"]),
+]
+
+
+def _rules(spec: list[tuple[list[str], list[str], list[str]]]) -> list[Obj]:
+    return [
+        {"apiGroups": sorted(groups), "resources": sorted(resources), "verbs": sorted(verbs)}
+        for groups, resources, verbs in spec
+    ]
+
+
+def service_accounts(opts: DeployOptions) -> list[Obj]:
+    out = [_service_account(opts, WATCHER, "watcher")]
+    if opts.node_agent:
+        out.append(_service_account(opts, AGENT, "node-agent"))
+    return out
+
+
+def _service_account(opts: DeployOptions, name: str, component: str) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(name, component, opts.namespace),
+        "automountServiceAccountToken": True,
+    }
+
+
+def _cluster_role(opts: DeployOptions, name: str, component: str, rules: list[Obj]) -> Obj:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": meta(cluster_name(opts, name), component),
+        "rules": rules,
+    }
+
+
+def _binding(opts: DeployOptions, kind: str, name: str, component: str, *, namespaced: bool) -> Obj:
+    role_name = name if namespaced else cluster_name(opts, name)
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": f"{kind}Binding",
+        "metadata": meta(role_name, component, opts.namespace if namespaced else None),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role_name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": opts.namespace}],
+    }
+
+
+def cluster_roles(opts: DeployOptions) -> list[Obj]:
+    out = [_cluster_role(opts, WATCHER, "watcher", _rules(WATCHER_CLUSTER_RULES))]
+    if opts.node_agent:
+        out.append(_cluster_role(opts, AGENT, "node-agent", _rules(AGENT_CLUSTER_RULES)))
+    return out
+
+
+def cluster_role_bindings(opts: DeployOptions) -> list[Obj]:
+    out = [_binding(opts, "ClusterRole", WATCHER, "watcher", namespaced=False)]
+    if opts.node_agent:
+        out.append(_binding(opts, "ClusterRole", AGENT, "node-agent", namespaced=False))
+    return out
+
+
+def leader_election_role(opts: DeployOptions) -> list[Obj]:
+    role: Obj = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta(WATCHER, "watcher", opts.namespace),
+        "rules": [
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+            {
+                "apiGroups": ["coordination.k8s.io"],
+                "resources": ["leases"],
+                "resourceNames": [LEASE_NAME],
+                "verbs": ["get", "update"],
+            },
+        ],
+    }
+    return [role, _binding(opts, "Role", WATCHER, "watcher", namespaced=True)]

@@ -1,0 +1,208 @@
+"""Build the install manifests as Python objects and dump them as one multi-document YAML.
+
+Objects, not text templates: a value can never break the YAML (quotes, newlines in a PromQL
+expression, a namespace that looks like a number), and the tests inspect the very objects that
+get applied. The output is deterministic (no timestamps, no random tokens, fixed order) so
+``deploy/podsleuth.yaml`` can be checked against a fresh render by a test.
+
+Regenerate the committed file with ``python -m podsleuth.deploy.render > deploy/podsleuth.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from podsleuth import __version__
+from podsleuth.config import parse_settings
+from podsleuth.deploy import monitoring, rbac, workloads
+from podsleuth.deploy.common import (
+    CONFIGMAP,
+    DEFAULT_IMAGE,
+    DEFAULT_KUBELET_DIR,
+    DEFAULT_NAMESPACE,
+    NAME,
+    STORE_SECRET,
+    TOKEN_FILE,
+    DeployOptions,
+    Obj,
+    labels,
+    meta,
+)
+from podsleuth.errors import ConfigError, InputError
+from podsleuth.store import sqlite_path
+
+REGENERATE = "python -m podsleuth.deploy.render > deploy/podsleuth.yaml"
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def effective_config(
+    text: str | None, *, source: str, namespace: str, node_agent: bool
+) -> tuple[str, str | None]:
+    """The config the watcher gets in its ConfigMap, and the store URL taken out of it.
+
+    The user's file is validated first (a typo fails here, not in a crash-looping pod). The
+    store URL is removed because it may hold a password and a ConfigMap is readable by anyone
+    with ``get configmaps``; it goes to a Secret instead. The node-agent keys the install
+    decides (namespace, token file) are filled in where the file leaves them unset.
+    """
+    parse_settings(text or "", source=source)
+    data: dict[str, Any] = (yaml.safe_load(text) if text else None) or {}
+    store = data.pop("store", None)
+    agents: dict[str, Any] = dict(data.get("node_agents") or {})
+    if node_agent:
+        agents.setdefault("namespace", namespace)
+        if not agents.get("token_file"):
+            agents["token_file"] = TOKEN_FILE
+    else:
+        agents.setdefault("discovery", "off")
+    data["node_agents"] = agents
+    out = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=4096)
+    parse_settings(out, source=f"{source} (as rendered)")
+    return out, store
+
+
+def _check_store(url: str | None, replicas: int) -> None:
+    if url is not None and url.startswith("sqlite:"):
+        if not sqlite_path(url).startswith("/"):
+            raise InputError(f"store URL {url!r}: in a pod use a file at an absolute path, "
+                             "like sqlite:///var/lib/podsleuth/podsleuth.db")
+    elif url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"store URL {url!r}: use sqlite:////absolute/path.db or postgresql://...")
+    if replicas > 1 and (url is None or url.startswith("sqlite:")):
+        raise InputError(f"--replicas {replicas} needs a shared store: give --store postgresql://... "
+                         "(SQLite is one file in one pod)")
+
+
+def options_from(
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    replicas: int = 1,
+    node_agent: bool = True,
+    store_url: str | None = None,
+    config_path: str | Path | None = None,
+    image: str = DEFAULT_IMAGE,
+    kubelet_dirs: tuple[str, ...] = (DEFAULT_KUBELET_DIR,),
+    service_monitor: bool = False,
+    prometheus_rule: bool = False,
+) -> DeployOptions:
+    """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError."""
+    if len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace):
+        raise InputError(f"--namespace {namespace!r} is not a valid namespace name (RFC 1123 label)")
+    if replicas < 1:
+        raise InputError(f"--replicas must be at least 1, got {replicas}")
+    if not image or any(c.isspace() for c in image):
+        raise InputError(f"--image {image!r} is not an image reference")
+    dirs = tuple(kubelet_dirs) or (DEFAULT_KUBELET_DIR,)
+    for d in dirs:
+        if not d.startswith("/") or d != "/" + d.strip("/") or "/../" in d + "/" or "/./" in d + "/":
+            raise InputError(f"--kubelet-dir {d!r} must be an absolute, normalised path without a trailing /")
+    if len(set(dirs)) != len(dirs):
+        raise InputError("--kubelet-dir given twice with the same path")
+    text = None
+    source = "<defaults>"
+    if config_path is not None:
+        source = str(config_path)
+        try:
+            text = Path(config_path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file {config_path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {config_path} cannot be read: {e}") from None
+    config_yaml, config_store = effective_config(text, source=source, namespace=namespace,
+                                                 node_agent=node_agent)
+    store = store_url or config_store
+    _check_store(store, replicas)
+    return DeployOptions(
+        namespace=namespace, replicas=replicas, node_agent=node_agent, store_url=store,
+        config_yaml=config_yaml, image=image, kubelet_dirs=dirs,
+        service_monitor=service_monitor, prometheus_rule=prometheus_rule,
+    )
+
+
+def _namespace(opts: DeployOptions) -> Obj:
+    ns_labels = {k: v for k, v in labels("").items() if k != "app.kubernetes.io/component"}
+    # Pod Security Admission: the agent is privileged by necessity; without it the whole
+    # namespace can be held to the restricted profile.
+    level = "privileged" if opts.node_agent else "restricted"
+    ns_labels["pod-security.kubernetes.io/enforce"] = level
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": opts.namespace, "labels": ns_labels}}
+
+
+def _configmap(opts: DeployOptions) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(CONFIGMAP, "watcher", opts.namespace),
+        "data": {"config.yaml": opts.config_yaml},
+    }
+
+
+def _store_secret(opts: DeployOptions) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(STORE_SECRET, "watcher", opts.namespace),
+        "type": "Opaque",
+        "stringData": {"url": opts.store_url},
+    }
+
+
+def build(opts: DeployOptions) -> list[Obj]:
+    """All objects in apply order: the namespace and RBAC before what runs under them."""
+    objs: list[Obj] = [_namespace(opts)]
+    objs += rbac.service_accounts(opts)
+    objs += rbac.cluster_roles(opts)
+    objs += rbac.cluster_role_bindings(opts)
+    objs += rbac.leader_election_role(opts)
+    objs.append(_configmap(opts))
+    if opts.store_in_secret:
+        objs.append(_store_secret(opts))
+    objs += workloads.services(opts)
+    objs.append(workloads.watcher_deployment(opts))
+    if opts.node_agent:
+        objs.append(workloads.agent_daemonset(opts))
+    if opts.service_monitor:
+        objs += monitoring.service_monitors(opts)
+    if opts.prometheus_rule:
+        objs.append(monitoring.prometheus_rule(opts))
+    return objs
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the embedded config) as readable ``|`` blocks, and no ``&id001``
+    anchors where two objects share a dict: kubectl users read and diff this file."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render(opts: DeployOptions) -> str:
+    header = (
+        f"# {NAME} {__version__} install manifests, made by `podsleuth manifests` (docs/deploy.md).\n"
+        f"# deploy/podsleuth.yaml is this output with defaults: regenerate it with `{REGENERATE}`.\n"
+    )
+    body = yaml.dump_all(build(opts), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                         width=4096, explicit_start=True)
+    return header + body
+
+
+def main() -> None:
+    sys.stdout.write(render(options_from()))
+
+
+if __name__ == "__main__":
+    main()

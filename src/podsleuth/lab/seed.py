@@ -1,0 +1,294 @@
+"""Reproduce the founding incident on this machine with real kernel objects, then tear it all down.
+
+Why real: the diagnoser's claims (an OOM-killed FUSE daemon, a restart over the stale mount, the
+pod's bind left on a dead connection, runc's exact wording) are only trustworthy if they were
+checked against the kernel and runtime they describe.  :func:`seeded_incident` builds the chain
+the way a node gets there -- ceph-fuse style staging mount in a memory-limited plugin cgroup, a
+kubelet pod volume bound from a subvolume of it, a kernel OOM kill, ceph-csi's fuse recovery
+(lazy unmount + a new daemon mounted ``-o nonempty`` at the same place), and a container start
+with ``runc`` -- and hands back every fact the rest of the pipeline needs.  Leaving the block
+(normally, by exception, Ctrl-C or SIGTERM) removes every process, mount and cgroup it made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any, Literal
+
+from podsleuth.errors import PodsleuthError, UsageError
+from podsleuth.lab import seed_mounts as sm
+from podsleuth.lab import seed_runc
+from podsleuth.lab.seed_cgroup import MEMCG_ROOT, MemoryCgroup
+from podsleuth.node import kmsg
+
+log = logging.getLogger(__name__)
+
+CSI_DRIVER = "cephfs.csi.ceph.com"
+MEMORY_LIMIT = 64 << 20
+Variant = Literal["restart", "deleted"]
+
+
+class LabPrerequisiteError(UsageError):
+    """This machine cannot run the lab; the message names what to install or enable."""
+
+
+class LabError(PodsleuthError):
+    """The kernel or runtime did not behave as the reproduction needs (e.g. no OOM kill happened)."""
+
+
+@dataclass(frozen=True)
+class SeededIncident:
+    workdir: str
+    kubelet_dir: str
+    pod_uid: str
+    namespace: str
+    pod_name: str
+    pv_name: str
+    csi_driver: str
+    pod_mount_path: str
+    staging_path: str
+    runtime_error: str  # runc's genuine message (the msg="..." of its stderr)
+    runc_version: str
+    oom_kill: dict[str, Any]  # what the kernel logged about the daemon's death
+    old_daemon_pid: int
+    new_daemon_pid: int
+    timeline: list[tuple[str, str]]  # (RFC3339, what happened), in order
+    variant: str = "restart"
+    runtime_stderr: str = ""
+    volume_handle: str = ""
+    subvolume_path: str = ""
+    node_name: str = ""
+    plugin_pod_uid: str = ""
+    cgroup: str = ""
+    pod_mount_errno: str = ""
+    started: float = 0.0  # epoch seconds when seeding began (for `--since`)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _rfc3339(t: float | None = None) -> str:
+    dt = datetime.fromtimestamp(time.time() if t is None else t, UTC)
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def check_prerequisites(*, runc: str = "runc", dev_fuse: str = "/dev/fuse", memcg: str = MEMCG_ROOT) -> None:
+    """Fail fast with one line naming the missing piece, before anything is mounted."""
+    if not sys.platform.startswith("linux"):
+        raise LabPrerequisiteError("lab seed-incident needs Linux (real mounts, FUSE and cgroups)")
+    if shutil.which(runc) is None:
+        raise LabPrerequisiteError(f"runc not found ({runc}): install it (Debian: apt install runc)")
+    for tool in ("mount", "umount"):
+        if shutil.which(tool) is None:
+            raise LabPrerequisiteError(f"{tool} not found: install util-linux (Debian: apt install mount)")
+    try:
+        import fuse  # noqa: F401  (fusepy loads libfuse.so.2 at import)
+    except (ImportError, OSError) as e:
+        raise LabPrerequisiteError(f"fusepy unusable ({e}): pip install fusepy, apt install libfuse2") from e
+    if not os.path.exists(dev_fuse):
+        raise LabPrerequisiteError(f"no {dev_fuse}: load the FUSE module (modprobe fuse)")
+    if not os.path.exists(os.path.join(memcg, "memory.limit_in_bytes")):
+        raise LabPrerequisiteError(f"no cgroup v1 memory controller at {memcg}: boot with "
+                                   "systemd.unified_cgroup_hierarchy=0 (cgroup v2 is not supported yet)")
+    if not os.path.exists("/usr/bin/true"):
+        raise LabPrerequisiteError("/usr/bin/true missing: the lab container borrows the host's /usr")
+    if os.geteuid() != 0:
+        raise LabPrerequisiteError("lab seed-incident needs root (it makes mounts, FUSE daemons and "
+                                   "cgroups): run it with sudo")
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM/SIGHUP become KeyboardInterrupt so the ``finally`` teardown runs for them too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _find_oom(pid: int, cgroup: MemoryCgroup, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        boot = time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
+        with contextlib.suppress(OSError):
+            for ev in reversed(kmsg.parse_lines(kmsg.read_kmsg(), boot_time=boot)):
+                if ev.kind == "oom-kill" and ev.data.get("pid") == pid:
+                    return {**ev.data, "time": _rfc3339(ev.time) if ev.time else None, "epoch": ev.time,
+                            "monotonic": ev.monotonic, "message": ev.message, "source": "/dev/kmsg"}
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    if cgroup.oom_kills() > 0:
+        return {"pid": pid, "cgroup": cgroup.name, "time": _rfc3339(), "source": "memory.oom_control"}
+    raise LabError(f"daemon pid {pid} died but the kernel logged no OOM kill for it")
+
+
+def _stat_errno(path: str, timeout: float = 2.0) -> int | None:
+    """``stat`` in a thread so a hung mount cannot hang us; None = it worked, -1 = no answer."""
+    box: list[int | None] = []
+
+    def worker() -> None:
+        try:
+            os.stat(path)
+            box.append(None)
+        except OSError as e:
+            box.append(e.errno)
+
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    t.join(timeout)
+    return box[0] if box else -1
+
+
+def _wait_errno(path: str, want: int, timeout: float = 5.0) -> str:
+    """Until ``stat`` (what runc does first) fails with ``want``: FUSE answers from cached
+    attributes for about a second after the daemon died, and runc would then get further."""
+    deadline = time.monotonic() + timeout
+    got: int | None = None
+    while time.monotonic() < deadline:
+        got = _stat_errno(path)
+        if got == want:
+            break
+        time.sleep(0.1)
+    return "ok" if got is None else "hung" if got == -1 else errno.errorcode.get(got, str(got))
+
+
+@contextlib.contextmanager
+def seeded_incident(*, workdir: str | None = None, variant: Variant = "restart",
+                    progress: Callable[[str], None] = lambda _msg: None,
+                    runc: str = "runc") -> Iterator[SeededIncident]:
+    """Everything exists inside the ``with`` block; all of it is gone after it (see module doc)."""
+    if variant not in ("restart", "deleted"):
+        raise UsageError(f"unknown variant {variant!r}: restart or deleted")
+    check_prerequisites(runc=runc)
+    started = time.time()
+    base = tempfile.mkdtemp(prefix="podsleuth-seed-", dir=workdir)
+    timeline: list[tuple[str, str]] = []
+
+    def step(msg: str) -> None:
+        timeline.append((_rfc3339(), msg))
+        progress(msg)
+
+    daemons: list[subprocess.Popen[bytes]] = []
+    conns: list[int] = []
+    cgroup: MemoryCgroup | None = None
+    try:
+        with _signals_raise():
+            kubelet = os.path.join(base, "kubelet")
+            pod_uid, plugin_uid = str(uuid.uuid4()), str(uuid.uuid4())
+            pv = "dashboard-folder"
+            handle = f"0001-0009-rook-ceph-0000000000000001-{uuid.uuid4()}"
+            subvolume = f"/volumes/csi/csi-vol-{uuid.uuid4()}/{uuid.uuid4()}"
+            digest = hashlib.sha256(handle.encode()).hexdigest()
+            staging = os.path.join(kubelet, "plugins", "kubernetes.io", "csi", CSI_DRIVER, digest,
+                                   "globalmount")
+            vdir = os.path.join(kubelet, "pods", pod_uid, "volumes", "kubernetes.io~csi", pv)
+            target = os.path.join(vdir, "mount")
+            os.makedirs(staging)
+            os.makedirs(target)
+            node = os.uname().nodename
+            with open(os.path.join(vdir, "vol_data.json"), "w", encoding="utf-8") as f:
+                json.dump({"attachmentID": "csi-" + hashlib.sha256(f"{handle}{CSI_DRIVER}{node}".encode())
+                           .hexdigest(), "driverName": CSI_DRIVER, "nodeName": node, "specVolID": pv,
+                           "volumeHandle": handle, "volumeLifecycleMode": "Persistent"}, f)
+            step(f"kubelet tree at {kubelet}: pod {pod_uid}, CSI volume {pv}")
+            cgroup = MemoryCgroup(plugin_uid, MEMORY_LIMIT)
+            step(f"memory cgroup {cgroup.name} (limit {MEMORY_LIMIT >> 20} MiB) for the CSI plugin's daemon")
+            old, dev = sm.start_daemon(staging, fsname="ceph-fuse", subtype="ceph-fuse", enter=cgroup.add)
+            daemons.append(old)
+            conns.append(dev)
+            step(f"FUSE daemon pid {old.pid} mounted the staging path (connection {dev})")
+            os.makedirs(staging + subvolume)
+            with open(os.path.join(staging + subvolume, "home.json"), "w", encoding="utf-8") as f:
+                f.write('{"title": "home"}\n')
+            sm.bind(staging + subvolume, target)
+            step(f"NodePublish: bind-mounted globalmount{subvolume} onto the pod volume path")
+            bundle = os.path.join(base, "bundle")
+            state = os.path.join(base, "runc-state")
+            seed_runc.make_bundle(bundle, target, runc=runc)
+            healthy = seed_runc.create(bundle, state, runc)
+            if not healthy.ok:
+                raise LabError(f"runc fails even with a healthy volume (bundle problem): {healthy.error}")
+            step("runc creates a container with the healthy volume bound at /data")
+            if variant == "deleted":
+                os.unlink(os.path.join(staging + subvolume, "home.json"))
+                os.rmdir(staging + subvolume)
+                step(f"subvolume dir {subvolume} removed while bound: pod mount root is now //deleted")
+            with contextlib.suppress(OSError), open(os.path.join(staging, sm.HOG_FILE), "wb") as hog:
+                hog.write(b"go")
+            step(f"daemon pid {old.pid} starts allocating memory inside its cgroup")
+            try:
+                old.wait(timeout=20)
+            except subprocess.TimeoutExpired as e:
+                raise LabError(f"the kernel did not OOM-kill daemon pid {old.pid} within 20s") from e
+            oom = _find_oom(old.pid, cgroup)
+            timeline.append((oom.get("time") or _rfc3339(), f"kernel OOM killer killed pid {old.pid} "
+                             f"({oom.get('comm')}) in {oom.get('cgroup')}"))
+            progress(timeline[-1][1])
+            sm.lazy_umount(staging)
+            step("CSI fuse recovery: dead staging mount lazily unmounted (umount -l)")
+            new, dev2 = sm.start_daemon(staging, fsname="ceph-fuse", subtype="ceph-fuse",
+                                        extra_opts="nonempty", enter=cgroup.add)
+            daemons.append(new)
+            conns.append(dev2)
+            os.makedirs(staging + subvolume, exist_ok=True)
+            step(f"new FUSE daemon pid {new.pid} mounted -o nonempty at the same staging path "
+                 f"(connection {dev2}); {subvolume} exists again")
+            err_name = _wait_errno(target, errno.ENOTCONN)
+            step(f"pod volume path: {err_name} (still on dead connection {dev})")
+            result = seed_runc.create(bundle, state, runc)
+            if result.ok:
+                raise LabError("runc started the container although the pod volume is broken")
+            step(f"runc create failed: {result.error}")
+            seeded = SeededIncident(
+                workdir=base, kubelet_dir=kubelet, pod_uid=pod_uid, namespace="monitoring",
+                pod_name=f"dashboard-7c9f8d6b5-{secrets.token_hex(3)[:5]}", pv_name=pv, csi_driver=CSI_DRIVER,
+                pod_mount_path=target, staging_path=staging, runtime_error=result.error,
+                runc_version=seed_runc.version(runc), oom_kill=oom, old_daemon_pid=old.pid,
+                new_daemon_pid=new.pid, timeline=timeline, variant=variant, runtime_stderr=result.stderr,
+                volume_handle=handle, subvolume_path=subvolume, node_name=node, plugin_pod_uid=plugin_uid,
+                cgroup=cgroup.name, pod_mount_errno=err_name, started=started,
+                extra={"seed_seconds": round(time.time() - started, 2), "old_connection": dev,
+                       "new_connection": dev2, "memory_limit_bytes": MEMORY_LIMIT})
+            yield seeded
+    finally:
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        try:
+            problems = sm.teardown(base, daemons, conns)
+            if cgroup is not None:
+                try:
+                    cgroup.remove()
+                except OSError as e:
+                    problems.append(f"cgroup {cgroup.path} not removed: {e}")
+            progress("cleaned up: daemons killed, mounts and cgroup removed")
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        if problems:
+            log.warning("lab cleanup incomplete: %s", "; ".join(problems))
+            if sys.exc_info()[0] is None:
+                raise LabError("lab cleanup incomplete: " + "; ".join(problems))

@@ -1,0 +1,141 @@
+"""``seeded_incident`` reproduces the founding incident with real kernel objects and leaves nothing.
+
+Real OOM kill in a memory cgroup (read back from /dev/kmsg), a FUSE daemon restarted the way
+ceph-csi's fuse recovery does, the pod's bind left on the dead connection, Debian's runc failing
+on it with its genuine text, and the node agent naming the pod; afterwards no mount, cgroup or
+daemon is left, also when the block raises.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from podsleuth.errors import UsageError
+from podsleuth.lab import seed
+from podsleuth.lab.seed import LabPrerequisiteError, SeededIncident, check_prerequisites, seeded_incident
+from podsleuth.lab.seed_cgroup import MEMCG_ROOT
+from podsleuth.node import mountinfo
+from podsleuth.node.check import CheckOptions, check_node
+
+
+def _prerequisites_problem() -> str | None:
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return "needs root on Linux: creates real mounts, FUSE daemons, a memory cgroup and runc containers"
+    try:
+        check_prerequisites()
+    except LabPrerequisiteError as e:
+        return str(e)
+    return None
+
+
+REAL = pytest.mark.skipif(_prerequisites_problem() is not None, reason=str(_prerequisites_problem()))
+
+
+def _daemon_alive(pid: int) -> bool:
+    try:
+        return b"podsleuth.lab.fusefs" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _assert_all_gone(s: SeededIncident) -> None:
+    assert not [e for e in mountinfo.read_mountinfo("/proc", "self")
+                if mountinfo.under(e.mount_point, [s.workdir])]
+    assert not os.path.exists(s.workdir)
+    assert not os.path.exists(os.path.join(MEMCG_ROOT, s.cgroup.strip("/").split("/")[0]))
+    assert not _daemon_alive(s.old_daemon_pid) and not _daemon_alive(s.new_daemon_pid)
+
+
+def _pod_kinds(s: SeededIncident) -> tuple[set[str], list[object]]:
+    report = check_node(CheckOptions(kubelet_dirs=(s.kubelet_dir,), mount_pid="self", since=300.0))
+    ooms = [f for f in report.findings if f.kind == "oom-kill" and f.process
+            and f.process.get("pid") == s.old_daemon_pid]
+    return {f.kind for f in report.for_pod(s.pod_uid)}, list(ooms)
+
+
+def test_missing_runc_is_one_clear_line() -> None:
+    with pytest.raises(LabPrerequisiteError) as exc:
+        check_prerequisites(runc="/nonexistent/bin/runc")
+    msg = str(exc.value)
+    assert "\n" not in msg and "runc" in msg and "apt install runc" in msg
+    assert isinstance(exc.value, UsageError) and exc.value.exit_code == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
+def test_missing_memory_controller_is_one_clear_line(tmp_path: Path) -> None:
+    if seed.shutil.which("runc") is None:
+        pytest.skip("runc not installed: the runc check comes first")
+    try:
+        import fuse  # noqa: F401
+    except (ImportError, OSError):
+        pytest.skip("fusepy unusable: that check comes first")
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no /dev/fuse: that check comes first")
+    with pytest.raises(LabPrerequisiteError, match="memory controller"):
+        check_prerequisites(memcg=str(tmp_path))
+
+
+@REAL
+def test_restart_variant_reproduces_the_incident() -> None:
+    with seeded_incident(variant="restart") as s:
+        assert s.oom_kill["pid"] == s.old_daemon_pid and s.oom_kill["source"] == "/dev/kmsg"
+        assert s.oom_kill["cgroup"] == s.cgroup and s.oom_kill.get("scope") == "memcg"
+        assert _daemon_alive(s.new_daemon_pid) and not _daemon_alive(s.old_daemon_pid)
+        assert os.path.isdir(s.staging_path + s.subvolume_path)  # the new staging mount works
+        with pytest.raises(OSError) as stat_err:
+            os.stat(s.pod_mount_path)
+        assert stat_err.value.errno == errno.ENOTCONN
+        assert s.pod_mount_path in s.runtime_error
+        assert "transport endpoint is not connected" in s.runtime_error
+        assert s.runtime_error.startswith("runc create failed:")
+        assert s.runc_version
+        kinds, ooms = _pod_kinds(s)
+        assert {"mount-disconnected", "fuse-daemon-restarted"} <= kinds, kinds
+        assert ooms, "no oom-kill finding for the old daemon"
+        times = [t for t, _ in s.timeline]
+        assert times == sorted(times) and len(times) >= 8
+        assert s.extra["seed_seconds"] < 30
+    _assert_all_gone(s)
+
+
+@REAL
+def test_deleted_variant_has_a_deleted_root() -> None:
+    with seeded_incident(variant="deleted") as s:
+        entry = next(e for e in mountinfo.read_mountinfo("/proc", "self")
+                     if e.mount_point == s.pod_mount_path)
+        assert entry.root.endswith("//deleted") and entry.root_deleted
+        assert s.pod_mount_path in s.runtime_error
+        kinds, _ = _pod_kinds(s)
+        assert {"mount-source-deleted", "mount-disconnected", "fuse-daemon-restarted"} <= kinds, kinds
+    _assert_all_gone(s)
+
+
+@REAL
+def test_exception_inside_the_block_still_cleans_up() -> None:
+    seen: list[SeededIncident] = []
+    with pytest.raises(RuntimeError, match="boom"), seeded_incident() as s:
+        seen.append(s)
+        raise RuntimeError("boom")
+    assert seen
+    _assert_all_gone(seen[0])
+
+
+@REAL
+def test_cli_json_is_one_object_with_the_findings() -> None:
+    from podsleuth.cli.lab import group
+
+    result = CliRunner().invoke(group, ["seed-incident", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
+    assert len(lines) == 1
+    obj = json.loads(lines[0])
+    assert obj["pod_uid"] and "transport endpoint is not connected" in obj["runtime_error"]
+    assert {"mount-disconnected", "fuse-daemon-restarted"} <= {f["kind"] for f in obj["node_findings"]}
+    assert not os.path.exists(obj["workdir"])
