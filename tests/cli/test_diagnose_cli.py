@@ -129,3 +129,16 @@ def test_help_documents_json_default() -> None:
     p = run("messages", "--help")
     assert p.returncode == 0
     assert "default: json" in p.stdout
+
+
+def test_stdin_that_is_not_utf8_does_not_abort() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "podsleuth", "diagnose", "messages", "-i", "-"],
+        input=b'{"message": "caf\xe9: Back-off restarting failed container"}\n\xff\xfe\n',
+        capture_output=True,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stderr
+    first, second = (json.loads(line) for line in p.stdout.decode().splitlines())
+    assert first["signature"] == "crashloop-backoff"
+    assert second["line"] == 2

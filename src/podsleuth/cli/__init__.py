@@ -12,7 +12,7 @@ import sys
 import click
 
 from podsleuth import __version__
-from podsleuth.cli import diagnose, node, watch
+from podsleuth.cli import diagnose, lab, manifests, node, watch
 from podsleuth.errors import PodsleuthError, UsageError
 
 
@@ -48,6 +48,8 @@ def cli(verbose: int, quiet: bool) -> None:
 cli.add_command(watch.command)
 cli.add_command(diagnose.group)
 cli.add_command(node.group)
+cli.add_command(lab.group)
+cli.add_command(manifests.command)
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ a large file or a pipe needs no memory and a bad line costs only its own error o
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -25,7 +27,8 @@ def group() -> None:
 
 def _open_input(path: str) -> IO[str]:
     if path == "-":
-        return sys.stdin
+        # Bytes that are not UTF-8 must not abort the stream: decode them as U+FFFD.
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     try:
         return open(path, encoding="utf-8", errors="replace")
     except OSError as e:
@@ -49,7 +52,10 @@ def _parse_line(number: int, line: str) -> tuple[str, str | None] | dict[str, An
     return message, reason
 
 
-def _results(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+def _results(
+    kb: KnowledgeBase, lines: Iterator[str]
+) -> Iterator[dict[str, Any] | tuple[str, str | None, Classification]]:
+    """Per non-blank input line: the error object, or (message, reason, classification)."""
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
@@ -57,13 +63,16 @@ def _results(kb: KnowledgeBase, lines: Iterator[str]) -> Iterator[dict[str, Any]
         parsed = _parse_line(number, line)
         if isinstance(parsed, dict):
             yield parsed
-            continue
-        message, reason = parsed
-        out: dict[str, Any] = {"message": message}
-        if reason is not None:
-            out["reason"] = reason
-        out.update(kb.classify(message, reason).to_json())
-        yield out
+        else:
+            yield parsed[0], parsed[1], kb.classify(parsed[0], parsed[1])
+
+
+def _json_result(message: str, reason: str | None, c: Classification) -> dict[str, Any]:
+    out: dict[str, Any] = {"message": message}
+    if reason is not None:
+        out["reason"] = reason
+    out.update(c.to_json())
+    return out
 
 
 def _text_report(c: Classification, message: str | None = None) -> str:
@@ -122,17 +131,27 @@ def messages(input_path: str, output: str) -> None:
     kb = KnowledgeBase.default()
     stream = _open_input(input_path)
     try:
-        for result in _results(kb, iter(stream)):
-            if output == "json":
-                click.echo(json.dumps(result, ensure_ascii=False))
-            elif "error" in result:
-                click.echo(f"line {result['line']}: error: {result['error']}\n")
-            else:
-                c = kb.classify(result["message"], result.get("reason"))
-                click.echo(_text_report(c, result["message"]) + "\n")
+        _write_results(kb, stream, output)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep the interpreter's final
+        # flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
-        if stream is not sys.stdin:
+        if input_path != "-":
             stream.close()
+
+
+def _write_results(kb: KnowledgeBase, stream: IO[str], output: str) -> None:
+    for item in _results(kb, iter(stream)):
+        if isinstance(item, dict):
+            if output == "json":
+                click.echo(json.dumps(item, ensure_ascii=False))
+            else:
+                click.echo(f"line {item['line']}: error: {item['error']}\n")
+        elif output == "json":
+            click.echo(json.dumps(_json_result(*item), ensure_ascii=False))
+        else:
+            click.echo(_text_report(item[2], item[0]) + "\n")
 
 
 @group.command(name="message")
@@ -145,10 +164,6 @@ def message(text: str, reason: str | None, output: str) -> None:
     """Explain one failure message: signature, category, root cause, facts, next checks."""
     c = KnowledgeBase.default().classify(text, reason)
     if output == "json":
-        out: dict[str, Any] = {"message": text}
-        if reason is not None:
-            out["reason"] = reason
-        out.update(c.to_json())
-        click.echo(json.dumps(out, ensure_ascii=False))
+        click.echo(json.dumps(_json_result(text, reason, c), ensure_ascii=False))
     else:
         click.echo(_text_report(c))
