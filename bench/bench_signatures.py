@@ -140,7 +140,9 @@ def main() -> None:
             for m in msgs:
                 fn(m)
             best = max(best, len(msgs) / (time.process_time() - t0))
-        print(f"{label:13} {best:>10,.0f} messages/s  ({len(msgs)} messages, best of 3, CPU time of one core)")
+        print(
+            f"{label:13} {best:>10,.0f} messages/s  ({len(msgs)} messages, best of 3, CPU time of one core)"
+        )
     matched = sum(1 for m in msgs if kb.signature_of(m))
     print(
         f"knowledge base: {len(kb.signatures)} signatures, loaded+compiled in {load * 1000:.0f} ms; "

@@ -483,6 +483,8 @@ def test_unknown_message_falls_back_to_reason_category(kb: KnowledgeBase) -> Non
             "PLEG is not healthy: pleg was last seen active 5m1.2s ago; threshold is 3m0s",
             "node-not-ready-pleg",
         ),
+        ("Node worker-7 status is now: NodeHasDiskPressure", "node-pressure-condition"),
+        ("Attempting to reclaim nodefs", "node-pressure-condition"),
         (
             "The node was low on resource: memory. Threshold quantity: 100Mi, available: 90Mi. ",
             "evicted-node-pressure",

@@ -36,8 +36,11 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
         click.echo(f"\nnode agent findings for pod {seeded.namespace}/{seeded.pod_name} ({seeded.pod_uid}):")
         for f in findings:
             click.echo(f"  [{f.severity}] {f.kind}: {f.detail}")
-        ooms = [f for f in report.findings if f.kind == "oom-kill"
-                and f.process and f.process.get("pid") == seeded.old_daemon_pid]
+        ooms = [
+            f
+            for f in report.findings
+            if f.kind == "oom-kill" and f.process and f.process.get("pid") == seeded.old_daemon_pid
+        ]
         for f in ooms:
             click.echo(f"  [{f.severity}] {f.kind}: {f.detail}")
     return {"node_findings": [f.to_dict() for f in findings]}
@@ -45,9 +48,14 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
 
 @group.command("seed-incident")
 @click.option("--keep", is_flag=True, help="leave everything in place until Enter or Ctrl-C, then clean up.")
-@click.option("--variant", type=click.Choice(["restart", "deleted"]), default="restart", show_default=True,
-              help="restart: pod bind left on the dead FUSE connection; deleted: its source dir was "
-                   "also removed first (//deleted root).")
+@click.option(
+    "--variant",
+    type=click.Choice(["restart", "deleted"]),
+    default="restart",
+    show_default=True,
+    help="restart: pod bind left on the dead FUSE connection; deleted: its source dir was "
+    "also removed first (//deleted root).",
+)
 @output_option
 def seed_incident(keep: bool, variant: str, output: str) -> None:
     """Reproduce the founding incident with real mounts, a kernel OOM kill and runc; then clean up."""
@@ -64,8 +72,10 @@ def seed_incident(keep: bool, variant: str, output: str) -> None:
     with seeded_incident(variant="deleted" if variant == "deleted" else "restart", progress=progress) as s:
         if output == "text":
             click.echo(f"\nrunc {s.runc_version} says:\n  {s.runtime_error}")
-            click.echo(f"OOM kill: pid {s.oom_kill.get('pid')} ({s.oom_kill.get('comm')}) "
-                       f"in {s.oom_kill.get('cgroup')} at {s.oom_kill.get('time')}")
+            click.echo(
+                f"OOM kill: pid {s.oom_kill.get('pid')} ({s.oom_kill.get('comm')}) "
+                f"in {s.oom_kill.get('cgroup')} at {s.oom_kill.get('time')}"
+            )
         result = run_pipeline(s, output)
         if output == "json":
             click.echo(json.dumps({**dataclasses.asdict(s), **result}, default=str))

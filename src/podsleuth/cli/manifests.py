@@ -16,23 +16,54 @@ from podsleuth.errors import UsageError
 
 
 @click.command(name="manifests")
-@click.option("-n", "--namespace", default=common.DEFAULT_NAMESPACE, show_default=True,
-              help="Namespace to install into (created by the manifests).")
-@click.option("--replicas", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Watcher replicas; more than 1 needs --store postgresql://... (HA, leader election).")
-@click.option("--node-agent/--no-node-agent", default=True, show_default=True,
-              help="Also deploy the node agent DaemonSet (privileged, hostPID) for node-side evidence.")
-@click.option("--store", "store_url", default=None,
-              help="Incident store URL. postgresql://... goes into a Secret, never the Deployment. "
-                   f"Default: {common.DEFAULT_STORE} on an emptyDir volume.")
+@click.option(
+    "-n",
+    "--namespace",
+    default=common.DEFAULT_NAMESPACE,
+    show_default=True,
+    help="Namespace to install into (created by the manifests).",
+)
+@click.option(
+    "--replicas",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Watcher replicas; more than 1 needs --store postgresql://... (HA, leader election).",
+)
+@click.option(
+    "--node-agent/--no-node-agent",
+    default=True,
+    show_default=True,
+    help="Also deploy the node agent DaemonSet (privileged, hostPID) for node-side evidence.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    help="Incident store URL. postgresql://... goes into a Secret, never the Deployment. "
+    f"Default: {common.DEFAULT_STORE} on an emptyDir volume.",
+)
 @config_option
-@click.option("--image", default=common.DEFAULT_IMAGE, show_default=True,
-              help="Container image of podsleuth (see Dockerfile and docs/deploy.md).")
-@click.option("--kubelet-dir", "kubelet_dirs", multiple=True, default=(common.DEFAULT_KUBELET_DIR,),
-              show_default=True, help="The nodes' kubelet root dir; repeat for several.")
+@click.option(
+    "--image",
+    default=common.DEFAULT_IMAGE,
+    show_default=True,
+    help="Container image of podsleuth (see Dockerfile and docs/deploy.md).",
+)
+@click.option(
+    "--kubelet-dir",
+    "kubelet_dirs",
+    multiple=True,
+    default=(common.DEFAULT_KUBELET_DIR,),
+    show_default=True,
+    help="The nodes' kubelet root dir; repeat for several.",
+)
 @click.option("--service-monitor", is_flag=True, help="Add Prometheus Operator ServiceMonitors.")
-@click.option("--prometheus-rule", is_flag=True,
-              help="Add a Prometheus Operator PrometheusRule with alerts on podsleuth's own health.")
+@click.option(
+    "--prometheus-rule",
+    is_flag=True,
+    help="Add a Prometheus Operator PrometheusRule with alerts on podsleuth's own health.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -49,9 +80,15 @@ def command(
     """Print ready-to-apply Kubernetes YAML: podsleuth manifests | kubectl apply -f -"""
     try:
         opts = render.options_from(
-            namespace=namespace, replicas=replicas, node_agent=node_agent, store_url=store_url,
-            config_path=config_path, image=image, kubelet_dirs=kubelet_dirs,
-            service_monitor=service_monitor, prometheus_rule=prometheus_rule,
+            namespace=namespace,
+            replicas=replicas,
+            node_agent=node_agent,
+            store_url=store_url,
+            config_path=config_path,
+            image=image,
+            kubelet_dirs=kubelet_dirs,
+            service_monitor=service_monitor,
+            prometheus_rule=prometheus_rule,
         )
     except UsageError as e:
         # Handled here too so the command keeps its one-line contract when used on its own.

@@ -26,28 +26,68 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def _check_options(f: click.decorators.FC) -> click.decorators.FC:
-    for deco in reversed([
-        click.option("--kubelet-dir", "kubelet_dirs", multiple=True, default=(DEFAULT_KUBELET_DIR,),
-                     show_default=True, help="kubelet --root-dir; repeat for several."),
-        click.option("--proc", default="/proc", show_default=True, help="procfs to read (hostPID: /proc)."),
-        click.option("--sys", "sys_dir", default="/sys", show_default=True, help="sysfs to read."),
-        click.option("--mount-pid", default="1", show_default=True,
-                     help="whose mountinfo to read: 1 = the host's under hostPID, self = ours."),
-        click.option("--kernel-log", default=None, metavar="FILE|-",
-                     help="read kernel messages from FILE (- = stdin) instead of /dev/kmsg/journal/dmesg."),
-        click.option("--since", default=None, callback=_duration, metavar="DURATION",
-                     help="only kernel events newer than this (e.g. 30m, 2h)."),
-        click.option("--probe-timeout", default="2s", callback=_duration, show_default=True,
-                     metavar="DURATION", help="a probe silent this long reports mount-hung."),
-        click.option("--bind-test", is_flag=True,
-                     help="also bind-mount each target in a private mount namespace (needs root)."),
-    ]):
+    for deco in reversed(
+        [
+            click.option(
+                "--kubelet-dir",
+                "kubelet_dirs",
+                multiple=True,
+                default=(DEFAULT_KUBELET_DIR,),
+                show_default=True,
+                help="kubelet --root-dir; repeat for several.",
+            ),
+            click.option(
+                "--proc", default="/proc", show_default=True, help="procfs to read (hostPID: /proc)."
+            ),
+            click.option("--sys", "sys_dir", default="/sys", show_default=True, help="sysfs to read."),
+            click.option(
+                "--mount-pid",
+                default="1",
+                show_default=True,
+                help="whose mountinfo to read: 1 = the host's under hostPID, self = ours.",
+            ),
+            click.option(
+                "--kernel-log",
+                default=None,
+                metavar="FILE|-",
+                help="read kernel messages from FILE (- = stdin) instead of /dev/kmsg/journal/dmesg.",
+            ),
+            click.option(
+                "--since",
+                default=None,
+                callback=_duration,
+                metavar="DURATION",
+                help="only kernel events newer than this (e.g. 30m, 2h).",
+            ),
+            click.option(
+                "--probe-timeout",
+                default="2s",
+                callback=_duration,
+                show_default=True,
+                metavar="DURATION",
+                help="a probe silent this long reports mount-hung.",
+            ),
+            click.option(
+                "--bind-test",
+                is_flag=True,
+                help="also bind-mount each target in a private mount namespace (needs root).",
+            ),
+        ]
+    ):
         f = deco(f)
     return f
 
 
-def _options(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: str, kernel_log: str | None,
-             since: float | None, probe_timeout: float | None, bind_test: bool) -> object:
+def _options(
+    kubelet_dirs: tuple[str, ...],
+    proc: str,
+    sys_dir: str,
+    mount_pid: str,
+    kernel_log: str | None,
+    since: float | None,
+    probe_timeout: float | None,
+    bind_test: bool,
+) -> object:
     from podsleuth.node.check import CheckOptions
 
     lines: tuple[str, ...] | None = None
@@ -58,9 +98,17 @@ def _options(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: 
         raise InputError(f"--kernel-log {kernel_log}: no such file")
     if probe_timeout is not None and probe_timeout <= 0:
         raise InputError("--probe-timeout must be positive")
-    return CheckOptions(kubelet_dirs=tuple(kubelet_dirs), proc=proc, sys=sys_dir, mount_pid=mount_pid,
-                        kernel_log=kernel_log, kernel_lines=lines, since=since,
-                        probe_timeout=probe_timeout or 2.0, bind_test=bind_test)
+    return CheckOptions(
+        kubelet_dirs=tuple(kubelet_dirs),
+        proc=proc,
+        sys=sys_dir,
+        mount_pid=mount_pid,
+        kernel_log=kernel_log,
+        kernel_lines=lines,
+        since=since,
+        probe_timeout=probe_timeout or 2.0,
+        bind_test=bind_test,
+    )
 
 
 @click.group(name="node")
@@ -70,12 +118,25 @@ def group() -> None:
 
 @group.command("check")
 @_check_options
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
-              help="exit 1 when a finding at or above this severity exists.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default=None,
+    help="exit 1 when a finding at or above this severity exists.",
+)
 @output_option
-def check(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: str, kernel_log: str | None,
-          since: float | None, probe_timeout: float | None, bind_test: bool, fail_on: str | None,
-          output: str) -> None:
+def check(
+    kubelet_dirs: tuple[str, ...],
+    proc: str,
+    sys_dir: str,
+    mount_pid: str,
+    kernel_log: str | None,
+    since: float | None,
+    probe_timeout: float | None,
+    bind_test: bool,
+    fail_on: str | None,
+    output: str,
+) -> None:
     """Scan this node once: stale, dead or hung pod mounts, FUSE daemons, kernel OOM kills."""
     from podsleuth.node.check import CheckOptions, check_node
     from podsleuth.node.findings import at_or_above, render_text
@@ -98,14 +159,34 @@ def check(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: str
 @group.command("serve")
 @_check_options
 @click.option("--listen", default="0.0.0.0:9808", show_default=True, help="HOST:PORT to listen on.")
-@click.option("--token-file", default=None, type=click.Path(dir_okay=False),
-              help="file holding the bearer token clients must send (re-read on change).")
+@click.option(
+    "--token-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="file holding the bearer token clients must send (re-read on change).",
+)
 @click.option("--insecure-no-auth", is_flag=True, help="serve without authentication (tests, local only).")
-@click.option("--max-probes", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="concurrent scans/probes; more requests get 503 at once.")
-def serve(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: str, kernel_log: str | None,
-          since: float | None, probe_timeout: float | None, bind_test: bool, listen: str,
-          token_file: str | None, insecure_no_auth: bool, max_probes: int) -> None:
+@click.option(
+    "--max-probes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="concurrent scans/probes; more requests get 503 at once.",
+)
+def serve(
+    kubelet_dirs: tuple[str, ...],
+    proc: str,
+    sys_dir: str,
+    mount_pid: str,
+    kernel_log: str | None,
+    since: float | None,
+    probe_timeout: float | None,
+    bind_test: bool,
+    listen: str,
+    token_file: str | None,
+    insecure_no_auth: bool,
+    max_probes: int,
+) -> None:
     """Serve the node checks over an authenticated, read-only HTTP API (the DaemonSet agent)."""
     from podsleuth.node.check import CheckOptions
     from podsleuth.node.server import ServerConfig, run
@@ -121,5 +202,12 @@ def serve(kubelet_dirs: tuple[str, ...], proc: str, sys_dir: str, mount_pid: str
         raise InputError(f"--listen {listen!r}: expected HOST:PORT")
     opts = _options(kubelet_dirs, proc, sys_dir, mount_pid, kernel_log, since, probe_timeout, bind_test)
     assert isinstance(opts, CheckOptions)
-    run(ServerConfig(options=opts, host=host.strip("[]"), port=int(port), token_file=token_file,
-                     max_concurrent=max_probes))
+    run(
+        ServerConfig(
+            options=opts,
+            host=host.strip("[]"),
+            port=int(port),
+            token_file=token_file,
+            max_concurrent=max_probes,
+        )
+    )

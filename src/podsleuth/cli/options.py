@@ -40,7 +40,7 @@ def cluster_options(f: F) -> F:
         multiple=True,
         help="Namespace to watch; repeat for several. Default: all namespaces.",
     )(f)
-    f = click.option("--context", default=None, help="kubeconfig context to use (default: current context).")(f)
+    f = click.option("--context", default=None, help="kubeconfig context (default: the current one).")(f)
     f = click.option(
         "--kubeconfig",
         type=click.Path(dir_okay=False),

@@ -1,10 +1,188 @@
-"""``podsleuth watch``: placeholder until the pipeline lands."""
+"""``podsleuth watch``: list+watch the cluster, detect, diagnose, report incidents."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
+
+from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
+from podsleuth.cli.render import render_change
+from podsleuth.config import Settings, load_settings
+from podsleuth.detect import IncidentChange
+from podsleuth.errors import UsageError
+from podsleuth.kube import connect
+from podsleuth.metrics import WatchMetrics, serve_metrics
+from podsleuth.runner import WatchPipeline
+
+log = logging.getLogger(__name__)
+
+DEMO_DURATION = 12.0
 
 
 @click.command(name="watch")
-def command() -> None:
-    """List+watch pods, events and nodes; detect, diagnose and report incidents."""
+@cluster_options
+@config_option
+@output_option
+@store_option
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop cleanly after this many seconds (exit code 0). Default: run until interrupted.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Serve Prometheus /metrics, /healthz and /readyz on this port; 0 = off.",
+)
+@click.option(
+    "--metrics-host", default="0.0.0.0", show_default=True, help="Address the metrics server listens on."
+)
+@click.option(
+    "--streaming-list/--no-streaming-list",
+    default=False,
+    show_default=True,
+    help="Start with a streaming list (sendInitialEvents, Kubernetes 1.27+) instead of a paginated list.",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Watch an embedded demo cluster (an in-process API server replaying the founding incident "
+    "and everyday failures) instead of a real one; "
+    f"stops after {DEMO_DURATION:g}s unless --duration is given.",
+)
+def command(
+    kubeconfig: str | None,
+    context: str | None,
+    namespaces: tuple[str, ...],
+    config_path: str | None,
+    output: str,
+    store_url: str | None,
+    duration: float | None,
+    metrics_port: int,
+    metrics_host: str,
+    streaming_list: bool,
+    demo: bool,
+) -> None:
+    """List+watch pods, events and nodes; detect anomalies, diagnose them, report incidents.
+
+    With --output json, one line per incident change (incident.opened / .updated / .resolved)
+    goes to stdout, in the shape of docs/contract.md; logs go to stderr.
+    """
+    settings = load_settings(config_path)
+    if store_url is not None:
+        settings = settings.model_copy(update={"store": store_url})
+    if demo and duration is None:
+        duration = DEMO_DURATION
+    job = _Job(
+        settings=settings,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=namespaces,
+        output=output,
+        duration=duration,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        streaming_list=streaming_list,
+        demo=demo,
+    )
+    asyncio.run(job.run())
+
+
+class _Job:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        kubeconfig: str | None,
+        context: str | None,
+        namespaces: tuple[str, ...],
+        output: str,
+        duration: float | None,
+        metrics_port: int,
+        metrics_host: str,
+        streaming_list: bool,
+        demo: bool,
+    ) -> None:
+        self.settings, self.kubeconfig, self.context = settings, kubeconfig, context
+        self.namespaces, self.output, self.duration = namespaces, output, duration
+        self.metrics_port, self.metrics_host = metrics_port, metrics_host
+        self.streaming_list, self.demo = streaming_list, demo
+
+    async def emit(self, change: IncidentChange) -> None:
+        if self.output == "json":
+            sys.stdout.write(json.dumps(change.to_contract(), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(render_change(change, color=sys.stdout.isatty()) + "\n")
+        sys.stdout.flush()
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        async with self._cluster() as kubeconfig:
+            client = await connect(kubeconfig=kubeconfig, context=self.context if not self.demo else None)
+            metrics = WatchMetrics()
+            runner = None
+            if self.metrics_port:
+                try:
+                    runner = await serve_metrics(metrics, port=self.metrics_port, host=self.metrics_host)
+                except OSError as e:
+                    await client.aclose()
+                    raise UsageError(
+                        f"cannot serve metrics on {self.metrics_host}:{self.metrics_port}: {e}"
+                    ) from None
+            pipeline = WatchPipeline(
+                client=client,
+                settings=self.settings,
+                emit=self.emit,
+                metrics=metrics,
+                namespaces=self.namespaces,
+                streaming_list=self.streaming_list,
+            )
+            if self.output == "text":
+                where = "the demo cluster" if self.demo else (kubeconfig or "the in-cluster API server")
+                scope = ", ".join(pipeline.namespaces) or "all namespaces"
+                click.echo(f"podsleuth: watching {scope} of {where}", err=True)
+            try:
+                work = asyncio.create_task(pipeline.run())
+                stopper = asyncio.create_task(stop.wait())
+                done, _ = await asyncio.wait(
+                    {work, stopper}, timeout=self.duration, return_when="FIRST_COMPLETED"
+                )
+                if work in done:
+                    stopper.cancel()
+                    work.result()  # the pipeline only ends on an error: raise it
+                for task in (work, stopper):
+                    task.cancel()
+                await asyncio.gather(work, stopper, return_exceptions=True)
+            finally:
+                await pipeline.aclose()
+                await client.aclose()
+                if runner is not None:
+                    await runner.cleanup()
+
+    @contextlib.asynccontextmanager
+    async def _cluster(self) -> AsyncIterator[str | None]:
+        """The kubeconfig to use: the user's, or one pointing at the embedded demo server."""
+        if not self.demo:
+            yield self.kubeconfig
+            return
+        from podsleuth.lab.demo import DemoCluster
+
+        with tempfile.TemporaryDirectory(prefix="podsleuth-demo-") as tmp:
+            async with DemoCluster(now=datetime.now(UTC)) as cluster:
+                yield str(cluster.api.kubeconfig_path(Path(tmp)))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from podsleuth.config import Thresholds
 from podsleuth.detect.anomaly import Anomaly, Catalog, Termination
 from podsleuth.detect.rules_event import Evidence
-from podsleuth.watch.objects import ContainerStatus, Pod, PodCondition, StateTerminated
+from podsleuth.watch.objects import ContainerStatus, Pod, PodCondition, StateTerminated, StateWaiting
 
 VOLUME_GRACE = timedelta(seconds=60)
 """FailedMount/FailedCreatePodSandBox are routinely transient in a pod's first seconds
@@ -139,7 +139,7 @@ def _container(
                 category, reason = "container-start", lr or reason
             else:
                 category = "init-failure" if init else "crash-loop"
-            msg = (last.message if last is not None and last.message else None) or w.message or reason
+            msg = (last.message if last is not None and last.message else None) or _crash_message(cs, last, w)
         else:
             found = catalog.container_reasons.get(reason)
             if found is None:
@@ -200,6 +200,17 @@ def _container(
         )
         _pulse(out, last.finished_at, now, window, anomaly)
     return None
+
+
+def _crash_message(cs: ContainerStatus, last: StateTerminated | None, waiting: StateWaiting) -> str:
+    """Say how the container died, not only kubelet's back-off text, which names no cause."""
+    backoff = waiting.message or waiting.reason or "CrashLoopBackOff"
+    if last is None:
+        return backoff
+    return (
+        f"container {cs.name} terminated with {last.reason or 'Error'} (exit code {last.exit_code}), "
+        f"restarted {cs.restart_count} times; {backoff}"
+    )
 
 
 def _terminal_time(pod: Pod) -> datetime | None:

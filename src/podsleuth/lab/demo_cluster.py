@@ -208,7 +208,7 @@ def demo_steps(now: datetime) -> list[Step]:
     steps.append(
         Step(
             1.0,
-            "events",
+            "events.k8s.io/events",
             _event(
                 namespace="monitoring",
                 pod="dashboard-7c9f8d6b5-x2k4q",
@@ -330,3 +330,16 @@ def _node(name: str, now: datetime, *, pressure: bool) -> dict[str, Any]:
             ]
         },
     }
+
+
+CART_LOG = """\
+2026-11-27T10:41:02Z INFO  cart: loading catalogue snapshot (412,301 items)
+2026-11-27T10:41:07Z INFO  cart: warming price cache
+2026-11-27T10:41:09Z WARN  cart: heap 241Mi of 256Mi limit
+2026-11-27T10:41:10Z WARN  cart: GC pause 1.8s
+"""
+
+
+def demo_logs() -> list[tuple[str, str, str, str]]:
+    """(namespace, pod, container, previous log) the demo API server serves for pods/log."""
+    return [("shop", f"cart-5f7b9c8d4-{s}", "cart", CART_LOG) for s in ("abcde", "fghij", "klmno")]

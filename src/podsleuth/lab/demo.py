@@ -1,0 +1,48 @@
+"""The demo cluster: the fake API server playing ``demo_cluster.demo_steps`` in real time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from types import TracebackType
+
+from podsleuth.lab.demo_cluster import demo_logs, demo_steps
+from podsleuth.lab.fake_apiserver import FakeApiServer
+
+
+class DemoCluster:
+    """``async with DemoCluster(now=...) as c:`` serves ``c.api`` and publishes each step on time."""
+
+    def __init__(self, *, now: datetime) -> None:
+        self.api = FakeApiServer(bookmark_interval=5.0)
+        self._steps = sorted(demo_steps(now), key=lambda s: s.at)
+        self._player: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> DemoCluster:
+        await self.api.start()
+        for namespace, pod, container, text in demo_logs():
+            self.api.set_log(namespace, pod, text, container=container, previous=True)
+        for step in self._steps:
+            if step.at <= 0:
+                self.api.put(step.plural, step.obj)
+        self._player = asyncio.create_task(self._play())
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._player is not None:
+            self._player.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._player
+        await self.api.stop()
+
+    async def _play(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for step in self._steps:
+            if step.at <= 0:
+                continue
+            await asyncio.sleep(max(0.0, start + step.at - loop.time()))
+            self.api.put(step.plural, step.obj)
