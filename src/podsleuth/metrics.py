@@ -23,7 +23,7 @@ class WatchMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.events = Counter(
             "podsleuth_watch_events_total",
-            "Watch events decoded, per resource (initial list items included).",
+            "Watch stream events decoded (ADDED/MODIFIED/DELETED lines), per resource; list items not included.",
             ["resource"],
             registry=self.registry,
         )
@@ -31,6 +31,12 @@ class WatchMetrics:
             "podsleuth_watch_restarts_total",
             "Watch streams restarted, per resource and reason (expired, stream-end, read-timeout, ...).",
             ["resource", "reason"],
+            registry=self.registry,
+        )
+        self.lists = Counter(
+            "podsleuth_watch_lists_total",
+            "Complete lists (initial and re-lists after a 410), per resource.",
+            ["resource"],
             registry=self.registry,
         )
         self.bad_lines = Counter(
@@ -72,6 +78,7 @@ class WatchMetrics:
         self.restarts.labels(resource=resource, reason=reason).inc()
 
     def on_synced(self, resource: str) -> None:
+        self.lists.labels(resource=resource).inc()
         self._synced.add(resource)
 
     def on_bad_line(self, resource: str, reason: str) -> None:

@@ -59,7 +59,10 @@ _PLACEHOLDERS = {
 
 
 def _substitute(text: str) -> str:
-    """Placeholders like ``<uid>`` become realistic values; unknown ones a plain token."""
+    """Placeholders like ``<uid>`` become realistic values; unknown ones a plain token.
+
+    A placeholder stands for a value that every real message carries (``/proc/self/fd/<n>`` is
+    always a number), so the patterns are written for values, not for the brief's notation."""
     return re.sub(
         r"<([A-Za-z][\w-]*)>", lambda m: _PLACEHOLDERS.get(m.group(1), f"x{len(m.group(1))}a7"), text
     )
