@@ -23,7 +23,7 @@ class WatchMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.events = Counter(
             "podsleuth_watch_events_total",
-            "Watch stream events decoded (ADDED/MODIFIED/DELETED lines), per resource; list items not included.",
+            "Watch stream events decoded (ADDED/MODIFIED/DELETED), per resource; list items not included.",
             ["resource"],
             registry=self.registry,
         )

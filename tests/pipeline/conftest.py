@@ -20,7 +20,7 @@ FAST = """
 watch:
   backoff_max: 0.2s
   read_timeout: 5s
-  thresholds: {stuck_creating: 1s, pending: 1s, resolve_after: 1s, terminating_extra: 1s}
+  thresholds: {stuck_creating: 2s, pending: 1s, resolve_after: 1s, terminating_extra: 1s}
 """
 
 

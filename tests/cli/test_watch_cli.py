@@ -1,0 +1,122 @@
+"""``podsleuth watch`` as a user runs it: the demo end to end, JSON lines, metrics, bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CONTRACT_KEYS = {
+    "id", "fingerprint", "category", "reason", "signature", "severity", "namespace", "pod", "node",
+    "container", "owner", "message", "count", "first_seen", "last_seen", "diagnosis",
+}  # fmt: skip
+
+
+def _podsleuth(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "podsleuth", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_json_lines_follow_the_contract() -> None:
+    result = _podsleuth("watch", "--demo", "--duration", "7", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines, result.stderr
+    for line in lines:
+        assert set(line) == {"event", "incident"}
+        assert line["event"] in {"incident.opened", "incident.updated", "incident.resolved"}
+        assert set(line["incident"]) >= CONTRACT_KEYS
+        assert line["incident"]["severity"] in {"critical", "error", "warning"}
+    opened = [line["incident"] for line in lines if line["event"] == "incident.opened"]
+    by_category = {inc["category"]: inc for inc in opened}
+    assert {"container-start", "oom-killed", "image-pull", "container-config", "node-pressure"} <= set(
+        by_category
+    )
+    assert len([i for i in opened if i["category"] == "image-pull"]) == 1, (
+        "ErrImagePull -> BackOff is one incident"
+    )
+    founding = by_category["container-start"]
+    assert founding["signature"] == "runc-procfd-enoent-stale-fuse-csi-bind"
+    assert founding["diagnosis"]["root_cause"]
+    node = by_category["node-pressure"]
+    assert node["pod"] is None and node["node"] == "node-3"
+    oom = [line["incident"] for line in lines if line["incident"]["category"] == "oom-killed"]
+    assert max(i["count"] for i in oom) == 3
+    assert any(i.get("logs") for i in oom), "crash/oom incidents carry the previous container's log"
+
+
+def test_metrics_and_probes_while_watching() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podsleuth", "watch", "--demo", "--duration", "8", "--output", "json",
+         "--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        body = ""
+        deadline = time.monotonic() + 7
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(2.5)  # let the demo publish its failures
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            body = resp.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            assert resp.status == 200
+    finally:
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert 'podsleuth_watch_events_total{resource="pods"}' in body
+    assert "podsleuth_incidents_open{" in body
+    assert "podsleuth_detection_latency_seconds_bucket" in body
+
+
+def test_missing_kubeconfig_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _podsleuth("watch", "--kubeconfig", str(tmp_path / "nope"), "--duration", "1")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "podsleuth.yaml"
+    config.write_text("watch:\n  thresholds:\n    stuck_creatin: 5m\n")
+    result = _podsleuth("watch", "--demo", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"podsleuth: error: {config}:3: unknown key 'watch.thresholds.stuck_creatin'"
+    )
+
+
+def test_unreachable_server_retries_without_crashing(tmp_path: Path) -> None:
+    port = _free_port()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
+users: [{{name: u, user: {{token: t}}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
+current-context: x
+"""
+    )
+    result = _podsleuth("watch", "--kubeconfig", str(kubeconfig), "--duration", "3", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
