@@ -74,6 +74,12 @@ class WatchSettings(_Section):
     log_lines: int = Field(default=20, ge=0, le=1000)
 
 
+class RateLimitSettings(_Section):
+    messages: int = Field(default=20, ge=0)
+    """Notifications per period to one receiver; 0 = unlimited. Beyond it: a storm digest."""
+    period: Seconds = 60.0
+
+
 class WebhookReceiver(_Section):
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
@@ -84,6 +90,8 @@ class WebhookReceiver(_Section):
 class AlertmanagerReceiver(_Section):
     url: str
     timeout: Seconds = 10.0
+    alertname: Literal["incident", "per-category"] = "incident"
+    """One alertname for all incidents, or one per category."""
 
 
 class Receiver(_Section):
@@ -92,6 +100,8 @@ class Receiver(_Section):
     alertmanager: AlertmanagerReceiver | None = None
     apprise: list[str] | None = None
     kubernetes_events: dict[str, Any] | None = None
+    rate_limit: RateLimitSettings | None = None
+    """Overrides alerts.rate_limit for this receiver."""
 
 
 class RouteMatch(_Section):
@@ -114,6 +124,15 @@ class AlertSettings(_Section):
     repeat_interval: Seconds = 4 * 3600.0
     send_resolved: bool = True
     locale: Literal["en", "zh"] = "en"
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    """Default limit of chat/email (apprise) receivers; machine receivers are unlimited unless set."""
+    max_detail: int = Field(default=5, ge=1, le=100)
+    """Incidents shown in full in one chat/email message; the rest become digest lines."""
+    max_attempts: int = Field(default=10, ge=1, le=100)
+    """Delivery attempts before a notification is dead-lettered."""
+    backoff_max: Seconds = 300.0
+    template_dir: str | None = None
+    """A directory of Jinja2 templates overriding the packaged ones (same file names)."""
     receivers: list[Receiver] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
 

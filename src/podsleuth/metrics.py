@@ -66,6 +66,8 @@ class WatchMetrics:
         self._event_children = {r: self.events.labels(resource=r) for r in RESOURCES}
         self._synced: set[str] = set()
         self.expected_resources: frozenset[str] = frozenset(RESOURCES)
+        self.synced = asyncio.Event()
+        """Set once every watched resource finished its initial list (what /readyz reports)."""
 
     # --- the reflector observer protocol ---
     def on_event(self, resource: str) -> None:
@@ -80,6 +82,8 @@ class WatchMetrics:
     def on_synced(self, resource: str) -> None:
         self.lists.labels(resource=resource).inc()
         self._synced.add(resource)
+        if self.ready:
+            self.synced.set()
 
     def on_bad_line(self, resource: str, reason: str) -> None:
         self.bad_lines.labels(resource=resource, reason=reason).inc()

@@ -133,3 +133,11 @@ async def test_email_plain_text(store: SqliteStore, clock: FakeClock, smtp: tupl
     text = payload.decode()
     assert_names_everything(text)
     assert "Root cause:" in text and "**" not in text  # plain text, not markdown
+
+
+async def test_bad_apprise_url_is_a_config_error(store: SqliteStore, clock: FakeClock) -> None:
+    from podsleuth.errors import ConfigError
+
+    settings = AlertSettings(receivers=[Receiver(name="chat", apprise=["nosuchservice://x"])])
+    with pytest.raises(ConfigError, match="apprise URL not understood"):
+        Notifier(settings, store, clock=clock)

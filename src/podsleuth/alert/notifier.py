@@ -137,7 +137,7 @@ class Notifier:
         ready = now + self.options.group_wait
         items = [(r, decoded.incident.id, decoded.event, change, ready) for r in receivers]
         await self.store.record_and_enqueue(change, items, at=now)
-        if not receivers:
+        if not receivers and self.sinks:
             log.warning(
                 "incident %s (%s) matched no route and no default receiver",
                 decoded.incident.id,

@@ -56,6 +56,20 @@ class AlertOptions:
             repeat_interval=settings.repeat_interval,
             send_resolved=settings.send_resolved,
             locale=settings.locale,
+            rate_limit=RateLimit(settings.rate_limit.messages, settings.rate_limit.period),
+            rate_limits={
+                r.name: RateLimit(r.rate_limit.messages, r.rate_limit.period)
+                for r in settings.receivers
+                if r.rate_limit is not None
+            },
+            max_detail=settings.max_detail,
+            max_attempts=settings.max_attempts,
+            backoff_max=settings.backoff_max,
+            template_dir=settings.template_dir,
+            alertmanager_per_category=any(
+                r.alertmanager is not None and r.alertmanager.alertname == "per-category"
+                for r in settings.receivers
+            ),
         )
         return replace(base, **overrides)
 

@@ -12,7 +12,7 @@ import sys
 import click
 
 from podsleuth import __version__
-from podsleuth.cli import diagnose, lab, manifests, node, watch
+from podsleuth.cli import config_cmd, diagnose, lab, manifests, node, silence, watch
 from podsleuth.errors import PodsleuthError, UsageError
 
 
@@ -50,6 +50,8 @@ cli.add_command(diagnose.group)
 cli.add_command(node.group)
 cli.add_command(lab.group)
 cli.add_command(manifests.command)
+cli.add_command(silence.group)
+cli.add_command(config_cmd.group)
 
 
 def main() -> None:

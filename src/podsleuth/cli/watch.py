@@ -15,18 +15,22 @@ from pathlib import Path
 
 import click
 
+from podsleuth.alert.notifier import Notifier
 from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
 from podsleuth.cli.render import render_change
 from podsleuth.config import Settings, load_settings
 from podsleuth.detect import IncidentChange
 from podsleuth.errors import UsageError
-from podsleuth.kube import connect
+from podsleuth.kube import KubeClient, connect
 from podsleuth.metrics import WatchMetrics, serve_metrics
+from podsleuth.resume import Resumption
 from podsleuth.runner import WatchPipeline
+from podsleuth.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 DEMO_DURATION = 12.0
+DEMO_STORE = "sqlite:///:memory:"
 
 
 @click.command(name="watch")
@@ -120,60 +124,96 @@ class _Job:
         self.namespaces, self.output, self.duration = namespaces, output, duration
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.streaming_list, self.demo = streaming_list, demo
+        self.resumption = Resumption(())
+        self.notifier: Notifier | None = None
 
     async def emit(self, change: IncidentChange) -> None:
+        change = self.resumption.apply(change)
         if self.output == "json":
             sys.stdout.write(json.dumps(change.to_contract(), ensure_ascii=False) + "\n")
         else:
             sys.stdout.write(render_change(change, color=sys.stdout.isatty()) + "\n")
         sys.stdout.flush()
+        if self.notifier is not None:
+            await self.notifier.submit(change.to_contract())
 
     async def run(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGTERM, stop.set)
-        async with self._cluster() as kubeconfig:
-            client = await connect(kubeconfig=kubeconfig, context=self.context if not self.demo else None)
-            metrics = WatchMetrics()
-            runner = None
+        store = await open_store(DEMO_STORE if self.demo and not self.settings.store else self.settings.store)
+        try:
+            self.resumption = Resumption(await store.open_incidents())
+            async with self._cluster() as kubeconfig:
+                client = await connect(kubeconfig=kubeconfig, context=None if self.demo else self.context)
+                try:
+                    await self._watch(client, store, stop, where=kubeconfig)
+                finally:
+                    await client.aclose()
+        finally:
+            await store.aclose()
+
+    async def _watch(
+        self, client: KubeClient, store: Store, stop: asyncio.Event, *, where: str | None
+    ) -> None:
+        metrics = WatchMetrics()
+
+        async def kube_post(path: str, body: dict[str, object]) -> None:
+            await client.post(path, body)
+
+        self.notifier = Notifier(self.settings.alerts, store, kube_post=kube_post, registry=metrics.registry)
+        pipeline = WatchPipeline(
+            client=client,
+            settings=self.settings,
+            emit=self.emit,
+            metrics=metrics,
+            namespaces=self.namespaces,
+            streaming_list=self.streaming_list,
+        )
+        if self.output == "text":
+            cluster = "the demo cluster" if self.demo else (where or "the in-cluster API server")
+            scope = ", ".join(pipeline.namespaces) or "all namespaces"
+            click.echo(f"podsleuth: watching {scope} of {cluster}", err=True)
+        runner = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
             if self.metrics_port:
                 try:
                     runner = await serve_metrics(metrics, port=self.metrics_port, host=self.metrics_host)
                 except OSError as e:
-                    await client.aclose()
-                    raise UsageError(
-                        f"cannot serve metrics on {self.metrics_host}:{self.metrics_port}: {e}"
-                    ) from None
-            pipeline = WatchPipeline(
-                client=client,
-                settings=self.settings,
-                emit=self.emit,
-                metrics=metrics,
-                namespaces=self.namespaces,
-                streaming_list=self.streaming_list,
+                    where_ = f"{self.metrics_host}:{self.metrics_port}"
+                    raise UsageError(f"cannot serve metrics on {where_}: {e}") from None
+            work = asyncio.create_task(pipeline.run())
+            tasks = [
+                work,
+                asyncio.create_task(self.notifier.run()),
+                asyncio.create_task(self._resolve_leftovers(metrics)),
+            ]
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait(
+                {work, stopper}, timeout=self.duration, return_when="FIRST_COMPLETED"
             )
-            if self.output == "text":
-                where = "the demo cluster" if self.demo else (kubeconfig or "the in-cluster API server")
-                scope = ", ".join(pipeline.namespaces) or "all namespaces"
-                click.echo(f"podsleuth: watching {scope} of {where}", err=True)
-            try:
-                work = asyncio.create_task(pipeline.run())
-                stopper = asyncio.create_task(stop.wait())
-                done, _ = await asyncio.wait(
-                    {work, stopper}, timeout=self.duration, return_when="FIRST_COMPLETED"
-                )
-                if work in done:
-                    stopper.cancel()
-                    work.result()  # the pipeline only ends on an error: raise it
-                for task in (work, stopper):
-                    task.cancel()
-                await asyncio.gather(work, stopper, return_exceptions=True)
-            finally:
-                await pipeline.aclose()
-                await client.aclose()
-                if runner is not None:
-                    await runner.cleanup()
+            stopper.cancel()
+            if work in done:
+                work.result()  # the pipeline only ends on an error: raise it
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pipeline.aclose()
+            await self.notifier.aclose()
+            if runner is not None:
+                await runner.cleanup()
+
+    async def _resolve_leftovers(self, metrics: WatchMetrics) -> None:
+        """Resolve stored incidents the synced cluster no longer shows (see podsleuth.resume)."""
+        if not self.resumption.pending:
+            return
+        await metrics.synced.wait()
+        await asyncio.sleep(self.settings.watch.thresholds.resolve_after)
+        for change in self.resumption.resolve_leftovers(datetime.now(UTC)):
+            await self.emit(change)
 
     @contextlib.asynccontextmanager
     async def _cluster(self) -> AsyncIterator[str | None]:

@@ -23,7 +23,8 @@ with warnings.catch_warnings():
 
 from podsleuth.alert.redact import ScrubFilter, redact, url_secrets
 from podsleuth.alert.render import Format, Renderer
-from podsleuth.alert.sinks import Batch, SinkError, SinkRejected
+from podsleuth.alert.sinks import Batch, SinkError
+from podsleuth.errors import ConfigError
 
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email"})
 # Loggers that print request URLs (with their tokens) while apprise sends.
@@ -55,7 +56,7 @@ class AppriseSink:
             logging.getLogger(name).addFilter(self._filter)
         self._apprise = apprise.Apprise()
         if not self._apprise.add(_with_socket_timeouts(url, max(1.0, timeout / 2))):
-            raise SinkRejected(f"apprise URL not understood: {self.description}")
+            raise ConfigError(f"apprise URL not understood: {self.description}")
 
     async def send(self, batch: Batch) -> None:
         message = self.renderer.render(batch.changes, fmt=self.fmt, receiver=batch.receiver)

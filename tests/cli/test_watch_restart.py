@@ -1,0 +1,84 @@
+"""``podsleuth watch`` restarted on the same store: no duplicate alert, nothing lost, and
+incidents that healed while it was down are resolved. A real webhook receiver listens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from podsleuth.lab.demo_cluster import demo_steps
+from podsleuth.lab.fake_apiserver import FakeApiServer
+
+
+async def _watch(kubeconfig: Path, store: Path, config: Path, seconds: float) -> list[dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "podsleuth", "watch", "--kubeconfig", str(kubeconfig),
+        "--store", f"sqlite:///{store}", "--config", str(config), "--duration", str(seconds), "-o", "json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode()
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+async def test_restart_sends_no_duplicate_and_resolves_what_healed(tmp_path: Path) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    config = tmp_path / "podsleuth.yaml"
+    config.write_text(
+        f"""
+watch:
+  thresholds: {{resolve_after: 1s}}
+alerts:
+  group_wait: 0s
+  receivers:
+    - name: hook
+      webhook: {{url: "http://127.0.0.1:{port}/hook"}}
+  routes:
+    - receivers: [hook]
+"""
+    )
+    store = tmp_path / "podsleuth.db"
+    (etl,) = [s.obj for s in demo_steps(datetime.now(UTC)) if s.obj["metadata"]["name"].startswith("etl-")]
+    try:
+        async with FakeApiServer() as api:
+            api.put("pods", etl)
+            kubeconfig = api.kubeconfig_path(tmp_path)
+
+            first = await _watch(kubeconfig, store, config, 3)
+            assert [line["event"] for line in first] == ["incident.opened"]
+            incident_id = first[0]["incident"]["id"]
+            assert [r["event"] for r in received] == ["incident.opened"]
+            assert received[0]["incident"]["id"] == incident_id
+
+            second = await _watch(kubeconfig, store, config, 3)
+            assert all(line["event"] != "incident.opened" for line in second), second
+            assert {line["incident"]["id"] for line in second} <= {incident_id}
+            assert [r["event"] for r in received] == ["incident.opened"], "a restart re-alerted"
+
+            api.delete("pods", "data", etl["metadata"]["name"])
+            third = await _watch(kubeconfig, store, config, 4)
+            assert [(line["event"], line["incident"]["id"]) for line in third] == [
+                ("incident.resolved", incident_id)
+            ]
+            await asyncio.sleep(0.5)
+            assert [r["event"] for r in received][-1] == "incident.resolved"
+    finally:
+        await runner.cleanup()
