@@ -7,13 +7,34 @@ pipelines in one process - as in tests - do not share counters.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 RESOURCES = ("pods", "events", "nodes")
+
+
+class _EventCounts(Collector):
+    """``podsleuth_watch_events_total`` from plain int counters, turned into a metric at scrape
+    time: a prometheus_client ``Counter.inc()`` (a lock and two calls) cost a fifth of the
+    whole decode+detect budget per event at 100,000 events/s."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "podsleuth_watch_events",
+            "Watch stream events decoded (ADDED/MODIFIED/DELETED), per resource; list items not included.",
+            labels=["resource"],
+        )
+        for resource, value in sorted(self.counts.items()):
+            family.add_metric([resource], value)
+        yield family
 
 
 class WatchMetrics:
@@ -21,12 +42,9 @@ class WatchMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.events = Counter(
-            "podsleuth_watch_events_total",
-            "Watch stream events decoded (ADDED/MODIFIED/DELETED), per resource; list items not included.",
-            ["resource"],
-            registry=self.registry,
-        )
+        self.event_counts: dict[str, int] = dict.fromkeys(RESOURCES, 0)
+        """Watch events decoded per resource (read it; the exposition reads it at scrape time)."""
+        self.registry.register(_EventCounts(self.event_counts))
         self.restarts = Counter(
             "podsleuth_watch_restarts_total",
             "Watch streams restarted, per resource and reason (expired, stream-end, read-timeout, ...).",
@@ -63,7 +81,6 @@ class WatchMetrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=self.registry,
         )
-        self._event_children = {r: self.events.labels(resource=r) for r in RESOURCES}
         self._synced: set[str] = set()
         self.expected_resources: frozenset[str] = frozenset(RESOURCES)
         self.synced = asyncio.Event()
@@ -71,10 +88,8 @@ class WatchMetrics:
 
     # --- the reflector observer protocol ---
     def on_event(self, resource: str) -> None:
-        child = self._event_children.get(resource)
-        if child is None:
-            child = self._event_children[resource] = self.events.labels(resource=resource)
-        child.inc()
+        counts = self.event_counts
+        counts[resource] = counts.get(resource, 0) + 1
 
     def on_restart(self, resource: str, reason: str) -> None:
         self.restarts.labels(resource=resource, reason=reason).inc()

@@ -1,8 +1,10 @@
 """The watch pipeline: reflectors feed the detector; incident changes go out, diagnosed.
 
 Single-threaded asyncio: the reflectors of pods, events and nodes, a timer task for the
-detector's time-based rules, and short-lived enrichment tasks (previous-container logs) all run
-on one loop, so the detector needs no locks. Nothing here blocks on a sink: ``emit`` is
+detector's time-based rules, and short-lived enrichment tasks (previous-container logs, the full
+diagnosis chain) all run on one loop, so the detector needs no locks. An incident goes out at
+once with the signature's first diagnosis; the full chain (API facts, node agent, decision
+rules) runs in the background, bounded by a timeout, and follows as an ``incident.updated``. Nothing here blocks on a sink: ``emit`` is
 expected to return quickly (print a line, hand the change to the notifier's outbox).
 """
 
@@ -12,14 +14,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
 
 from podsleuth.config import Settings
-from podsleuth.detect import Detector, IncidentChange
+from podsleuth.detect import Detector, Incident, IncidentChange
+from podsleuth.diagnose.correlate import Correlator
+from podsleuth.diagnose.diagnoser import Diagnoser
+from podsleuth.diagnose.evidence import Subject
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.errors import ApiError
@@ -37,6 +42,9 @@ Clock = Callable[[], datetime]
 TICK_MAX = 1.0
 """Longest sleep of the timer task: bounds how late a deadline added meanwhile can fire."""
 LOG_TIMEOUT = 5.0
+DIAGNOSIS_TIMEOUT = 30.0
+"""Bound of one full diagnosis (API reads + node agent); past it the first diagnosis stands."""
+_PRIVATE = ("signature", "full")
 
 
 def utc_now() -> datetime:
@@ -57,6 +65,8 @@ class WatchPipeline:
         knowledge: KnowledgeBase | None = None,
         clock: Clock = utc_now,
         streaming_list: bool = False,
+        diagnoser: Diagnoser | None = None,
+        diagnose: bool = True,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -68,6 +78,13 @@ class WatchPipeline:
         self.detector = Detector(settings.watch, classify=self.knowledge.signature_of)
         self.streaming_list = streaming_list
         self._diagnoses: dict[str, dict[str, Any]] = {}
+        self.diagnoser: Diagnoser | None = None
+        if diagnose:
+            self.diagnoser = diagnoser or Diagnoser(
+                client=client, agents=settings.node_agents, knowledge=self.knowledge
+            )
+        self.correlator = Correlator()
+        self._diagnosing: dict[str, asyncio.Task[None]] = {}
         self._enrichment: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._gauge_categories: set[str] = set()
@@ -103,31 +120,35 @@ class WatchPipeline:
     # ---- consumers -------------------------------------------------------------------------
 
     async def _consume(
-        self, reflector: Reflector[T], handle: Callable[[Change[T]], list[IncidentChange]]
+        self, reflector: Reflector[T], handle: Callable[[Change[T], datetime], list[IncidentChange]]
     ) -> None:
-        async for item in reflector:
-            if isinstance(item, Synced):
-                log.info("%s: synced %d objects", reflector.name, item.count)
-                continue
+        """The hot path: one async hop and one clock read per network read, not per event."""
+        async for batch in reflector.batches():
             started = time.perf_counter()
-            changes = handle(item)
+            now = self.clock()
+            changes: list[IncidentChange] = []
+            for item in batch:
+                if isinstance(item, Synced):
+                    log.info("%s: synced %d objects", reflector.name, item.count)
+                    continue
+                found = handle(item, now)
+                if found:
+                    changes.extend(found)
             if changes:
                 await self._publish(changes, started)
                 self._wake.set()
 
-    def _on_pod(self, change: Change[Pod]) -> list[IncidentChange]:
-        now = self.clock()
+    def _on_pod(self, change: Change[Pod], now: datetime) -> list[IncidentChange]:
         if change.kind == "deleted":
             return self.detector.on_pod(change.old, None, now)
         return self.detector.on_pod(change.old, change.new, now)
 
-    def _on_event(self, change: Change[KubeEvent]) -> list[IncidentChange]:
+    def _on_event(self, change: Change[KubeEvent], now: datetime) -> list[IncidentChange]:
         if change.kind == "deleted" or change.new is None:
             return []
-        return self.detector.on_event(change.new, self.clock())
+        return self.detector.on_event(change.new, now)
 
-    def _on_node(self, change: Change[Node]) -> list[IncidentChange]:
-        now = self.clock()
+    def _on_node(self, change: Change[Node], now: datetime) -> list[IncidentChange]:
         if change.kind == "deleted":
             return self.detector.on_node(change.old, None, now)
         return self.detector.on_node(change.old, change.new, now)
@@ -154,15 +175,21 @@ class WatchPipeline:
             self.metrics.detection_latency.observe(time.perf_counter() - started)
             await self.emit(change)
             if change.wants_logs and self.settings.watch.collect_logs:
-                task = asyncio.create_task(self._attach_logs(change))
-                self._enrichment.add(task)
-                task.add_done_callback(self._enrichment.discard)
+                self._spawn(self._attach_logs(change))
+            self._schedule_diagnosis(change.incident, change.kind)
         self._update_open_gauge()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._enrichment.add(task)
+        task.add_done_callback(self._enrichment.discard)
+        return task
 
     def _with_diagnosis(self, change: IncidentChange) -> IncidentChange:
         incident = change.incident
         if change.kind == "incident.resolved":
             diagnosis = self._diagnoses.pop(incident.id, None)
+            self.correlator.drop(incident.id)
         else:
             diagnosis = self._diagnoses.get(incident.id)
             if diagnosis is None or diagnosis.get("signature") != incident.signature:
@@ -171,8 +198,57 @@ class WatchPipeline:
                     self._diagnoses[incident.id] = diagnosis
         if diagnosis is None or incident.diagnosis is not None:
             return change
-        public = {k: v for k, v in diagnosis.items() if k != "signature"}
+        public = {k: v for k, v in diagnosis.items() if k not in _PRIVATE}
         return msgspec.structs.replace(change, incident=msgspec.structs.replace(incident, diagnosis=public))
+
+    # ---- the full diagnosis chain ---------------------------------------------------------------
+
+    def _schedule_diagnosis(self, incident: Incident, kind: str) -> None:
+        """One background chain per new incident and per changed signature; never blocks."""
+        if self.diagnoser is None or kind == "incident.resolved":
+            pending = self._diagnosing.pop(incident.id, None)
+            if pending is not None:
+                pending.cancel()
+            return
+        known = self._diagnoses.get(incident.id)
+        if known is not None and known.get("full") and known.get("signature") == incident.signature:
+            return
+        if incident.id in self._diagnosing:
+            return
+        task = self._spawn(self._diagnose(incident))
+        self._diagnosing[incident.id] = task
+        task.add_done_callback(lambda _t, i=incident.id: self._diagnosing.pop(i, None))
+
+    def _open_incident(self, incident_id: str) -> Incident | None:
+        return next((i for i in self.detector.open_incidents() if i.id == incident_id), None)
+
+    async def _diagnose(self, incident: Incident) -> None:
+        assert self.diagnoser is not None
+        try:
+            async with asyncio.timeout(DIAGNOSIS_TIMEOUT):
+                diagnosis = await self.diagnoser.diagnose(Subject.from_incident(incident))
+        except TimeoutError:
+            log.warning("diagnosis of incident %s timed out after %gs", incident.id, DIAGNOSIS_TIMEOUT)
+            return
+        except Exception:  # a bug in one diagnosis must not stop the watch
+            log.exception("diagnosis of incident %s failed", incident.id)
+            return
+        current = self._open_incident(incident.id)
+        if current is None or current.signature != incident.signature:
+            return  # resolved meanwhile, or a new signature: its own chain is scheduled
+        self._diagnoses[incident.id] = {**diagnosis, "signature": incident.signature, "full": True}
+        others: list[str] = []
+        if isinstance(diagnosis.get("group"), dict):
+            merged, others = self.correlator.add(incident.id, diagnosis["group"])
+            for member in [incident.id, *others]:
+                if member in self._diagnoses:
+                    self._diagnoses[member]["group"] = merged
+        changes = [IncidentChange(kind="incident.updated", incident=current)]
+        for other in others:
+            inc = self._open_incident(other)
+            if inc is not None:
+                changes.append(IncidentChange(kind="incident.updated", incident=inc))
+        await self._publish(changes, time.perf_counter())
 
     def _update_open_gauge(self) -> None:
         counts: dict[str, int] = {}

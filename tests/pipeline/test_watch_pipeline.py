@@ -72,10 +72,9 @@ async def test_relist_after_410_reopens_nothing(running: Running) -> None:
     )
     await running.until(lambda: running.metrics.lists.labels(resource="pods")._value.get() >= 2)
     # one more real change after the re-list proves the stream is live again
-    pod_events = running.metrics.events.labels(resource="pods")
-    seen = pod_events._value.get()
+    seen = running.metrics.event_counts["pods"]
     running.api.put("pods", _objects("pods", "frontend-")[0])
-    await running.until(lambda: pod_events._value.get() > seen)
+    await running.until(lambda: running.metrics.event_counts["pods"] > seen)
     assert running.changes == before, "a re-list must not re-open or re-count incidents"
 
 
@@ -117,7 +116,7 @@ async def test_stuck_container_creating_fires_on_time(running: Running) -> None:
     }
     await running.until(lambda: running.metrics.ready)
     running.api.put("pods", pod)
-    await running.until(lambda: running.metrics.events.labels(resource="pods")._value.get() >= 1)
+    await running.until(lambda: running.metrics.event_counts["pods"] >= 1)
     assert not running.changes, "a pod briefly ContainerCreating is normal life"
     # no further update of the pod: only the timer can open this incident
     await running.until(lambda: bool(running.of("incident.opened")), within=5)

@@ -167,3 +167,13 @@ def message(text: str, reason: str | None, output: str) -> None:
         click.echo(json.dumps(_json_result(text, reason, c), ensure_ascii=False))
     else:
         click.echo(_text_report(c))
+
+
+def _register_pod() -> None:
+    """``diagnose pod`` lives in its own module (API, node agent, rules); wired here."""
+    from podsleuth.cli import diagnose_pod
+
+    group.add_command(diagnose_pod.command)
+
+
+_register_pod()

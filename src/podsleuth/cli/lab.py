@@ -1,13 +1,14 @@
 """``podsleuth lab seed-incident``: the founding incident, reproduced on this machine for real.
 
-Its point is trust: the same node agent that runs on a cluster is shown a genuinely broken pod
-volume (kernel OOM kill, restarted FUSE daemon, runc's own error) and has to find it.
+Its point is trust: the same watch pipeline, diagnoser and node agent that run on a cluster are
+shown a genuinely broken pod volume (kernel OOM kill, restarted FUSE daemon, runc's own error)
+and have to find the cause and say what to do.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import dataclasses
 import json
 import time
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from podsleuth.cli.options import output_option
+from podsleuth.lab.seed import LabError
 
 
 @click.group(name="lab")
@@ -23,27 +25,33 @@ def group() -> None:
 
 
 def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
-    """Hook for the full pipeline (fake API server + watch + node agent); for now: the node check.
+    """The full pipeline on the seeded incident: fake API server + watch + node agent.
 
-    Returns what it found so callers (and the JSON output) can carry it.
+    json: the incident change lines exactly as ``watch --output json`` prints them; text: the
+    final incident with its evidence chain. Returns the final diagnosis for callers.
     """
-    from podsleuth.node.check import CheckOptions, check_node
+    from podsleuth.detect import IncidentChange
+    from podsleuth.diagnose.report import render_diagnosis
+    from podsleuth.lab.pipeline import run_lab
 
-    since = time.time() - seeded.started + 30.0
-    report = check_node(CheckOptions(kubelet_dirs=(seeded.kubelet_dir,), mount_pid="self", since=since))
-    findings = report.for_pod(seeded.pod_uid)
+    async def emit(change: IncidentChange) -> None:
+        if output == "json":
+            click.echo(json.dumps(change.to_contract(), ensure_ascii=False, default=str))
+        elif change.incident.pod == seeded.pod_name:
+            click.echo(f"[watch] {change.kind} {change.incident.category} "
+                       f"{change.incident.namespace}/{change.incident.pod}", err=False)
+
+    t0 = time.monotonic()
+    run = asyncio.run(run_lab(seeded, emit=emit))
+    final = run.final()
+    if final is None or final.incident.diagnosis is None:
+        raise LabError("the watch pipeline raised no diagnosed incident for the seeded pod")
+    inc = final.incident
     if output == "text":
-        click.echo(f"\nnode agent findings for pod {seeded.namespace}/{seeded.pod_name} ({seeded.pod_uid}):")
-        for f in findings:
-            click.echo(f"  [{f.severity}] {f.kind}: {f.detail}")
-        ooms = [
-            f
-            for f in report.findings
-            if f.kind == "oom-kill" and f.process and f.process.get("pid") == seeded.old_daemon_pid
-        ]
-        for f in ooms:
-            click.echo(f"  [{f.severity}] {f.kind}: {f.detail}")
-    return {"node_findings": [f.to_dict() for f in findings]}
+        title = (f"incident {inc.id}: {inc.category} {inc.reason} - pod {inc.namespace}/{inc.pod} on node "
+                 f"{inc.node} (signature {inc.signature}), diagnosed in {time.monotonic() - t0:.2f}s")
+        click.echo("\n" + render_diagnosis(inc.diagnosis, title=title))
+    return {"diagnosis": inc.diagnosis}
 
 
 @group.command("seed-incident")
@@ -76,9 +84,7 @@ def seed_incident(keep: bool, variant: str, output: str) -> None:
                 f"OOM kill: pid {s.oom_kill.get('pid')} ({s.oom_kill.get('comm')}) "
                 f"in {s.oom_kill.get('cgroup')} at {s.oom_kill.get('time')}"
             )
-        result = run_pipeline(s, output)
-        if output == "json":
-            click.echo(json.dumps({**dataclasses.asdict(s), **result}, default=str))
+        run_pipeline(s, output)
         if keep:
             click.echo(f"state kept under {s.workdir}; press Enter (or Ctrl-C) to clean up", err=True)
             with contextlib.suppress(EOFError, KeyboardInterrupt):

@@ -143,7 +143,8 @@ async def _events(api: Api, case: Case, pod: o.PodFull) -> None:
         case.add("api:events", f"{len(warnings)} recent warning event(s) of the pod, latest "
                  f"{warnings[-1][0]} x{warnings[-1][3]}",
                  {"events": [{"reason": r, "message": m, "count": c} for r, m, _, c in warnings]},
-                 event_reasons=[r for r, *_ in warnings], event_message=warnings[-1][1])
+                 event_reasons=[r for r, *_ in warnings], event_message=warnings[-1][1],
+                 event_messages=[(r, m) for r, m, *_ in warnings])
 
 
 async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:

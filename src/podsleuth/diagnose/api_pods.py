@@ -49,6 +49,7 @@ async def node_pods(api: Api, case: Case, node: str) -> None:
                         params={"fieldSelector": f"spec.nodeName={node}"})
     if lst is None:
         return
+    case.names.update({p.metadata.uid: f"{p.metadata.namespace}/{p.metadata.name}" for p in lst.items})
     driver = case.facts.get("csi_driver")
     if isinstance(driver, str) and driver:
         _plugin(case, lst.items, driver, node)

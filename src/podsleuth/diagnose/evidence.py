@@ -87,6 +87,8 @@ class Case:
         """Links of the chain that could not run (agent unreachable, API denied): lower confidence."""
         self.affected: dict[str, dict[str, Any]] = {}
         """Pods (``ns/name``) broken the same way, with their volume and workload: the group."""
+        self.names: dict[str, str] = {}
+        """Pod UID -> ``ns/name`` of the pods on the node, to name what the node agent finds by UID."""
 
     def add(self, source: str, fact: str, data: dict[str, Any] | None = None, **facts: Any) -> None:
         self.evidence.append(Evidence(source, fact, data or {}))

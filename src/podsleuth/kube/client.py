@@ -40,22 +40,28 @@ class OversizeLine:
 class KubeClient:
     """An open connection pool to one API server; use as ``async with``."""
 
-    def __init__(self, *, credentials: auth.Credentials, request_timeout: float = 30.0,
-                 connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, credentials: auth.Credentials, request_timeout: float = 30.0, connect_timeout: float = 10.0
+    ) -> None:
         self.credentials = credentials
         self.server = credentials.server
         self.request_timeout = request_timeout
         self.connect_timeout = connect_timeout
-        connector = aiohttp.TCPConnector(ssl=credentials.ssl if credentials.ssl is not None else False,
-                                         limit=32, enable_cleanup_closed=True)
-        self._session = aiohttp.ClientSession(connector=connector, read_bufsize=1 << 20,
-                                              headers={"Accept": "application/json"})
+        connector = aiohttp.TCPConnector(
+            ssl=credentials.ssl if credentials.ssl is not None else False,
+            limit=32,
+            enable_cleanup_closed=True,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, read_bufsize=1 << 20, headers={"Accept": "application/json"}
+        )
 
     async def __aenter__(self) -> KubeClient:
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -75,8 +81,9 @@ class KubeClient:
         body = await resp.content.read(64 * 1024)
         if resp.status == 401:
             await self.credentials.invalidate()
-        raise api_error(status=resp.status, body=body, method=resp.method, path=path, verb=verb,
-                        server=self.server)
+        raise api_error(
+            status=resp.status, body=body, method=resp.method, path=path, verb=verb, server=self.server
+        )
 
     def _unreachable(self, e: BaseException) -> errors.ApiUnreachable:
         what = e.__class__.__name__ if isinstance(e, TimeoutError) else f"{e.__class__.__name__}: {e}"
@@ -86,8 +93,13 @@ class KubeClient:
         """GET with a total timeout; the body as bytes."""
         timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
         try:
-            async with self._session.get(self.server + path, params=_str(params), timeout=timeout,
-                                         headers=await self._headers(), **self._kwargs()) as resp:
+            async with self._session.get(
+                self.server + path,
+                params=_str(params),
+                timeout=timeout,
+                headers=await self._headers(),
+                **self._kwargs(),
+            ) as resp:
                 await self._raise_for(resp, verb="list" if params is not None else "get", path=path)
                 return await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
@@ -99,62 +111,104 @@ class KubeClient:
         timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
         headers = {**await self._headers(), "Content-Type": "application/json"}
         try:
-            async with self._session.post(self.server + path, data=data, timeout=timeout,
-                                          headers=headers, **self._kwargs()) as resp:
+            async with self._session.post(
+                self.server + path, data=data, timeout=timeout, headers=headers, **self._kwargs()
+            ) as resp:
                 await self._raise_for(resp, verb="create", path=path)
                 return await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise self._unreachable(e) from e
 
-    async def stream_lines(self, path: str, params: Params, *, read_timeout: float,
-                           max_line: int = DEFAULT_MAX_LINE) -> AsyncIterator[bytes | OversizeLine]:
-        """One watch stream, line by line; ends when the server ends it.
+    async def stream_lines(
+        self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE
+    ) -> AsyncIterator[Line | OversizeLine]:
+        """One watch stream, line by line (see ``stream_batches``)."""
+        async for batch in self.stream_batches(path, params, read_timeout=read_timeout, max_line=max_line):
+            for line in batch:
+                yield line
 
-        Raises StreamTimeout when no bytes arrive within ``read_timeout``, ApiUnreachable when
-        the connection drops, the mapped ApiError for an error status.
+    async def stream_batches(
+        self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE
+    ) -> AsyncIterator[list[Line | OversizeLine]]:
+        """One watch stream, as the lists of complete lines each network read brought.
+
+        Batches, not single lines: at ~100,000 events/s an async-generator hop per line is a
+        measurable share of the cost. Ends when the server ends the stream. Raises StreamTimeout
+        when no bytes arrive within ``read_timeout``, ApiUnreachable when the connection drops,
+        the mapped ApiError for an error status.
         """
         timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=read_timeout)
         try:
-            async with self._session.get(self.server + path, params=_str(params), timeout=timeout,
-                                         headers=await self._headers(), **self._kwargs()) as resp:
+            async with self._session.get(
+                self.server + path,
+                params=_str(params),
+                timeout=timeout,
+                headers=await self._headers(),
+                **self._kwargs(),
+            ) as resp:
                 await self._raise_for(resp, verb="watch", path=path)
-                async for line in _split_lines(resp.content, max_line=max_line):
-                    yield line
+                async for batch in _split_lines(resp.content, max_line=max_line):
+                    yield batch
         except (aiohttp.ServerTimeoutError, TimeoutError) as e:
-            raise StreamTimeout(f"no data from {self.server} for {read_timeout:g}s on a watch of "
-                                f"{path}: the stream is presumed dead") from e
+            raise StreamTimeout(
+                f"no data from {self.server} for {read_timeout:g}s on a watch of "
+                f"{path}: the stream is presumed dead"
+            ) from e
         except (aiohttp.ClientError, OSError) as e:
             raise self._unreachable(e) from e
 
 
+Line = bytes | memoryview
+"""A watch line: a zero-copy view into the network read where possible (msgspec decodes any
+buffer), bytes when it spanned two reads."""
+
+
 async def _split_lines(
     content: aiohttp.StreamReader, *, max_line: int
-) -> AsyncIterator[bytes | OversizeLine]:
-    """Lines of a chunked body with a size cap; aiohttp's readline caps at 128 KiB and raises."""
-    buf = b""
+) -> AsyncIterator[list[Line | OversizeLine]]:
+    """Complete lines of a chunked body, per read, with a size cap (aiohttp's readline caps at
+    128 KiB and raises). Lines are memoryview slices of the read: copying each ~6 KB event
+    into its own bytes object cost more than decoding it."""
+    partial = b""  # the unfinished line carried over from the previous read
     skipping = 0  # >0: inside an oversize line, this many bytes dropped so far
     async for chunk in content.iter_any():
-        if skipping:
+        batch: list[Line | OversizeLine] = []
+        start = 0
+        if skipping or partial:
             end = chunk.find(b"\n")
             if end < 0:
-                skipping += len(chunk)
+                if skipping or len(partial) + len(chunk) > max_line:
+                    skipping += len(partial) + len(chunk)
+                    partial = b""
+                else:
+                    partial += chunk
                 continue
-            yield OversizeLine(skipping + end)
-            skipping, chunk = 0, chunk[end + 1:]
-        buf = buf + chunk if buf else chunk
-        if b"\n" in buf:
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                if len(line) > max_line:
-                    yield OversizeLine(len(line))
-                elif line:
-                    yield line
-        if len(buf) > max_line:
-            skipping, buf = len(buf), b""
+            if skipping:
+                batch.append(OversizeLine(skipping + end))
+            elif len(partial) + end > max_line:
+                batch.append(OversizeLine(len(partial) + end))
+            elif partial or end:
+                batch.append(partial + chunk[:end])
+            skipping, partial, start = 0, b"", end + 1
+        view = memoryview(chunk)
+        find = chunk.find
+        while (end := find(b"\n", start)) >= 0:
+            if end - start > max_line:
+                batch.append(OversizeLine(end - start))
+            elif end > start:
+                batch.append(view[start:end])
+            start = end + 1
+        rest = len(chunk) - start
+        if rest > max_line:
+            skipping = rest
+        elif rest:
+            partial = chunk[start:]
+        if batch:
+            yield batch
     if skipping:
-        yield OversizeLine(skipping)
-    elif buf.strip():
-        yield buf
+        yield [OversizeLine(skipping)]
+    elif partial.strip():
+        yield [partial]
 
 
 def _str(params: Params | None) -> dict[str, str] | None:

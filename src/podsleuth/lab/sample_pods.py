@@ -91,8 +91,8 @@ def _container_status(name: str, image: str, i: int, ts: str, *, restarts: int) 
         "state": {"running": {"startedAt": ts}},
         "lastState": {
             "terminated": {
-                "exitCode": 137,
-                "reason": "OOMKilled",
+                "exitCode": 137 if i % 40 == 0 else 1,
+                "reason": "OOMKilled" if i % 40 == 0 else "Error",
                 "startedAt": ts,
                 "finishedAt": ts,
                 "containerID": "containerd://0",
@@ -268,7 +268,10 @@ def sample_pod(
             "startTime": ts,
             "qosClass": "Burstable",
             "containerStatuses": [
-                _container_status("app", "registry.example.com/shop/web:1.8.3", i, ts, restarts=i % 3),
+                # 1 pod in 20 restarted once (1 in 40 after an OOM kill), as in a healthy cluster
+                _container_status(
+                    "app", "registry.example.com/shop/web:1.8.3", i, ts, restarts=int(i % 20 < 1)
+                ),
                 _container_status("proxy", "envoyproxy/envoy:v1.29.1", i, ts, restarts=0),
             ],
         },

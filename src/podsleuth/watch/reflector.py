@@ -8,7 +8,7 @@ Three layers, each with one job (kopf's shape):
   A 410 (ERROR Status Expired/Gone in the stream, or HTTP 410) drops the resourceVersion so
   the next cycle re-lists; a normal end or a dropped connection resumes from the last
   resourceVersion seen or bookmarked.
-- ``_stream``: one HTTP watch with an inactivity timeout (``KubeClient.stream_lines``).
+- ``_stream``: one HTTP watch with an inactivity timeout (``KubeClient.stream_batches``).
 """
 
 from __future__ import annotations
@@ -102,10 +102,17 @@ class Reflector(Generic[T]):
     # ---- layer 1: forever ------------------------------------------------------------------
 
     async def __aiter__(self) -> AsyncIterator[Change[T] | Synced]:
+        async for batch in self.batches():
+            for item in batch:
+                yield item
+
+    async def batches(self) -> AsyncIterator[list[Change[T] | Synced]]:
+        """The same items as iterating the reflector, in the lists each network read brought:
+        the hot path's consumer pays one async hop per read instead of one per event."""
         while True:
             try:
-                async for item in self._cycle():
-                    yield item
+                async for batch in self._cycle():
+                    yield batch
                 self._restart("stream-end", logging.DEBUG, "watch ended normally, resuming", 0.0)
                 continue
             except (_Expired, errors.ApiGone):
@@ -149,12 +156,12 @@ class Reflector(Generic[T]):
 
     # ---- layer 2: list, then one watch -----------------------------------------------------
 
-    async def _cycle(self) -> AsyncIterator[Change[T] | Synced]:
+    async def _cycle(self) -> AsyncIterator[list[Change[T] | Synced]]:
         if self.resource_version is None:
             if self.streaming_list:
                 try:
-                    async for item in self._watch(initial=True):
-                        yield item
+                    async for batch in self._watch(initial=True):
+                        yield batch
                 except errors.ApiError as e:
                     # 400/422: a server that knows the parameters but has the WatchList gate off
                     if e.status in (400, 422):
@@ -162,12 +169,12 @@ class Reflector(Generic[T]):
                     raise
                 return
             fresh, rv = await listing.paginated(self)
-            for change in self._replace(fresh):
-                yield change
+            listed: list[Change[T] | Synced] = [*self._replace(fresh)]
             self.resource_version = rv
-            yield self._mark_synced()
-        async for item in self._watch(initial=False):
-            yield item
+            listed.append(self._mark_synced())
+            yield listed
+        async for batch in self._watch(initial=False):
+            yield batch
 
     def _replace(self, fresh: dict[Key, T]) -> list[Change[T]]:
         changes = list(reconcile(self.cache, fresh, self.resource.ident))
@@ -184,7 +191,7 @@ class Reflector(Generic[T]):
 
     # ---- layer 3: one watch stream -----------------------------------------------------------
 
-    async def _watch(self, *, initial: bool) -> AsyncIterator[Change[T] | Synced]:
+    async def _watch(self, *, initial: bool) -> AsyncIterator[list[Change[T] | Synced]]:
         params: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
                                         "timeoutSeconds": int(self.watch_timeout), **self._selectors()}
         if initial:
@@ -195,68 +202,76 @@ class Reflector(Generic[T]):
             fresh = None
         resource, decoders, observer, name = self.resource, self._decoders, self.observer, self.resource.name
         decode, convert, ident, cache = decoders.event.decode, resource.convert, resource.ident, self.cache
-        lines = self.client.stream_lines(resource.path(self.namespace), params,
-                                         read_timeout=self.read_timeout, max_line=self.max_line)
-        async for line in lines:
-            if isinstance(line, OversizeLine):
-                self._bad("oversize", f"{line.size} bytes")
-                continue
+        batches = self.client.stream_batches(resource.path(self.namespace), params,
+                                             read_timeout=self.read_timeout, max_line=self.max_line)
+        async for batch in batches:
+            out: list[Change[T] | Synced] = []
             try:
-                event = decode(line)
-            except msgspec.ValidationError:
-                self._on_error(decoders.error_status(line), line)
-                continue
-            except msgspec.DecodeError:
-                self._bad("malformed", line[:80].decode("utf-8", "replace"))
-                continue
-            kind = event.type
-            if kind == "BOOKMARK":
-                meta = decoders.bookmark(line)
-                if meta is None or not meta.resource_version:
-                    continue
-                self.resource_version = meta.resource_version
-                if fresh is not None:
-                    if (meta.annotations or {}).get(INITIAL_EVENTS_END) != "true":
-                        raise _NotStreaming("a bookmark came before the initial-events-end bookmark")
-                    for change in self._replace(fresh):
-                        yield change
-                    cache, fresh = self.cache, None
-                    yield self._mark_synced()
-                continue
-            if kind == "ERROR":
-                self._on_error(decoders.error_status(line), line)
-                continue
-            obj = event.object if convert is None else convert(event.object)
-            ns, obj_name, uid, rv = ident(obj)
-            key = (ns, obj_name)
-            observer.on_event(name)
-            if fresh is not None:
-                if kind != "ADDED":
-                    raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
-                fresh[key] = obj
-                continue
-            self.resource_version = rv
-            if kind == "DELETED":
-                yield Change("deleted", cache.pop(key, None), obj)
-            elif kind == "ADDED" or kind == "MODIFIED":
-                old = cache.get(key)
-                cache[key] = obj
-                if old is None:
-                    yield Change("added", None, obj)
-                elif ident(old)[2] != uid:
-                    yield Change("deleted", old, old)
-                    yield Change("added", None, obj)
-                elif ident(old)[3] != rv:
-                    yield Change("modified", old, obj)
-            else:
-                self._bad("wrong-shape", f"unknown event type {kind!r}")
+                for line in batch:
+                    if isinstance(line, OversizeLine):
+                        self._bad("oversize", f"{line.size} bytes")
+                        continue
+                    try:
+                        event = decode(line)
+                    except msgspec.ValidationError:
+                        self._on_error(decoders.error_status(line), line)
+                        continue
+                    except msgspec.DecodeError:
+                        self._bad("malformed", bytes(line[:80]).decode("utf-8", "replace"))
+                        continue
+                    kind = event.type
+                    if kind == "BOOKMARK":
+                        meta = decoders.bookmark(line)
+                        if meta is None or not meta.resource_version:
+                            continue
+                        self.resource_version = meta.resource_version
+                        if fresh is not None:
+                            if (meta.annotations or {}).get(INITIAL_EVENTS_END) != "true":
+                                raise _NotStreaming("a bookmark came before the initial-events-end bookmark")
+                            out.extend(self._replace(fresh))
+                            cache, fresh = self.cache, None
+                            out.append(self._mark_synced())
+                        continue
+                    if kind == "ERROR":
+                        self._on_error(decoders.error_status(line), line)
+                        continue
+                    obj = event.object if convert is None else convert(event.object)
+                    ns, obj_name, uid, rv = ident(obj)
+                    key = (ns, obj_name)
+                    observer.on_event(name)
+                    if fresh is not None:
+                        if kind != "ADDED":
+                            raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
+                        fresh[key] = obj
+                        continue
+                    self.resource_version = rv
+                    if kind == "DELETED":
+                        out.append(Change("deleted", cache.pop(key, None), obj))
+                    elif kind == "ADDED" or kind == "MODIFIED":
+                        old = cache.get(key)
+                        cache[key] = obj
+                        if old is None:
+                            out.append(Change("added", None, obj))
+                        elif ident(old)[2] != uid:
+                            out.append(Change("deleted", old, old))
+                            out.append(Change("added", None, obj))
+                        elif ident(old)[3] != rv:
+                            out.append(Change("modified", old, obj))
+                    else:
+                        self._bad("wrong-shape", f"unknown event type {kind!r}")
+            except Exception:
+                if out:
+                    yield out  # what came before the error in this read, then the error
+                raise
+            if out:
+                yield out
         if fresh is not None:
             raise errors.ApiServerError("the watch ended before the initial events were complete")
 
-    def _on_error(self, status: Any, line: bytes) -> None:
+    def _on_error(self, status: Any, line: bytes | memoryview) -> None:
         """An ERROR event ends the stream: 410 re-lists, anything else resumes after backoff."""
         if status is None:
-            self._bad("wrong-shape", line[:80].decode("utf-8", "replace"))
+            self._bad("wrong-shape", bytes(line[:80]).decode("utf-8", "replace"))
             return
         if status.code == 410 or status.reason in ("Expired", "Gone"):
             raise _Expired(status.message)

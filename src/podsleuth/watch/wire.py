@@ -56,13 +56,13 @@ class Decoders(Generic[W]):
         self._bookmark = msgspec.json.Decoder(BookmarkEvent)
         self._status = msgspec.json.Decoder(StatusEvent)
 
-    def bookmark(self, line: bytes) -> BookmarkMeta | None:
+    def bookmark(self, line: bytes | memoryview) -> BookmarkMeta | None:
         try:
             return self._bookmark.decode(line).object.metadata
         except msgspec.DecodeError:
             return None
 
-    def error_status(self, line: bytes) -> Status | None:
+    def error_status(self, line: bytes | memoryview) -> Status | None:
         """The Status of an ERROR event; None when the line is not one."""
         try:
             event = self._status.decode(line)

@@ -1,0 +1,145 @@
+"""Finding and asking the node agent of the incident's node.
+
+Three ways to reach it (``node_agents.discovery``): in cluster through the agent DaemonSet's pod
+on that node (label selector + ``spec.nodeName`` field selector, ``podIP:port``); out of cluster
+through a configured URL per node (``static``); on the same host in-process (``local``, for
+``lab`` and single-node setups). Every call is bounded by ``node_agents.timeout``; a missing or
+silent agent yields ``AgentUnavailable`` with a reason the evidence can show. The bearer token is
+read from ``token_file`` per call (rotation) and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from podsleuth.config import NodeAgentSettings
+from podsleuth.diagnose import api_objects as o
+from podsleuth.errors import ApiError
+from podsleuth.kube import KubeClient
+from podsleuth.node.findings import Finding
+
+DEFAULT_KUBELET_DIR = "/var/lib/kubelet"
+
+
+class AgentUnavailable(Exception):
+    """No answer from the node agent; ``str`` says why, without secrets."""
+
+
+@dataclass(slots=True)
+class AgentReport:
+    """What the agent said: every finding of the node (kernel ones within the window) and the
+    mount records of the pod."""
+
+    source: str
+    findings: list[Finding]
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def discover(client: KubeClient | None, settings: NodeAgentSettings, node: str) -> str:
+    """The agent's base URL for ``node`` (or ``"local"``)."""
+    mode = settings.discovery
+    if mode == "off":
+        raise AgentUnavailable("node agent discovery is off (node_agents.discovery: off)")
+    if mode == "local":
+        return "local"
+    if mode == "static":
+        url = settings.urls.get(node)
+        if not url:
+            raise AgentUnavailable(f"no node_agents.urls entry for node {node}")
+        return url.rstrip("/")
+    if client is None:
+        raise AgentUnavailable("no API client to find the agent DaemonSet's pods")
+    params = {"labelSelector": settings.label_selector, "fieldSelector": f"spec.nodeName={node}"}
+    try:
+        async with asyncio.timeout(settings.timeout):
+            body = await client.get(f"/api/v1/namespaces/{settings.namespace}/pods", params)
+        pods = msgspec.json.decode(body, type=o.PodList).items
+    except (ApiError, TimeoutError, msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise AgentUnavailable(f"cannot list node-agent pods in {settings.namespace}: {e}") from e
+    ready = [p for p in pods if p.status.pod_ip and p.status.phase == "Running"]
+    if not ready:
+        raise AgentUnavailable(f"no running node-agent pod ({settings.label_selector}) in namespace "
+                               f"{settings.namespace} on node {node}")
+    return f"http://{ready[0].status.pod_ip}:{settings.port}"
+
+
+def _token(settings: NodeAgentSettings) -> str | None:
+    if not settings.token_file:
+        return None
+    try:
+        with open(settings.token_file, encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError as e:
+        raise AgentUnavailable(f"cannot read node_agents.token_file: {e.strerror}") from e
+
+
+BUSY_RETRIES = 3
+
+
+async def _get_json(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    for _ in range(BUSY_RETRIES):
+        async with session.get(url, headers=headers) as resp:
+            if resp.status != 503:
+                return await _answer(resp)
+        await asyncio.sleep(0.5)  # all probe slots busy: the agent asks for a short retry
+    raise AgentUnavailable("the node agent stayed busy (HTTP 503)")
+
+
+async def _answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+    if resp.status == 401:
+        raise AgentUnavailable("the node agent rejected our token (401)")
+    if resp.status >= 400:
+        raise AgentUnavailable(f"the node agent answered HTTP {resp.status}")
+    data = await resp.json(content_type=None)
+    if not isinstance(data, dict):
+        raise AgentUnavailable("the node agent answered something that is not a JSON object")
+    return data
+
+
+async def ask_http(base: str, settings: NodeAgentSettings, *, pod_uid: str | None, since: float) -> AgentReport:
+    token = _token(settings)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = aiohttp.ClientTimeout(total=settings.timeout)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            # one after the other: the second answer comes from the agent's 2 s scan cache
+            answers = [await _get_json(session, f"{base}/v1/findings?since={int(since)}s", headers)]
+            if pod_uid:
+                answers.append(await _get_json(session, f"{base}/v1/pods/{quote(pod_uid, safe='')}/mounts",
+                                               headers))
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
+        raise AgentUnavailable(f"node agent at {base} unreachable: {e.__class__.__name__}"
+                               + (f": {e}" if str(e) else "")) from e
+    findings = [Finding.from_dict(d) for d in answers[0].get("findings") or [] if isinstance(d, dict)]
+    mounts = list(answers[1].get("mounts") or []) if len(answers) > 1 else []
+    return AgentReport(source=base, findings=findings, mounts=mounts)
+
+
+async def ask_local(settings: NodeAgentSettings, *, kubelet_dir: str | None, pod_uid: str | None,
+                    since: float) -> AgentReport:
+    """In-process scan (node check) in a thread; the scan itself never hangs on a dead mount."""
+    from podsleuth.node.check import CheckOptions, check_node
+
+    opts = CheckOptions(kubelet_dirs=(kubelet_dir or DEFAULT_KUBELET_DIR,), since=since)
+    try:
+        report = await asyncio.wait_for(asyncio.to_thread(check_node, opts), timeout=settings.timeout + 5.0)
+    except TimeoutError as e:
+        raise AgentUnavailable("the local node check did not finish in time") from e
+    except Exception as e:  # noqa: BLE001 - a node-side failure must not break the diagnosis
+        raise AgentUnavailable(f"the local node check failed: {e}") from e
+    mounts = [m.to_dict() for m in report.pod_mounts(pod_uid)] if pod_uid else []
+    return AgentReport(source="local", findings=report.findings, mounts=mounts)
+
+
+async def ask(client: KubeClient | None, settings: NodeAgentSettings, *, node: str, pod_uid: str | None,
+              kubelet_dir: str | None, since: float) -> AgentReport:
+    base = await discover(client, settings, node)
+    if base == "local":
+        return await ask_local(settings, kubelet_dir=kubelet_dir, pod_uid=pod_uid, since=since)
+    return await ask_http(base, settings, pod_uid=pod_uid, since=since)

@@ -1,0 +1,169 @@
+"""Decision rules as data (``data/rules/diagnosis.yaml``): facts in, root cause out.
+
+Why data: the knowledge of which combination of facts means which cause belongs with the
+signatures, reviewable by people who know storage and runtimes but not this code, and checked by
+a test like every shipped data file. The engine is deliberately small: conditions on flat facts,
+first match wins, confidence = base + boosts - gaps, templates filled from the facts.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from podsleuth.errors import KnowledgeBaseError
+
+GAP_PENALTY = {"node-agent": 0.15, "api": 0.05}
+"""Confidence lost per link that could not be checked (by source)."""
+MIN_CONFIDENCE, MAX_CONFIDENCE = 0.05, 0.99
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Model):
+    fact: str
+    is_: Any = Field(default=None, alias="is")
+    in_: list[Any] | None = Field(default=None, alias="in")
+    present: bool | None = None
+    contains: str | None = None
+    gte: float | None = None
+    not_: Any = Field(default=None, alias="not")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [k for k in ("is_", "in_", "present", "contains", "gte", "not_") if getattr(self, k) is not None]
+        if len(tests) != 1:
+            raise ValueError(f"condition on {self.fact!r} needs exactly one test (is/in/present/contains/gte/not)")
+        return self
+
+    def holds(self, facts: Mapping[str, Any]) -> bool:
+        value = facts.get(self.fact)
+        if self.present is not None:
+            return (value not in (None, "", [], {})) is self.present
+        if value is None:
+            return False
+        if self.is_ is not None:
+            return bool(value == self.is_)
+        if self.in_ is not None:
+            return value in self.in_
+        if self.contains is not None:
+            if isinstance(value, list | tuple | set):
+                return self.contains in value
+            return self.contains.lower() in str(value).lower()
+        if self.gte is not None:
+            return isinstance(value, int | float) and not isinstance(value, bool) and value >= self.gte
+        return bool(value != self.not_)
+
+
+class Boost(_Model):
+    when: Condition
+    add: float = Field(ge=-1.0, le=1.0)
+
+
+class Remedy(_Model):
+    text: str
+    requires: list[str] = Field(default_factory=list)
+
+
+class Rule(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    cause: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    categories: list[str] = Field(default_factory=list)
+    when: list[Condition] = Field(default_factory=list)
+    any: list[Condition] = Field(default_factory=list)
+    confidence: float = Field(gt=0.0, le=1.0)
+    boosts: list[Boost] = Field(default_factory=list)
+    node_facts: bool = False
+    correlate: bool = False
+    summary: str
+    root_cause: str
+    remediation: list[str | Remedy] = Field(min_length=1)
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        if self.categories and facts.get("category") not in self.categories:
+            return False
+        if not all(c.holds(facts) for c in self.when):
+            return False
+        return not self.any or any(c.holds(facts) for c in self.any)
+
+    def score(self, facts: Mapping[str, Any], gaps: list[str]) -> float:
+        value = self.confidence + sum(b.add for b in self.boosts if b.when.holds(facts))
+        for source in gaps:
+            if source == "node-agent" and self.node_facts:
+                continue
+            value -= GAP_PENALTY.get(source, 0.05)
+        return round(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, value)), 3)
+
+    def remedies(self, facts: Mapping[str, Any]) -> list[str]:
+        out = []
+        for item in self.remediation:
+            if isinstance(item, Remedy):
+                if not all(facts.get(r) not in (None, "", [], False) for r in item.requires):
+                    continue
+                item = item.text
+            out.append(render(item, facts))
+        return out
+
+
+class RuleSet(_Model):
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _unique(self) -> RuleSet:
+        ids = [r.id for r in self.rules]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate rule ids: {', '.join(dupes)}")
+        return self
+
+    def first(self, facts: Mapping[str, Any]) -> Rule | None:
+        return next((r for r in self.rules if r.matches(facts)), None)
+
+
+_FIELD = re.compile(r"\{(\w+)(?:\|((?:[^{}]|\{\w+\})*))?\}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def render(template: str, facts: Mapping[str, Any]) -> str:
+    """``{fact}`` or ``{fact|fallback}`` (the fallback may name one ``{other}`` fact); ``?`` otherwise."""
+
+    def one(m: re.Match[str]) -> str:
+        value = facts.get(m.group(1))
+        if value not in (None, "", []):
+            return _text(value)
+        fallback = m.group(2)
+        return render(fallback, facts) if fallback is not None else "?"
+
+    return " ".join(_FIELD.sub(one, template).split())
+
+
+def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
+    try:
+        data = yaml.safe_load(text)
+        return RuleSet.model_validate(data)
+    except yaml.YAMLError as e:
+        raise KnowledgeBaseError(f"{source}: not valid YAML: {e}") from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise KnowledgeBaseError(f"{source}: {where}: {first['msg']}") from e
+
+
+@functools.cache
+def load_rules() -> RuleSet:
+    """The packaged rules, parsed once per process."""
+    path = resources.files("podsleuth.data").joinpath("rules/diagnosis.yaml")
+    return parse_rules(path.read_text(encoding="utf-8"), source="rules/diagnosis.yaml")
