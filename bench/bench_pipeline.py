@@ -102,6 +102,31 @@ async def _podsleuth(port: int, n: int) -> tuple[float, int]:
     return (n - first) / elapsed, len(changes)
 
 
+async def _lean(port: int, n: int) -> float:
+    """The floor: aiohttp stream, line split, msgspec slim decode, a dict update, nothing else."""
+    import aiohttp
+    import msgspec
+
+    from podsleuth.watch.objects import Pod
+    from podsleuth.watch.wire import WatchEvent
+
+    decode = msgspec.json.Decoder(WatchEvent[Pod]).decode
+    cache: dict[tuple[str, str], Pod] = {}
+    count, buf = 0, b""
+    url = f"http://127.0.0.1:{port}/api/v1/pods"
+    async with aiohttp.ClientSession() as session, session.get(url, params={"watch": "true"}) as resp:
+        start = time.perf_counter()
+        async for chunk in resp.content.iter_any():
+            *lines, buf = (buf + chunk).split(b"\n")
+            for line in lines:
+                pod = decode(line).object
+                cache[(pod.metadata.namespace, pod.metadata.name)] = pod
+            count += len(lines)
+            if count >= n:
+                break
+    return count / (time.perf_counter() - start)
+
+
 def _official(port: int, n: int) -> float:
     from kubernetes import client, watch
 
@@ -150,6 +175,13 @@ def main() -> None:
         proc.kill()
     print(f"podsleuth pipeline (decode+detect): {ours:>9,.0f} events/s  ({args.events:,} events, "
           f"{changes} incident changes)")
+
+    proc, port = _server(args.events)
+    try:
+        lean = asyncio.run(_lean(port, args.events))
+    finally:
+        proc.kill()
+    print(f"lean floor (decode + dict update) : {lean:>9,.0f} events/s  (no detection, no metrics)")
 
     proc, port = _server(args.official_events)
     try:

@@ -1,0 +1,42 @@
+"""The shipped decision rules parse, validate, and render without a KeyError for any facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from podsleuth.diagnose.rules import load_rules, parse_rules, render
+from podsleuth.errors import KnowledgeBaseError
+
+
+def test_packaged_rules_validate_and_render_with_no_facts() -> None:
+    rules = load_rules()
+    assert len(rules.rules) >= 20
+    for rule in rules.rules:
+        assert render(rule.summary, {}) and render(rule.root_cause, {})
+        assert rule.remedies({}) or all(not isinstance(r, str) for r in rule.remediation)
+
+
+def test_founding_cause_has_a_confirmed_and_a_suspected_rule() -> None:
+    causes = [r.id for r in load_rules().rules if r.cause == "stale-fuse-bind-after-daemon-restart"]
+    assert causes == ["stale-fuse-bind-confirmed", "stale-fuse-bind-suspected"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a], bogus: 1}]",
+         "bogus"),
+        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a],"
+         " when: [{fact: f}]}]", "exactly one test"),
+        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]},"
+         " {id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]}]", "duplicate"),
+        ("rules: [{id: x, cause: y, confidence: 2, summary: s, root_cause: r, remediation: [a]}]", "confidence"),
+    ],
+)
+def test_bad_rules_are_rejected_naming_the_problem(text: str, problem: str) -> None:
+    with pytest.raises(KnowledgeBaseError, match=problem):
+        parse_rules(text, source="test.yaml")
+
+
+def test_templates_fall_back_and_join_lists() -> None:
+    assert render("{a} {b|none} {c|{a}}", {"a": ["x", "y"]}) == "x, y none x, y"
