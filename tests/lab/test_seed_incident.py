@@ -125,17 +125,3 @@ def test_exception_inside_the_block_still_cleans_up() -> None:
         raise RuntimeError("boom")
     assert seen
     _assert_all_gone(seen[0])
-
-
-@REAL
-def test_cli_json_is_one_object_with_the_findings() -> None:
-    from podsleuth.cli.lab import group
-
-    result = CliRunner().invoke(group, ["seed-incident", "--output", "json"])
-    assert result.exit_code == 0, result.output
-    lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
-    assert len(lines) == 1
-    obj = json.loads(lines[0])
-    assert obj["pod_uid"] and "transport endpoint is not connected" in obj["runtime_error"]
-    assert {"mount-disconnected", "fuse-daemon-restarted"} <= {f["kind"] for f in obj["node_findings"]}
-    assert not os.path.exists(obj["workdir"])

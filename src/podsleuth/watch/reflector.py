@@ -252,11 +252,13 @@ class Reflector(Generic[T]):
                         cache[key] = obj
                         if old is None:
                             out.append(Change("added", None, obj))
-                        elif ident(old)[2] != uid:
-                            out.append(Change("deleted", old, old))
-                            out.append(Change("added", None, obj))
-                        elif ident(old)[3] != rv:
-                            out.append(Change("modified", old, obj))
+                        else:
+                            _, _, old_uid, old_rv = ident(old)
+                            if old_uid != uid:
+                                out.append(Change("deleted", old, old))
+                                out.append(Change("added", None, obj))
+                            elif old_rv != rv:
+                                out.append(Change("modified", old, obj))
                     else:
                         self._bad("wrong-shape", f"unknown event type {kind!r}")
             except Exception:
