@@ -4,8 +4,9 @@ Single-threaded asyncio: the reflectors of pods, events and nodes, a timer task 
 detector's time-based rules, and short-lived enrichment tasks (previous-container logs, the full
 diagnosis chain) all run on one loop, so the detector needs no locks. An incident goes out at
 once with the signature's first diagnosis; the full chain (API facts, node agent, decision
-rules) runs in the background, bounded by a timeout, and follows as an ``incident.updated``. Nothing here blocks on a sink: ``emit`` is
-expected to return quickly (print a line, hand the change to the notifier's outbox).
+rules) runs in the background, bounded by a timeout, and follows as an ``incident.updated``.
+Nothing here blocks on a sink: ``emit`` is expected to return quickly (print a line, hand the
+change to the notifier's outbox).
 """
 
 from __future__ import annotations
@@ -217,7 +218,8 @@ class WatchPipeline:
             return
         task = self._spawn(self._diagnose(incident))
         self._diagnosing[incident.id] = task
-        task.add_done_callback(lambda _t, i=incident.id: self._diagnosing.pop(i, None))
+        incident_id = incident.id
+        task.add_done_callback(lambda _t: self._diagnosing.pop(incident_id, None))
 
     def _open_incident(self, incident_id: str) -> Incident | None:
         return next((i for i in self.detector.open_incidents() if i.id == incident_id), None)

@@ -9,13 +9,11 @@ daemon is left, also when the block raises.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from podsleuth.errors import UsageError
 from podsleuth.lab import seed

@@ -45,8 +45,9 @@ async def _read(client: KubeClient, namespace: str, name: str, now: datetime) ->
         raise UsageError(f"pod {namespace}/{name} not found") from None
     pod = msgspec.json.decode(body, type=Pod)
     evidence = Evidence(uid=pod.metadata.uid, touched=now)
-    raw = await client.get(f"/api/v1/namespaces/{namespace}/events",
-                           {"fieldSelector": f"involvedObject.name={name}"})
+    raw = await client.get(
+        f"/api/v1/namespaces/{namespace}/events", {"fieldSelector": f"involvedObject.name={name}"}
+    )
     events = [event_from_core(e) for e in msgspec.json.decode(raw, type=_Events).items]
     events = [e for e in events if e.regarding.uid in ("", pod.metadata.uid)]
     events.sort(key=lambda e: e.last_time or e.first_time or now)
@@ -67,72 +68,132 @@ def _direct(pod: Pod, evidence: Evidence, catalog: Catalog) -> list[Anomaly]:
         waiting = cs.state.waiting if cs.state else None
         last = cs.last_state.terminated if cs.last_state else None
         if last is not None and last.reason == "OOMKilled":
-            out.append(Anomaly(category="oom-killed", reason="OOMKilled", container=cs.name,
-                               message=last.message or f"container {cs.name} was OOM-killed (exit {last.exit_code})"))
+            out.append(
+                Anomaly(
+                    category="oom-killed",
+                    reason="OOMKilled",
+                    container=cs.name,
+                    message=last.message or f"container {cs.name} was OOM-killed (exit {last.exit_code})",
+                )
+            )
         if waiting is not None and waiting.reason and (cat := catalog.container_reasons.get(waiting.reason)):
-            out.append(Anomaly(category=cat, reason=waiting.reason, message=waiting.message or waiting.reason,
-                               container=cs.name))
+            out.append(
+                Anomaly(
+                    category=cat,
+                    reason=waiting.reason,
+                    message=waiting.message or waiting.reason,
+                    container=cs.name,
+                )
+            )
         elif waiting is not None and waiting.reason == "CrashLoopBackOff":
-            out.append(Anomaly(category="crash-loop", reason="CrashLoopBackOff", container=cs.name,
-                               message=(last.message if last else None) or waiting.message or "back-off"))
+            out.append(
+                Anomaly(
+                    category="crash-loop",
+                    reason="CrashLoopBackOff",
+                    container=cs.name,
+                    message=(last.message if last else None) or waiting.message or "back-off",
+                )
+            )
     for category, finding in evidence.findings.items():
-        out.append(Anomaly(category=category, reason=finding.reason, message=finding.message,
-                           container=finding.container))
+        out.append(
+            Anomaly(
+                category=category, reason=finding.reason, message=finding.message, container=finding.container
+            )
+        )
     return out
 
 
 def subject_of(pod: Pod, evidence: Evidence, settings: Settings, now: datetime) -> Subject | None:
     catalog = load_catalog()
     created = pod.metadata.creation_timestamp or now
-    found = evaluate_pod(pod, evidence, now=now, thresholds=settings.watch.thresholds, catalog=catalog,
-                         first_seen=created).anomalies or _direct(pod, evidence, catalog)
+    found = evaluate_pod(
+        pod, evidence, now=now, thresholds=settings.watch.thresholds, catalog=catalog, first_seen=created
+    ).anomalies or _direct(pod, evidence, catalog)
     if not found:
         return None
     a = min(found, key=lambda x: SEVERITY_ORDER.get(catalog.severity(x.category, x.reason), 3))
     owner = resolve_owner(pod.metadata)
     kb = KnowledgeBase.default()
-    return Subject(category=a.category, reason=a.reason, message=a.message,
-                  signature=kb.signature_of(a.message, a.reason), namespace=pod.metadata.namespace,
-                  pod=pod.metadata.name, node=pod.spec.node_name, container=a.container,
-                  owner_kind=owner.kind, owner_name=owner.name, events=tuple(evidence.recent),
-                  first_seen=created, last_seen=now)
+    return Subject(
+        category=a.category,
+        reason=a.reason,
+        message=a.message,
+        signature=kb.signature_of(a.message, a.reason),
+        namespace=pod.metadata.namespace,
+        pod=pod.metadata.name,
+        node=pod.spec.node_name,
+        container=a.container,
+        owner_kind=owner.kind,
+        owner_name=owner.name,
+        events=tuple(evidence.recent),
+        first_seen=created,
+        last_seen=now,
+    )
 
 
-async def diagnose_pod(*, name: str, namespace: str, kubeconfig: str | None, context: str | None,
-                       settings: Settings) -> dict[str, Any]:
+async def diagnose_pod(
+    *, name: str, namespace: str, kubeconfig: str | None, context: str | None, settings: Settings
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with await connect(kubeconfig=kubeconfig, context=context, request_timeout=10.0) as client:
         pod, evidence = await _read(client, namespace, name, now)
         subject = subject_of(pod, evidence, settings, now)
-        result: dict[str, Any] = {"namespace": namespace, "pod": name, "uid": pod.metadata.uid,
-                                  "node": pod.spec.node_name, "phase": pod.status.phase}
+        result: dict[str, Any] = {
+            "namespace": namespace,
+            "pod": name,
+            "uid": pod.metadata.uid,
+            "node": pod.spec.node_name,
+            "phase": pod.status.phase,
+        }
         if subject is None:
             return {**result, "category": None, "reason": None, "signature": None, "diagnosis": None}
         diagnosis = await Diagnoser(client=client, agents=settings.node_agents).diagnose(subject)
-        return {**result, "category": subject.category, "reason": subject.reason,
-                "signature": subject.signature, "container": subject.container, "diagnosis": diagnosis}
+        return {
+            **result,
+            "category": subject.category,
+            "reason": subject.reason,
+            "signature": subject.signature,
+            "container": subject.container,
+            "diagnosis": diagnosis,
+        }
 
 
 @click.command("pod")
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True, help="The pod's namespace.")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False), default=None, envvar="KUBECONFIG",
-              help="Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster config).")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="KUBECONFIG",
+    help="Path to the kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster config).",
+)
 @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @config_option
 @output_option
-def command(name: str, namespace: str, kubeconfig: str | None, context: str | None,
-            config_path: str | None, output: str) -> None:
+def command(
+    name: str,
+    namespace: str,
+    kubeconfig: str | None,
+    context: str | None,
+    config_path: str | None,
+    output: str,
+) -> None:
     """Diagnose one pod now: its state and events, its volumes and node, its node agent."""
     settings = load_settings(config_path)
-    result = asyncio.run(diagnose_pod(name=name, namespace=namespace, kubeconfig=kubeconfig,
-                                      context=context, settings=settings))
+    result = asyncio.run(
+        diagnose_pod(
+            name=name, namespace=namespace, kubeconfig=kubeconfig, context=context, settings=settings
+        )
+    )
     if output == "json":
         click.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
     if result["diagnosis"] is None:
         click.echo(f"pod {namespace}/{name} ({result['phase']}, node {result['node']}): no failure found")
         return
-    title = (f"pod {namespace}/{name} (uid {result['uid']}) on node {result['node']}: {result['category']} "
-             f"{result['reason']}" + (f", signature {result['signature']}" if result["signature"] else ""))
+    title = (
+        f"pod {namespace}/{name} (uid {result['uid']}) on node {result['node']}: {result['category']} "
+        f"{result['reason']}" + (f", signature {result['signature']}" if result["signature"] else "")
+    )
     click.echo(render_diagnosis(result["diagnosis"], title=title), nl=False)

@@ -47,7 +47,7 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
     if final is None or final.incident.diagnosis is None:
         raise LabError("the watch pipeline raised no diagnosed incident for the seeded pod")
     inc = final.incident
-    if output == "text":
+    if output == "text" and inc.diagnosis is not None:
         title = (f"incident {inc.id}: {inc.category} {inc.reason} - pod {inc.namespace}/{inc.pod} on node "
                  f"{inc.node} (signature {inc.signature}), diagnosed in {time.monotonic() - t0:.2f}s")
         click.echo("\n" + render_diagnosis(inc.diagnosis, title=title))

@@ -19,6 +19,7 @@ from podsleuth.diagnose.api_pods import node_pods
 from podsleuth.diagnose.evidence import Case
 from podsleuth.errors import ApiError, ApiForbidden, ApiNotFound
 from podsleuth.kube import KubeClient
+from podsleuth.watch.objects import CoreEvent
 
 T = TypeVar("T")
 MAX_PVCS = 8
@@ -33,7 +34,9 @@ class Api:
         self.not_found: set[str] = set()
         self.forbidden: set[str] = set()
 
-    async def get(self, path: str, kind: type[T], *, what: str, params: dict[str, str] | None = None) -> T | None:
+    async def get(
+        self, path: str, kind: type[T], *, what: str, params: dict[str, str] | None = None
+    ) -> T | None:
         try:
             async with asyncio.timeout(self.timeout):
                 body = await self.client.get(path, params)
@@ -48,9 +51,9 @@ class Api:
         return None
 
 
-async def collect(client: KubeClient, case: Case, *, timeout: float) -> o.PodFull | None:
+async def collect(client: KubeClient, case: Case, *, call_timeout: float) -> o.PodFull | None:
     """Fill ``case`` with API facts; returns the pod as read (None when it is gone)."""
-    api = Api(client, case, timeout=timeout)
+    api = Api(client, case, timeout=call_timeout)
     s = case.subject
     pod: o.PodFull | None = None
     if s.namespace and s.pod:
@@ -71,7 +74,9 @@ async def collect(client: KubeClient, case: Case, *, timeout: float) -> o.PodFul
 def _container(pod: o.PodFull, name: str | None) -> tuple[o.ContainerSpec | None, Any]:
     statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
     specs = [*(pod.spec.init_containers or []), *pod.spec.containers]
-    status = next((c for c in statuses if c.name == name), None) or next((c for c in statuses if not c.ready), None)
+    status = next((c for c in statuses if c.name == name), None) or next(
+        (c for c in statuses if not c.ready), None
+    )
     cname = name or (status.name if status else None)
     spec = next((c for c in specs if c.name == cname), specs[0] if specs else None)
     return spec, status
@@ -94,8 +99,12 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
     pod = await api.get(f"/api/v1/namespaces/{ns}/pods/{name}", o.PodFull, what=f"pod {ns}/{name}")
     if pod is None:
         return None
-    f: dict[str, Any] = {"pod_uid": pod.metadata.uid, "pod_phase": pod.status.phase, "pod_ip": pod.status.pod_ip,
-                         "qos_class": pod.status.qos_class}
+    f: dict[str, Any] = {
+        "pod_uid": pod.metadata.uid,
+        "pod_phase": pod.status.phase,
+        "pod_ip": pod.status.pod_ip,
+        "qos_class": pod.status.qos_class,
+    }
     if pod.spec.node_name:
         f["node"] = pod.spec.node_name
     spec, st = _container(pod, case.subject.container)
@@ -109,8 +118,11 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
             words.append(f"container {st.name} waiting {st.state.waiting.reason}")
         last = st.last_state.terminated if st.last_state else None
         if last is not None:
-            f.update(last_reason=last.reason, last_exit_code=last.exit_code,
-                     last_finished_at=last.finished_at.isoformat() if last.finished_at else None)
+            f.update(
+                last_reason=last.reason,
+                last_exit_code=last.exit_code,
+                last_finished_at=last.finished_at.isoformat() if last.finished_at else None,
+            )
             words.append(f"last terminated {last.reason} exit code {last.exit_code}")
     if spec is not None:
         limits = (spec.resources.limits or {}) if spec.resources else {}
@@ -131,20 +143,31 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
 async def _events(api: Api, case: Case, pod: o.PodFull) -> None:
     records = [(e.reason, e.message, e.type, e.count) for e in case.subject.events]
     if not records:
-        lst = await api.get(f"/api/v1/namespaces/{pod.metadata.namespace}/events", o.CoreEventList,
-                            what="the pod's events",
-                            params={"fieldSelector": f"involvedObject.name={pod.metadata.name}"})
+        lst = await api.get(
+            f"/api/v1/namespaces/{pod.metadata.namespace}/events",
+            o.CoreEventList,
+            what="the pod's events",
+            params={"fieldSelector": f"involvedObject.name={pod.metadata.name}"},
+        )
         items = [e for e in (lst.items if lst else []) if e.involved_object.uid in ("", pod.metadata.uid)]
-        items.sort(key=lambda e: (e.last_timestamp or e.event_time or e.first_timestamp).isoformat()
-                   if (e.last_timestamp or e.event_time or e.first_timestamp) else "")
+        items.sort(key=_event_time)
         records = [(e.reason, e.message, e.type, e.count or 1) for e in items]
     warnings = [r for r in records if r[2] == "Warning"][-5:]
     if warnings:
-        case.add("api:events", f"{len(warnings)} recent warning event(s) of the pod, latest "
-                 f"{warnings[-1][0]} x{warnings[-1][3]}",
-                 {"events": [{"reason": r, "message": m, "count": c} for r, m, _, c in warnings]},
-                 event_reasons=[r for r, *_ in warnings], event_message=warnings[-1][1],
-                 event_messages=[(r, m) for r, m, *_ in warnings])
+        case.add(
+            "api:events",
+            f"{len(warnings)} recent warning event(s) of the pod, latest "
+            f"{warnings[-1][0]} x{warnings[-1][3]}",
+            {"events": [{"reason": r, "message": m, "count": c} for r, m, _, c in warnings]},
+            event_reasons=[r for r, *_ in warnings],
+            event_message=warnings[-1][1],
+            event_messages=[(r, m) for r, m, *_ in warnings],
+        )
+
+
+def _event_time(e: CoreEvent) -> str:
+    t = e.last_timestamp or e.event_time or e.first_timestamp
+    return t.isoformat() if t is not None else ""
 
 
 async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
@@ -153,8 +176,13 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
     claims = [v for v in pod.spec.volumes or [] if v.persistent_volume_claim is not None][:MAX_PVCS]
     for v in pod.spec.volumes or []:
         if v.csi is not None and v.csi.driver and target in (None, v.name):
-            case.add("api:volume", f"volume {v.name} is an inline CSI volume of driver {v.csi.driver}",
-                     {"volume": v.name, "driver": v.csi.driver}, pod_volume=v.name, csi_driver=v.csi.driver)
+            case.add(
+                "api:volume",
+                f"volume {v.name} is an inline CSI volume of driver {v.csi.driver}",
+                {"volume": v.name, "driver": v.csi.driver},
+                pod_volume=v.name,
+                csi_driver=v.csi.driver,
+            )
     for v in claims:
         assert v.persistent_volume_claim is not None
         claim = v.persistent_volume_claim.claim_name
@@ -167,8 +195,11 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
             continue
         if pvc.status.phase != "Bound":
             unbound.append(claim)
-            case.add("api:pvc", f"PVC {ns}/{claim} is {pvc.status.phase or 'not bound'}",
-                     {"pvc": claim, "phase": pvc.status.phase, "storage_class": pvc.spec.storage_class_name})
+            case.add(
+                "api:pvc",
+                f"PVC {ns}/{claim} is {pvc.status.phase or 'not bound'}",
+                {"pvc": claim, "phase": pvc.status.phase, "storage_class": pvc.spec.storage_class_name},
+            )
         pv_name = pvc.spec.volume_name
         if not pv_name or (target is not None and target not in (pv_name, v.name) and len(claims) > 1):
             continue
@@ -177,9 +208,13 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         words = f"pod volume {v.name} -> PVC {claim} -> PV {pv_name}"
         if pv is not None and pv.spec.csi is not None:
             attrs = pv.spec.csi.volume_attributes or {}
-            f.update(csi_driver=pv.spec.csi.driver, volume_handle=pv.spec.csi.volume_handle,
-                     pv_mounter=attrs.get("mounter"), pv_mount_options=pv.spec.mount_options or [],
-                     pv_attributes=attrs)
+            f.update(
+                csi_driver=pv.spec.csi.driver,
+                volume_handle=pv.spec.csi.volume_handle,
+                pv_mounter=attrs.get("mounter"),
+                pv_mount_options=pv.spec.mount_options or [],
+                pv_attributes=attrs,
+            )
             words += f" (CSI driver {pv.spec.csi.driver}, handle {pv.spec.csi.volume_handle}"
             words += f", mounter={attrs['mounter']})" if "mounter" in attrs else ")"
         case.add("api:volume", words, {k: v for k, v in f.items() if v}, **f)
@@ -202,15 +237,25 @@ async def _config_ref(api: Api, case: Case, ns: str) -> None:
     path = f"/api/v1/namespaces/{ns}/{plural}/{name}"
     obj = await api.get(path, _Config, what=f"{kind} {ns}/{name}")
     if obj is None and path in api.not_found:
-        case.add("api:config", f"{kind} {ns}/{name} does not exist", {"kind": kind, "name": name, "namespace": ns},
-                 config_missing=True, missing_namespace=ns)
+        case.add(
+            "api:config",
+            f"{kind} {ns}/{name} does not exist",
+            {"kind": kind, "name": name, "namespace": ns},
+            config_missing=True,
+            missing_namespace=ns,
+        )
     elif obj is not None:
         key = case.facts.get("missing_key")
         keys = sorted({*(obj.data or {}), *(obj.binary_data or {})})
         has = key in keys if isinstance(key, str) else True
-        case.add("api:config", f"{kind} {ns}/{name} exists" + ("" if has else f" but has no key {key!r}"),
-                 {"kind": kind, "name": name, "namespace": ns, "keys": keys},
-                 config_missing=False, config_key_missing=not has, missing_namespace=ns)
+        case.add(
+            "api:config",
+            f"{kind} {ns}/{name} exists" + ("" if has else f" but has no key {key!r}"),
+            {"kind": kind, "name": name, "namespace": ns, "keys": keys},
+            config_missing=False,
+            config_key_missing=not has,
+            missing_namespace=ns,
+        )
 
 
 async def _node(api: Api, case: Case, name: str) -> None:
@@ -221,16 +266,27 @@ async def _node(api: Api, case: Case, name: str) -> None:
         return
     conds = {c.type: c for c in node.status.conditions or []}
     ready = conds["Ready"].status if "Ready" in conds else "Unknown"
-    pressure = [t for t in ("MemoryPressure", "DiskPressure", "PIDPressure")
-                if t in conds and conds[t].status == "True"]
+    pressure = [
+        t
+        for t in ("MemoryPressure", "DiskPressure", "PIDPressure")
+        if t in conds and conds[t].status == "True"
+    ]
     taints = [f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in node.spec.taints or []]
     words = f"node {name}: Ready={ready}" + (f", {', '.join(pressure)}" if pressure else ", no pressure")
     data: dict[str, Any] = {"ready": ready, "pressure": pressure, "taints": taints}
     if "Ready" in conds and conds["Ready"].message:
         data["ready_message"] = conds["Ready"].message
-    case.add("api:node", words, data, node_exists=True, node_ready=ready, node_pressure=pressure,
-             node_taints=taints, node_unschedulable=bool(node.spec.unschedulable),
-             node_allocatable=node.status.allocatable or {})
+    case.add(
+        "api:node",
+        words,
+        data,
+        node_exists=True,
+        node_ready=ready,
+        node_pressure=pressure,
+        node_taints=taints,
+        node_unschedulable=bool(node.spec.unschedulable),
+        node_allocatable=node.status.allocatable or {},
+    )
 
 
 async def _csinode(api: Api, case: Case, node: str) -> None:
@@ -240,5 +296,9 @@ async def _csinode(api: Api, case: Case, node: str) -> None:
         return
     names = [d.name for d in (cn.spec.drivers or [])] if cn else []
     registered = driver in names
-    case.add("api:csinode", f"CSI driver {driver} is {'' if registered else 'NOT '}registered on node {node}",
-             {"registered_drivers": names}, csi_driver_registered=registered)
+    case.add(
+        "api:csinode",
+        f"CSI driver {driver} is {'' if registered else 'NOT '}registered on node {node}",
+        {"registered_drivers": names},
+        csi_driver_registered=registered,
+    )

@@ -30,8 +30,11 @@ def driver_tokens(driver: str) -> list[str]:
 
 def is_plugin_pod(pod: o.PodFull, driver: str) -> bool:
     tokens = driver_tokens(driver)
-    names = [pod.metadata.name.lower(), *(c.name.lower() for c in pod.spec.containers),
-             *(c.image.lower() for c in pod.spec.containers)]
+    names = [
+        pod.metadata.name.lower(),
+        *(c.name.lower() for c in pod.spec.containers),
+        *(c.image.lower() for c in pod.spec.containers),
+    ]
     labels = " ".join(f"{k}={v}" for k, v in (pod.metadata.labels or {}).items()).lower()
     named = any(t in n for t in tokens for n in names) or any(t in labels for t in tokens)
     return named and any("csi" in n or "plugin" in n for n in [*names, labels])
@@ -45,8 +48,12 @@ def _waiting(pod: o.PodFull) -> tuple[str | None, str]:
 
 
 async def node_pods(api: Api, case: Case, node: str) -> None:
-    lst = await api.get("/api/v1/pods", o.PodList, what=f"the pods on node {node}",
-                        params={"fieldSelector": f"spec.nodeName={node}"})
+    lst = await api.get(
+        "/api/v1/pods",
+        o.PodList,
+        what=f"the pods on node {node}",
+        params={"fieldSelector": f"spec.nodeName={node}"},
+    )
     if lst is None:
         return
     case.names.update({p.metadata.uid: f"{p.metadata.namespace}/{p.metadata.name}" for p in lst.items})
@@ -59,18 +66,27 @@ async def node_pods(api: Api, case: Case, node: str) -> None:
 def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
     plugins = [p for p in pods if is_plugin_pod(p, driver)]
     if not plugins:
-        case.add("api:csi-plugin", f"no node-plugin pod of {driver} found on node {node}",
-                 {"driver": driver}, plugin_found=False)
+        case.add(
+            "api:csi-plugin",
+            f"no node-plugin pod of {driver} found on node {node}",
+            {"driver": driver},
+            plugin_found=False,
+        )
         return
+
     # several (e.g. cephfs + rbd daemonsets): the one that restarted most says most
     def restarts(p: o.PodFull) -> int:
         return sum(c.restart_count for c in p.status.container_statuses or [])
 
     p = max(plugins, key=restarts)
     worst = max(p.status.container_statuses or [], key=lambda c: c.restart_count, default=None)
-    f: dict[str, Any] = {"plugin_found": True, "plugin_pod": f"{p.metadata.namespace}/{p.metadata.name}",
-                         "plugin_pod_uid": p.metadata.uid, "plugin_restarts": restarts(p),
-                         "plugin_ready": all(c.ready for c in p.status.container_statuses or [])}
+    f: dict[str, Any] = {
+        "plugin_found": True,
+        "plugin_pod": f"{p.metadata.namespace}/{p.metadata.name}",
+        "plugin_pod_uid": p.metadata.uid,
+        "plugin_restarts": restarts(p),
+        "plugin_ready": all(c.ready for c in p.status.container_statuses or []),
+    }
     words = f"CSI node plugin {p.metadata.namespace}/{p.metadata.name} on {node}: {restarts(p)} restart(s)"
     if worst is not None:
         f["plugin_container"] = worst.name
@@ -79,8 +95,11 @@ def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
             f["plugin_memory_limit"] = (spec.resources.limits or {}).get("memory")
         last = worst.last_state.terminated if worst.last_state else None
         if last is not None:
-            f.update(plugin_last_reason=last.reason, plugin_last_exit_code=last.exit_code,
-                     plugin_last_finished=last.finished_at.isoformat() if last.finished_at else None)
+            f.update(
+                plugin_last_reason=last.reason,
+                plugin_last_exit_code=last.exit_code,
+                plugin_last_finished=last.finished_at.isoformat() if last.finished_at else None,
+            )
             words += f", container {worst.name} last terminated {last.reason} (exit {last.exit_code})"
             if last.finished_at:
                 words += f" at {last.finished_at.isoformat()}"
@@ -103,9 +122,21 @@ def _peers(case: Case, pods: list[o.PodFull]) -> None:
         paths = kubelet_paths(message, message.lower())
         owner = resolve_owner(p.metadata)
         volume = paths.get("volume") or (case.facts.get("volume") if mine else None)
-        case.affect(p.metadata.namespace, p.metadata.name, uid=p.metadata.uid, volume=volume,
-                    workload=f"{owner.kind}/{owner.name}", reason=why, driver=driver)
+        case.affect(
+            p.metadata.namespace,
+            p.metadata.name,
+            uid=p.metadata.uid,
+            volume=volume,
+            workload=f"{owner.kind}/{owner.name}",
+            reason=why,
+            driver=driver,
+        )
     others = [k for k in case.affected if k != f"{s.namespace}/{s.pod}"]
     if others:
-        case.add("api:node-pods", f"{len(others)} other pod(s) on node {s.node or case.facts.get('node')} "
-                 f"fail the same way ({reason})", {"pods": others}, peers_failing=len(others))
+        case.add(
+            "api:node-pods",
+            f"{len(others)} other pod(s) on node {s.node or case.facts.get('node')} "
+            f"fail the same way ({reason})",
+            {"pods": others},
+            peers_failing=len(others),
+        )

@@ -64,7 +64,9 @@ class Correlator:
             merged["incidents"] = sorted({*merged["incidents"], incident_id})
         self._groups[key] = merged
         self._member[incident_id] = key
-        grew = current is not None and any(merged[k] != current.get(k) for k in ("pods", "volumes", "workloads"))
+        grew = current is not None and any(
+            merged[k] != current.get(k) for k in ("pods", "volumes", "workloads")
+        )
         joined = current is not None and old_key != key
         others = [i for i in merged["incidents"] if i != incident_id] if grew or joined else []
         return merged, others

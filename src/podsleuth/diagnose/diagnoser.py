@@ -23,9 +23,17 @@ from podsleuth.kube import KubeClient
 
 log = logging.getLogger(__name__)
 
-POINTERS = frozenset({"image-pull-backoff", "image-pull-failed-generic", "crashloop-backoff",
-                      "kubelet-failedmount-timeout-aggregate", "kubelet-mount-failed-generic",
-                      "sandbox-create-failed-generic", "scheduling-failed-generic"})
+POINTERS = frozenset(
+    {
+        "image-pull-backoff",
+        "image-pull-failed-generic",
+        "crashloop-backoff",
+        "kubelet-failedmount-timeout-aggregate",
+        "kubelet-mount-failed-generic",
+        "sandbox-create-failed-generic",
+        "scheduling-failed-generic",
+    }
+)
 """Signatures that only point elsewhere ("the earlier ErrImagePull event says why"): the pod's
 events are classified too, and a more specific signature of the same category wins."""
 NODE_CATEGORIES = frozenset({"container-start", "volume-mount", "oom-killed", "stuck-terminating"})
@@ -36,9 +44,15 @@ _PROBE_RE = re.compile(r"^(Liveness|Readiness|Startup) probe (?:failed|errored):
 class Diagnoser:
     """Stateless between calls; one per watch or CLI run. ``client`` None = no API facts."""
 
-    def __init__(self, *, client: KubeClient | None, agents: NodeAgentSettings,
-                 knowledge: KnowledgeBase | None = None, rules: RuleSet | None = None,
-                 api_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        client: KubeClient | None,
+        agents: NodeAgentSettings,
+        knowledge: KnowledgeBase | None = None,
+        rules: RuleSet | None = None,
+        api_timeout: float = 5.0,
+    ) -> None:
         self.client, self.agents = client, agents
         self.knowledge = knowledge if knowledge is not None else KnowledgeBase.default()
         self.rules = rules if rules is not None else load_rules()
@@ -48,7 +62,7 @@ class Diagnoser:
         case = Case(subject)
         classification = self._signature(case)
         if self.client is not None:
-            await api_facts.collect(self.client, case, timeout=self.api_timeout)
+            await api_facts.collect(self.client, case, call_timeout=self.api_timeout)
             classification = self._refine(case, classification)
         else:
             case.gap("api", "no API client: cluster facts not read")
@@ -61,15 +75,18 @@ class Diagnoser:
         s = case.subject
         c = self.knowledge.classify(s.message, s.reason)
         if c.signature is None:
-            case.add("signature", "no known failure signature matches the message",
-                     {"message": s.message[:500]})
+            case.add(
+                "signature", "no known failure signature matches the message", {"message": s.message[:500]}
+            )
             return c
         case.facts.update(c.facts)
         case.facts["signature"] = c.signature
-        case.add("signature", f"the message matches the known failure {c.signature!r}: {c.summary}",
-                 {"signature": c.signature, "score": round(c.score, 3), **c.facts})
+        case.add(
+            "signature",
+            f"the message matches the known failure {c.signature!r}: {c.summary}",
+            {"signature": c.signature, "score": round(c.score, 3), **c.facts},
+        )
         return c
-
 
     def _refine(self, case: Case, c: Classification) -> Classification:
         if c.signature is not None and c.signature not in POINTERS:
@@ -77,16 +94,25 @@ class Diagnoser:
         best = c
         for reason, message in reversed(case.facts.get("event_messages") or []):
             e = self.knowledge.classify(message, reason)
-            if e.signature and e.signature not in POINTERS and e.signature != c.signature \
-                    and e.category == (c.category if c.signature else case.subject.category) and e.score > 0:
+            if (
+                e.signature
+                and e.signature not in POINTERS
+                and e.signature != c.signature
+                and e.category == (c.category if c.signature else case.subject.category)
+                and e.score > 0
+            ):
                 best = e
                 break
         if best is c:
             return c
         case.facts.update(best.facts)
         case.facts["signature"] = best.signature
-        case.add("signature", f"an earlier event of the pod matches the more specific failure {best.signature!r}: "
-                 f"{best.summary}", {"signature": best.signature, "score": round(best.score, 3), **best.facts})
+        case.add(
+            "signature",
+            f"an earlier event of the pod matches the more specific failure {best.signature!r}: "
+            f"{best.summary}",
+            {"signature": best.signature, "score": round(best.score, 3), **best.facts},
+        )
         return best
 
 
@@ -97,17 +123,26 @@ def derive(case: Case) -> None:
     f["other_pods"] = [k for k in case.affected if k != me]
     if f.get("daemon_oom_killed"):
         f["oom_clause"] = "OOM-killed and "
-        f["oom_because"] = f" (the kernel OOM-killed {f.get('oom_comm')} pid {f.get('oom_pid')} at {f.get('oom_time')})"
+        f["oom_because"] = (
+            f" (the kernel OOM-killed {f.get('oom_comm')} pid {f.get('oom_pid')} at {f.get('oom_time')})"
+        )
     else:
         f["oom_clause"] = f["oom_because"] = ""
     f["plugin_oom"] = f.get("plugin_last_reason") == "OOMKilled"
-    f["driver_clause"] = f" ({f['csi_driver']}, mounter {f.get('pv_mounter') or 'unknown'})" if f.get("csi_driver") else ""
-    f["plugin_clause"] = (f"; the CSI node plugin {f['plugin_pod']} restarted {f.get('plugin_restarts')} time(s)"
-                          f" (last: {f.get('plugin_last_reason') or 'unknown'})" if f.get("plugin_pod") else "")
+    f["driver_clause"] = (
+        f" ({f['csi_driver']}, mounter {f.get('pv_mounter') or 'unknown'})" if f.get("csi_driver") else ""
+    )
+    f["plugin_clause"] = (
+        f"; the CSI node plugin {f['plugin_pod']} restarted {f.get('plugin_restarts')} time(s)"
+        f" (last: {f.get('plugin_last_reason') or 'unknown'})"
+        if f.get("plugin_pod")
+        else ""
+    )
     reasons = f.get("scheduler_reasons")
     if isinstance(reasons, dict):
-        f["sched_insufficient"] = sorted(str(r)[len("Insufficient "):] for r in reasons if
-                                         str(r).startswith("Insufficient "))
+        f["sched_insufficient"] = sorted(
+            str(r)[len("Insufficient ") :] for r in reasons if str(r).startswith("Insufficient ")
+        )
         f["sched_taints"] = sorted(str(r) for r in reasons if "taint" in str(r))
     message = str(f.get("event_message") or case.subject.message)
     m = _PROBE_RE.match(message.strip())
@@ -138,8 +173,9 @@ def conclude(case: Case, rules: RuleSet, classification: Classification) -> dict
         return {
             "root_cause": classification.signature or case.subject.category,
             "rule": None,
-            "summary": classification.summary if classification.signature else
-            f"{case.subject.category}: {case.subject.reason}: {case.subject.message[:200]}",
+            "summary": classification.summary
+            if classification.signature
+            else f"{case.subject.category}: {case.subject.reason}: {case.subject.message[:200]}",
             "explanation": classification.root_cause,
             "confidence": round(max(MIN_CONFIDENCE, min(score, 0.99)), 3),
             "evidence": evidence,

@@ -64,8 +64,10 @@ async def discover(client: KubeClient | None, settings: NodeAgentSettings, node:
         raise AgentUnavailable(f"cannot list node-agent pods in {settings.namespace}: {e}") from e
     ready = [p for p in pods if p.status.pod_ip and p.status.phase == "Running"]
     if not ready:
-        raise AgentUnavailable(f"no running node-agent pod ({settings.label_selector}) in namespace "
-                               f"{settings.namespace} on node {node}")
+        raise AgentUnavailable(
+            f"no running node-agent pod ({settings.label_selector}) in namespace "
+            f"{settings.namespace} on node {node}"
+        )
     return f"http://{ready[0].status.pod_ip}:{settings.port}"
 
 
@@ -102,7 +104,9 @@ async def _answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     return data
 
 
-async def ask_http(base: str, settings: NodeAgentSettings, *, pod_uid: str | None, since: float) -> AgentReport:
+async def ask_http(
+    base: str, settings: NodeAgentSettings, *, pod_uid: str | None, since: float
+) -> AgentReport:
     token = _token(settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = aiohttp.ClientTimeout(total=settings.timeout)
@@ -111,18 +115,21 @@ async def ask_http(base: str, settings: NodeAgentSettings, *, pod_uid: str | Non
             # one after the other: the second answer comes from the agent's 2 s scan cache
             answers = [await _get_json(session, f"{base}/v1/findings?since={int(since)}s", headers)]
             if pod_uid:
-                answers.append(await _get_json(session, f"{base}/v1/pods/{quote(pod_uid, safe='')}/mounts",
-                                               headers))
+                answers.append(
+                    await _get_json(session, f"{base}/v1/pods/{quote(pod_uid, safe='')}/mounts", headers)
+                )
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
-        raise AgentUnavailable(f"node agent at {base} unreachable: {e.__class__.__name__}"
-                               + (f": {e}" if str(e) else "")) from e
+        raise AgentUnavailable(
+            f"node agent at {base} unreachable: {e.__class__.__name__}" + (f": {e}" if str(e) else "")
+        ) from e
     findings = [Finding.from_dict(d) for d in answers[0].get("findings") or [] if isinstance(d, dict)]
     mounts = list(answers[1].get("mounts") or []) if len(answers) > 1 else []
     return AgentReport(source=base, findings=findings, mounts=mounts)
 
 
-async def ask_local(settings: NodeAgentSettings, *, kubelet_dir: str | None, pod_uid: str | None,
-                    since: float) -> AgentReport:
+async def ask_local(
+    settings: NodeAgentSettings, *, kubelet_dir: str | None, pod_uid: str | None, since: float
+) -> AgentReport:
     """In-process scan (node check) in a thread; the scan itself never hangs on a dead mount."""
     from podsleuth.node.check import CheckOptions, check_node
 
@@ -131,14 +138,21 @@ async def ask_local(settings: NodeAgentSettings, *, kubelet_dir: str | None, pod
         report = await asyncio.wait_for(asyncio.to_thread(check_node, opts), timeout=settings.timeout + 5.0)
     except TimeoutError as e:
         raise AgentUnavailable("the local node check did not finish in time") from e
-    except Exception as e:  # noqa: BLE001 - a node-side failure must not break the diagnosis
+    except Exception as e:
         raise AgentUnavailable(f"the local node check failed: {e}") from e
     mounts = [m.to_dict() for m in report.pod_mounts(pod_uid)] if pod_uid else []
     return AgentReport(source="local", findings=report.findings, mounts=mounts)
 
 
-async def ask(client: KubeClient | None, settings: NodeAgentSettings, *, node: str, pod_uid: str | None,
-              kubelet_dir: str | None, since: float) -> AgentReport:
+async def ask(
+    client: KubeClient | None,
+    settings: NodeAgentSettings,
+    *,
+    node: str,
+    pod_uid: str | None,
+    kubelet_dir: str | None,
+    since: float,
+) -> AgentReport:
     base = await discover(client, settings, node)
     if base == "local":
         return await ask_local(settings, kubelet_dir=kubelet_dir, pod_uid=pod_uid, since=since)

@@ -22,13 +22,28 @@ from podsleuth.node.findings import Finding
 MIN_WINDOW = 3600.0
 """Kernel events this far back at least: a daemon OOM-killed an hour ago still explains a pod
 that only now restarts its container."""
-BROKEN = {"mount-disconnected": "mount_disconnected", "mount-source-deleted": "mount_source_deleted",
-          "fuse-daemon-restarted": "fuse_daemon_restarted", "fuse-daemon-missing": "fuse_daemon_missing",
-          "mount-hung": "mount_hung", "mount-stale-handle": "mount_stale_handle",
-          "mount-io-error": "mount_io_error", "mount-stacked": "mount_stacked",
-          "mount-bind-failed": "mount_bind_failed"}
-ROOT_KINDS = frozenset({"mount-disconnected", "mount-source-deleted", "fuse-daemon-restarted",
-                        "fuse-daemon-missing", "mount-hung", "mount-stale-handle", "mount-io-error"})
+BROKEN = {
+    "mount-disconnected": "mount_disconnected",
+    "mount-source-deleted": "mount_source_deleted",
+    "fuse-daemon-restarted": "fuse_daemon_restarted",
+    "fuse-daemon-missing": "fuse_daemon_missing",
+    "mount-hung": "mount_hung",
+    "mount-stale-handle": "mount_stale_handle",
+    "mount-io-error": "mount_io_error",
+    "mount-stacked": "mount_stacked",
+    "mount-bind-failed": "mount_bind_failed",
+}
+ROOT_KINDS = frozenset(
+    {
+        "mount-disconnected",
+        "mount-source-deleted",
+        "fuse-daemon-restarted",
+        "fuse-daemon-missing",
+        "mount-hung",
+        "mount-stale-handle",
+        "mount-io-error",
+    }
+)
 
 
 def _iso(epoch: object) -> str | None:
@@ -47,8 +62,14 @@ async def collect(case: Case, *, client: KubeClient | None, settings: NodeAgentS
     since = max(MIN_WINDOW, time.time() - first.timestamp() + 600.0) if first else MIN_WINDOW
     root = case.facts.get("kubelet_root")
     try:
-        report = await node_agent.ask(client, settings, node=node, pod_uid=uid if isinstance(uid, str) else None,
-                                      kubelet_dir=root if isinstance(root, str) else None, since=since)
+        report = await node_agent.ask(
+            client,
+            settings,
+            node=node,
+            pod_uid=uid if isinstance(uid, str) else None,
+            kubelet_dir=root if isinstance(root, str) else None,
+            since=since,
+        )
     except node_agent.AgentUnavailable as e:
         case.facts["agent"] = "unavailable"
         case.gap("node-agent", f"node agent of {node} not consulted: {e}", {"node": node})
@@ -65,24 +86,33 @@ def interpret(case: Case, report: node_agent.AgentReport) -> None:
     uid, volume = case.facts.get("pod_uid"), case.facts.get("volume")
     mine = [f for f in report.findings if f.pod_uid == uid and uid and _matches_volume(f, volume)]
     kinds = sorted({f.kind for f in mine})
-    case.add(f"node-agent:{report.source}",
-             f"{len(mine)} finding(s) for the pod's volume" + (f": {', '.join(kinds)}" if kinds else ": none"),
-             {"findings": [f.to_dict() for f in mine]},
-             **{BROKEN[k]: True for k in kinds if k in BROKEN}, agent_findings=kinds)
+    case.add(
+        f"node-agent:{report.source}",
+        f"{len(mine)} finding(s) for the pod's volume" + (f": {', '.join(kinds)}" if kinds else ": none"),
+        {"findings": [f.to_dict() for f in mine]},
+        **{BROKEN[k]: True for k in kinds if k in BROKEN},
+        agent_findings=kinds,
+    )
     _mount(case, report.mounts, volume)
     restarted = next((f for f in mine if f.kind == "fuse-daemon-restarted"), None)
     if restarted is not None:
         proc = restarted.process or {}
         started = _iso(proc.get("start_time") or restarted.data.get("daemon_start"))
-        case.add("node-agent:fuse", f"the {restarted.data.get('fs_type')} daemon serving this volume was "
-                 f"restarted: new pid {proc.get('pid')} ({proc.get('comm')}) started {started}, re-mounted "
-                 f"{restarted.data.get('new_mount_point')}; the pod still uses dead FUSE connection "
-                 f"{restarted.data.get('connection')}",
-                 {"process": proc, **restarted.data},
-                 daemon_pid=proc.get("pid"), daemon_comm=proc.get("comm"), daemon_started=started,
-                 fuse_connection=restarted.data.get("connection"), staging_path=restarted.data.get("new_mount_point"),
-                 daemon_nonempty=any("nonempty" in str(a) for a in proc.get("cmdline") or []),
-                 fs_type=restarted.data.get("fs_type"))
+        case.add(
+            "node-agent:fuse",
+            f"the {restarted.data.get('fs_type')} daemon serving this volume was "
+            f"restarted: new pid {proc.get('pid')} ({proc.get('comm')}) started {started}, re-mounted "
+            f"{restarted.data.get('new_mount_point')}; the pod still uses dead FUSE connection "
+            f"{restarted.data.get('connection')}",
+            {"process": proc, **restarted.data},
+            daemon_pid=proc.get("pid"),
+            daemon_comm=proc.get("comm"),
+            daemon_started=started,
+            fuse_connection=restarted.data.get("connection"),
+            staging_path=restarted.data.get("new_mount_point"),
+            daemon_nonempty=any("nonempty" in str(a) for a in proc.get("cmdline") or []),
+            fs_type=restarted.data.get("fs_type"),
+        )
     _oom(case, report.findings, mine)
     _others(case, report.findings, mine)
 
@@ -94,13 +124,31 @@ def _mount(case: Case, mounts: list[dict[str, Any]], volume: object) -> None:
     m = recs[0]
     probe = m.get("probe") or {}
     daemons = m.get("fuse_daemons") or []
-    case.add("node-agent:mountinfo", f"mountinfo: {m.get('path')} is {m.get('fs_type')} from {m.get('source')}"
-             f"{' (root //deleted)' if m.get('root_deleted') else ''}, FUSE connection {m.get('fuse_connection')}, "
-             f"{len(daemons)} daemon(s) hold it; probe {probe.get('status')} {probe.get('errno') or ''}".rstrip(),
-             {k: m.get(k) for k in ("path", "source", "fs_type", "root", "root_deleted", "fuse_connection",
-                                     "fuse_daemons", "probe", "layers")},
-             mount_fs_type=m.get("fs_type"), mount_probe_errno=probe.get("errno"), volume_mount_path=m.get("path"),
-             mount_root_deleted=bool(m.get("root_deleted")))
+    case.add(
+        "node-agent:mountinfo",
+        f"mountinfo: {m.get('path')} is {m.get('fs_type')} from {m.get('source')}"
+        f"{' (root //deleted)' if m.get('root_deleted') else ''}, "
+        f"FUSE connection {m.get('fuse_connection')}, "
+        f"{len(daemons)} daemon(s) hold it; probe {probe.get('status')} {probe.get('errno') or ''}".rstrip(),
+        {
+            k: m.get(k)
+            for k in (
+                "path",
+                "source",
+                "fs_type",
+                "root",
+                "root_deleted",
+                "fuse_connection",
+                "fuse_daemons",
+                "probe",
+                "layers",
+            )
+        },
+        mount_fs_type=m.get("fs_type"),
+        mount_probe_errno=probe.get("errno"),
+        volume_mount_path=m.get("path"),
+        mount_root_deleted=bool(m.get("root_deleted")),
+    )
 
 
 def _oom(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
@@ -110,14 +158,24 @@ def _oom(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
     linked = [f.data["oom_kill"] for f in mine if isinstance(f.data.get("oom_kill"), dict)]
     plugin_uid, uid = case.facts.get("plugin_pod_uid"), case.facts.get("pod_uid")
     comm = case.facts.get("daemon_comm")
-    related = [f for f in kills if (plugin_uid and f.pod_uid == plugin_uid)
-               or (comm and (f.process or {}).get("comm") == comm)]
+    related = [
+        f
+        for f in kills
+        if (plugin_uid and f.pod_uid == plugin_uid) or (comm and (f.process or {}).get("comm") == comm)
+    ]
     pod_kills = [f for f in kills if uid and f.pod_uid == uid]
     if pod_kills:
-        scopes = sorted({str(f.data.get("constraint") or f.data.get("scope") or "") for f in pod_kills} - {""})
-        case.add("node-agent:kernel", f"the kernel OOM-killed {len(pod_kills)} process(es) of this pod "
-                 f"({', '.join(scopes) or 'scope unknown'})", {"kills": [f.to_dict() for f in pod_kills]},
-                 pod_oom_kills=len(pod_kills), oom_scope=scopes[0] if scopes else None)
+        scopes = sorted(
+            {str(f.data.get("constraint") or f.data.get("scope") or "") for f in pod_kills} - {""}
+        )
+        case.add(
+            "node-agent:kernel",
+            f"the kernel OOM-killed {len(pod_kills)} process(es) of this pod "
+            f"({', '.join(scopes) or 'scope unknown'})",
+            {"kills": [f.to_dict() for f in pod_kills]},
+            pod_oom_kills=len(pod_kills),
+            oom_scope=scopes[0] if scopes else None,
+        )
     if not related and not linked:
         if kills:
             case.facts["node_oom_kills"] = len(kills)
@@ -129,11 +187,21 @@ def _oom(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
     when = _iso(data.get("time"))
     last = case.subject.last_seen
     t = data.get("time")
-    before = ", before the failure" if last is None or not isinstance(t, int | float) or \
-        t <= last.timestamp() + 60 else ""
-    case.add("node-agent:kernel", f"kernel OOM killer killed pid {pid} ({victim}) in {data.get('cgroup')} at "
-             f"{when}{before}", {"pid": pid, "comm": victim, **data},
-             daemon_oom_killed=True, oom_pid=pid, oom_comm=victim, oom_time=when, oom_cgroup=data.get("cgroup"))
+    before = (
+        ", before the failure"
+        if last is None or not isinstance(t, int | float) or t <= last.timestamp() + 60
+        else ""
+    )
+    case.add(
+        "node-agent:kernel",
+        f"kernel OOM killer killed pid {pid} ({victim}) in {data.get('cgroup')} at {when}{before}",
+        {"pid": pid, "comm": victim, **data},
+        daemon_oom_killed=True,
+        oom_pid=pid,
+        oom_comm=victim,
+        oom_time=when,
+        oom_cgroup=data.get("cgroup"),
+    )
 
 
 def _others(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
@@ -142,8 +210,11 @@ def _others(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
     if not keys:
         return
     for f in findings:
-        if f.pod_uid and f.pod_uid != case.facts.get("pod_uid") and \
-                (f.kind, f.data.get("connection") or f.data.get("source")) in keys:
+        if (
+            f.pod_uid
+            and f.pod_uid != case.facts.get("pod_uid")
+            and (f.kind, f.data.get("connection") or f.data.get("source")) in keys
+        ):
             name = case.names.get(f.pod_uid)
             ns, _, pod = name.partition("/") if name else ("", "", f"uid:{f.pod_uid}")
             case.affect(ns, pod, uid=f.pod_uid, volume=f.volume, confirmed_by="node-agent")

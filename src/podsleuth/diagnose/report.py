@@ -13,12 +13,21 @@ WIDTH = 100
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent]
 
 
 def render_diagnosis(diagnosis: dict[str, Any], *, title: str) -> str:
     lines = [title, ""]
-    lines += _wrap(f"root cause: {diagnosis.get('root_cause')} (confidence {diagnosis.get('confidence')})", "")
+    lines += _wrap(
+        f"root cause: {diagnosis.get('root_cause')} (confidence {diagnosis.get('confidence')})", ""
+    )
     lines += _wrap(str(diagnosis.get("summary") or ""), "  ")
     if diagnosis.get("explanation"):
         lines += _wrap(str(diagnosis["explanation"]), "  ")

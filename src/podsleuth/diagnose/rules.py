@@ -39,9 +39,13 @@ class Condition(_Model):
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        tests = [k for k in ("is_", "in_", "present", "contains", "gte", "not_") if getattr(self, k) is not None]
+        tests = [
+            k for k in ("is_", "in_", "present", "contains", "gte", "not_") if getattr(self, k) is not None
+        ]
         if len(tests) != 1:
-            raise ValueError(f"condition on {self.fact!r} needs exactly one test (is/in/present/contains/gte/not)")
+            raise ValueError(
+                f"condition on {self.fact!r} needs exactly one test (is/in/present/contains/gte/not)"
+            )
         return self
 
     def holds(self, facts: Mapping[str, Any]) -> bool:

@@ -44,16 +44,23 @@ class LabRun:
 
     def final(self) -> IncidentChange | None:
         """The last change that carries the full diagnosis (one with a decision ``rule``)."""
-        full = [c for c in self.changes if c.incident.diagnosis and "evidence" in c.incident.diagnosis
-                and "rule" in c.incident.diagnosis]
+        full = [
+            c
+            for c in self.changes
+            if c.incident.diagnosis and "evidence" in c.incident.diagnosis and "rule" in c.incident.diagnosis
+        ]
         return full[-1] if full else (self.changes[-1] if self.changes else None)
 
 
 @contextlib.asynccontextmanager
 async def node_agent(kubelet_dir: str, token_file: str) -> AsyncIterator[str]:
     """The real agent app on an ephemeral localhost port; yields its base URL."""
-    config = ServerConfig(options=CheckOptions(kubelet_dirs=(kubelet_dir,), mount_pid="self"),
-                          host="127.0.0.1", port=0, token_file=token_file)
+    config = ServerConfig(
+        options=CheckOptions(kubelet_dirs=(kubelet_dir,), mount_pid="self"),
+        host="127.0.0.1",
+        port=0,
+        token_file=token_file,
+    )
     runner = web.AppRunner(make_app(config), access_log=None)
     await runner.setup()
     try:
@@ -66,12 +73,14 @@ async def node_agent(kubelet_dir: str, token_file: str) -> AsyncIterator[str]:
 
 
 def _diagnosed(run: LabRun, pod: str) -> bool:
-    return any(c.incident.pod == pod and c.incident.diagnosis and "rule" in c.incident.diagnosis
-               for c in run.changes)
+    return any(
+        c.incident.pod == pod and c.incident.diagnosis and "rule" in c.incident.diagnosis for c in run.changes
+    )
 
 
-async def run_lab(seeded: SeededIncident, *, emit: Emit | None = None, timeout: float = DEFAULT_TIMEOUT,
-                  agent: bool = True) -> LabRun:
+async def run_lab(
+    seeded: SeededIncident, *, emit: Emit | None = None, within: float = DEFAULT_TIMEOUT, agent: bool = True
+) -> LabRun:
     """Serve, watch, diagnose; ``agent=False`` points discovery at a closed port instead
     (the unreachable-agent case)."""
     run = LabRun()
@@ -95,15 +104,21 @@ async def run_lab(seeded: SeededIncident, *, emit: Emit | None = None, timeout: 
             run.api_url = api.url
             for plural, obj in seed_objects.objects(seeded):
                 api.put(plural, obj)
-            settings = Settings(node_agents=NodeAgentSettings(
-                discovery="static", urls={seeded.node_name: run.agent_url}, token_file=token_file, timeout=8.0))
+            settings = Settings(
+                node_agents=NodeAgentSettings(
+                    discovery="static",
+                    urls={seeded.node_name: run.agent_url},
+                    token_file=token_file,
+                    timeout=8.0,
+                )
+            )
             client = await connect(kubeconfig=str(api.kubeconfig_path(Path(tmp))), context=None)
             stack.push_async_callback(client.aclose)
             pipeline = WatchPipeline(client=client, settings=settings, emit=collect, metrics=WatchMetrics())
             stack.push_async_callback(pipeline.aclose)
             task = asyncio.create_task(pipeline.run())
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(within):
                     while not _diagnosed(run, seeded.pod_name):
                         if task.done():
                             task.result()

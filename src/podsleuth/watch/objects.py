@@ -31,7 +31,6 @@ class Present(_Slim):
 class OwnerReference(_Slim):
     kind: str = ""
     name: str = ""
-    uid: str = ""
     controller: bool | None = None
 
 
@@ -63,15 +62,13 @@ class StateWaiting(_Slim):
 
 
 class StateRunning(_Slim):
-    started_at: datetime | None = None
+    """Running: its presence is what matters (since when is read from a fresh GET if needed)."""
 
 
 class StateTerminated(_Slim):
     reason: str | None = None
     message: str | None = None
     exit_code: int | None = None
-    signal: int | None = None
-    started_at: datetime | None = None
     finished_at: datetime | None = None
 
 
@@ -84,9 +81,7 @@ class ContainerState(_Slim):
 class ContainerStatus(_Slim):
     name: str = ""
     ready: bool = False
-    started: bool | None = None
     restart_count: int = 0
-    image: str = ""
     state: ContainerState | None = None
     last_state: ContainerState | None = None
 

@@ -27,6 +27,8 @@ from podsleuth.kube.client import DEFAULT_MAX_LINE, KubeClient, OversizeLine, St
 from podsleuth.watch import listing
 from podsleuth.watch.backoff import Backoff, Sleep
 from podsleuth.watch.changes import Change, Key, Synced, reconcile
+from podsleuth.watch.interning import Interner
+from podsleuth.watch.objects import Pod
 from podsleuth.watch.observer import NullObserver, WatchObserver
 from podsleuth.watch.resources import Resource
 from podsleuth.watch.wire import INITIAL_EVENTS_END, Decoders
@@ -77,6 +79,7 @@ class Reflector(Generic[T]):
         """Where the next watch resumes; None = list first."""
         self.synced = False
         self._decoders: Decoders[Any] = Decoders(resource.wire)
+        self._interner = Interner()
 
     @classmethod
     def from_settings(cls, *, client: KubeClient, resource: Resource[Any, T], settings: WatchSettings,
@@ -86,6 +89,14 @@ class Reflector(Generic[T]):
                    label_selector=settings.label_selector if resource.name == "pods" else "",
                    page_size=settings.page_size, read_timeout=settings.read_timeout,
                    watch_timeout=settings.watch_timeout, backoff_max=settings.backoff_max, **kwargs)
+
+    def converter(self) -> Callable[[Any], T] | None:
+        """Wire struct -> cached object: the resource's conversion, or string sharing for pods."""
+        if self.resource.convert is not None:
+            return self.resource.convert
+        if self.resource.wire is Pod:
+            return self._interner.pod  # type: ignore[return-value]
+        return None
 
     @property
     def name(self) -> str:
@@ -201,7 +212,7 @@ class Reflector(Generic[T]):
             params["resourceVersion"] = self.resource_version or ""
             fresh = None
         resource, decoders, observer, name = self.resource, self._decoders, self.observer, self.resource.name
-        decode, convert, ident, cache = decoders.event.decode, resource.convert, resource.ident, self.cache
+        decode, convert, ident, cache = decoders.event.decode, self.converter(), resource.ident, self.cache
         batches = self.client.stream_batches(resource.path(self.namespace), params,
                                              read_timeout=self.read_timeout, max_line=self.max_line)
         async for batch in batches:

@@ -23,45 +23,87 @@ NODE = "node-3"
 TS = "2026-01-01T00:00:00Z"
 
 
-def pod(name: str, *, namespace: str = "shop", uid: str | None = None, node: str = NODE,
-        containers: list[dict[str, Any]] | None = None, statuses: list[dict[str, Any]] | None = None,
-        volumes: list[dict[str, Any]] | None = None, phase: str = "Pending", owner: str | None = None,
-        reason: str | None = None, message: str | None = None, labels: dict[str, str] | None = None,
-        pod_ip: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": namespace, "uid": uid or f"uid-{name}",
-                            "creationTimestamp": TS, "labels": labels or {}}
+def pod(
+    name: str,
+    *,
+    namespace: str = "shop",
+    uid: str | None = None,
+    node: str = NODE,
+    containers: list[dict[str, Any]] | None = None,
+    statuses: list[dict[str, Any]] | None = None,
+    volumes: list[dict[str, Any]] | None = None,
+    phase: str = "Pending",
+    owner: str | None = None,
+    reason: str | None = None,
+    message: str | None = None,
+    labels: dict[str, str] | None = None,
+    pod_ip: str | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": uid or f"uid-{name}",
+        "creationTimestamp": TS,
+        "labels": labels or {},
+    }
     if owner:
-        meta["ownerReferences"] = [{"kind": "ReplicaSet", "name": owner, "uid": f"rs-{owner}", "controller": True}]
+        meta["ownerReferences"] = [
+            {"kind": "ReplicaSet", "name": owner, "uid": f"rs-{owner}", "controller": True}
+        ]
     status: dict[str, Any] = {"phase": phase, "containerStatuses": statuses or []}
     if reason:
         status.update(reason=reason, message=message)
     if pod_ip:
         status["podIP"] = pod_ip
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": {"nodeName": node, "containers": containers or [{"name": "app", "image": "app:1"}],
-                     "volumes": volumes or []},
-            "status": status}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": {
+            "nodeName": node,
+            "containers": containers or [{"name": "app", "image": "app:1"}],
+            "volumes": volumes or [],
+        },
+        "status": status,
+    }
 
 
 def waiting(name: str, reason: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "ready": False, "restartCount": extra.pop("restarts", 0),
-            "state": {"waiting": {"reason": reason, "message": message}}, **extra}
+    return {
+        "name": name,
+        "ready": False,
+        "restartCount": extra.pop("restarts", 0),
+        "state": {"waiting": {"reason": reason, "message": message}},
+        **extra,
+    }
 
 
-def node(name: str = NODE, *, conditions: dict[str, str] | None = None,
-         taints: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def node(
+    name: str = NODE, *, conditions: dict[str, str] | None = None, taints: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     conds = {"Ready": "True", "MemoryPressure": "False", **(conditions or {})}
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "uid": f"node-{name}"},
-            "spec": {"taints": taints or []},
-            "status": {"conditions": [{"type": t, "status": s} for t, s in conds.items()]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "uid": f"node-{name}"},
+        "spec": {"taints": taints or []},
+        "status": {"conditions": [{"type": t, "status": s} for t, s in conds.items()]},
+    }
 
 
 def event(pod_name: str, reason: str, message: str, *, namespace: str = "shop") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{pod_name}.{reason}", "namespace": namespace},
-            "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": namespace},
-            "reason": reason, "message": message, "type": "Warning", "count": 3,
-            "firstTimestamp": TS, "lastTimestamp": TS}
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod_name}.{reason}", "namespace": namespace},
+        "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": namespace},
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "count": 3,
+        "firstTimestamp": TS,
+        "lastTimestamp": TS,
+    }
 
 
 @dataclass
@@ -76,15 +118,20 @@ class Cluster:
     async def diagnose(self, subject: Subject) -> dict[str, Any]:
         if subject.signature is None:
             sig = KnowledgeBase.default().signature_of(subject.message, subject.reason)
-            subject = Subject(**{**{f: getattr(subject, f) for f in subject.__struct_fields__}, "signature": sig})
+            subject = Subject(
+                **{**{f: getattr(subject, f) for f in subject.__struct_fields__}, "signature": sig}
+            )
         return await Diagnoser(client=self.client, agents=self.agents, api_timeout=3.0).diagnose(subject)
 
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     async with FakeApiServer(bookmark_interval=None) as api:
-        for kind in (Kind("v1", "secrets", "Secret", True), Kind("v1", "configmaps", "ConfigMap", True),
-                     Kind("storage.k8s.io/v1", "csinodes", "CSINode", False)):
+        for kind in (
+            Kind("v1", "secrets", "Secret", True),
+            Kind("v1", "configmaps", "ConfigMap", True),
+            Kind("storage.k8s.io/v1", "csinodes", "CSINode", False),
+        ):
             api.register(kind)
         api.put("nodes", node())
         client = await connect(kubeconfig=str(api.kubeconfig_path(tmp_path)), context=None)
@@ -97,8 +144,9 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
 class FakeAgent:
     """The node agent's HTTP API with canned answers (the real one is exercised by the lab test)."""
 
-    def __init__(self, findings: list[dict[str, Any]], mounts: dict[str, list[dict[str, Any]]],
-                 token: str = "s3cret") -> None:
+    def __init__(
+        self, findings: list[dict[str, Any]], mounts: dict[str, list[dict[str, Any]]], token: str = "s3cret"
+    ) -> None:
         self.findings, self.mounts, self.token = findings, mounts, token
         self.requests: list[str] = []
         self.url = ""

@@ -9,14 +9,25 @@ from tests.diagnose.chain.conftest import NODE, Cluster, event, node, pod, waiti
 
 
 def _subject(category: str, reason: str, message: str, name: str = "web-1", **kw: Any) -> Subject:
-    return Subject(category=category, reason=reason, message=message, namespace="shop", pod=name, node=NODE,
-                   owner_kind="Deployment", owner_name="web", **kw)
+    return Subject(
+        category=category,
+        reason=reason,
+        message=message,
+        namespace="shop",
+        pod=name,
+        node=NODE,
+        owner_kind="Deployment",
+        owner_name="web",
+        **kw,
+    )
 
 
 async def test_missing_secret_is_confirmed_and_names_namespace(cluster: Cluster) -> None:
     msg = 'secret "db-creds" not found'
     cluster.put("pods", pod("web-1", statuses=[waiting("app", "CreateContainerConfigError", msg)]))
-    d = await cluster.diagnose(_subject("container-config", "CreateContainerConfigError", msg, container="app"))
+    d = await cluster.diagnose(
+        _subject("container-config", "CreateContainerConfigError", msg, container="app")
+    )
     assert d["root_cause"] == "missing-config-object"
     assert d["confidence"] >= 0.9
     assert "Create secret db-creds in namespace shop" in d["remediation"][0]
@@ -25,7 +36,9 @@ async def test_missing_secret_is_confirmed_and_names_namespace(cluster: Cluster)
 
 async def test_missing_configmap_key(cluster: Cluster) -> None:
     msg = "Error: couldn't find key log_level in ConfigMap shop/app-config"
-    cluster.put("configmaps", {"metadata": {"name": "app-config", "namespace": "shop"}, "data": {"other": "1"}})
+    cluster.put(
+        "configmaps", {"metadata": {"name": "app-config", "namespace": "shop"}, "data": {"other": "1"}}
+    )
     cluster.put("pods", pod("web-1", statuses=[waiting("app", "CreateContainerConfigError", msg)]))
     d = await cluster.diagnose(_subject("container-config", "CreateContainerConfigError", msg))
     assert d["root_cause"] == "missing-config-key"
@@ -33,11 +46,13 @@ async def test_missing_configmap_key(cluster: Cluster) -> None:
 
 
 IMAGE_CASES = {
-    "image-not-found": 'Failed to pull image "ghcr.io/x/probe:v0.1.8": rpc error: code = NotFound desc = failed to '
-    'pull and unpack image "ghcr.io/x/probe:v0.1.8": failed to resolve reference "ghcr.io/x/probe:v0.1.8": '
+    "image-not-found": 'Failed to pull image "ghcr.io/x/probe:v0.1.8": rpc error: code = NotFound desc = '
+    'failed to pull and unpack image "ghcr.io/x/probe:v0.1.8": '
+    'failed to resolve reference "ghcr.io/x/probe:v0.1.8": '
     "ghcr.io/x/probe:v0.1.8: not found",
-    "image-pull-auth": 'Failed to pull image "registry.corp.net/a/b:1": rpc error: code = Unknown desc = failed to '
-    'pull and unpack image "registry.corp.net/a/b:1": failed to resolve reference "registry.corp.net/a/b:1": '
+    "image-pull-auth": 'Failed to pull image "registry.corp.net/a/b:1": rpc error: code = Unknown desc = '
+    'failed to pull and unpack image "registry.corp.net/a/b:1": '
+    'failed to resolve reference "registry.corp.net/a/b:1": '
     "pulling from host registry.corp.net failed with status code [manifests 1]: 401 Unauthorized",
     "image-pull-tls": 'Failed to pull image "reg.local/x:1": x509: certificate signed by unknown authority',
 }
@@ -61,10 +76,19 @@ async def test_backoff_is_explained_by_the_earlier_pull_event(cluster: Cluster) 
 
 def _oom_pod(limit: str | None) -> dict[str, Any]:
     resources = {"limits": {"memory": limit}} if limit else {}
-    st = {"name": "app", "ready": False, "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-          "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}
-    return pod("web-1", containers=[{"name": "app", "image": "app:1", "resources": resources}], statuses=[st],
-               phase="Running")
+    st = {
+        "name": "app",
+        "ready": False,
+        "restartCount": 4,
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
+    }
+    return pod(
+        "web-1",
+        containers=[{"name": "app", "image": "app:1", "resources": resources}],
+        statuses=[st],
+        phase="Running",
+    )
 
 
 async def test_oom_container_limit_vs_node_oom(cluster: Cluster) -> None:
@@ -85,8 +109,13 @@ async def test_unschedulable_names_resource_taint_and_pvc(cluster: Cluster) -> N
     msg = "0/2 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}."
     d = await cluster.diagnose(_subject("unschedulable", "FailedScheduling", msg))
     assert d["root_cause"] == "untolerated-taints" and "dedicated: gpu" in d["summary"]
-    cluster.put("pods", pod("web-1", node="", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]))
-    cluster.put("persistentvolumeclaims", {"metadata": {"name": "d", "namespace": "shop"}, "status": {"phase": "Pending"}})
+    cluster.put(
+        "pods", pod("web-1", node="", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "d"}}])
+    )
+    cluster.put(
+        "persistentvolumeclaims",
+        {"metadata": {"name": "d", "namespace": "shop"}, "status": {"phase": "Pending"}},
+    )
     msg = "0/6 nodes are available: pod has unbound immediate PersistentVolumeClaims."
     d = await cluster.diagnose(_subject("unschedulable", "FailedScheduling", msg))
     assert d["root_cause"] == "unbound-pvc" and "describe pvc d" in d["remediation"][0]
@@ -94,17 +123,29 @@ async def test_unschedulable_names_resource_taint_and_pvc(cluster: Cluster) -> N
 
 async def test_probe_failure_names_endpoint_and_error(cluster: Cluster) -> None:
     probe = {"httpGet": {"path": "/healthz", "port": 9440}}
-    cluster.put("pods", pod("web-1", phase="Running", containers=[{"name": "app", "image": "a", "livenessProbe": probe}],
-                            statuses=[{"name": "app", "ready": False, "restartCount": 2}]))
-    msg = 'Liveness probe failed: Get "http://10.0.0.5:9440/healthz": dial tcp 10.0.0.5:9440: connect: connection refused'
+    cluster.put(
+        "pods",
+        pod(
+            "web-1",
+            phase="Running",
+            containers=[{"name": "app", "image": "a", "livenessProbe": probe}],
+            statuses=[{"name": "app", "ready": False, "restartCount": 2}],
+        ),
+    )
+    msg = (
+        'Liveness probe failed: Get "http://10.0.0.5:9440/healthz": '
+        "dial tcp 10.0.0.5:9440: connect: connection refused"
+    )
     d = await cluster.diagnose(_subject("probe-failure", "Unhealthy", msg, container="app"))
     assert d["root_cause"] == "probe-failing"
     assert "HTTP GET :9440/healthz" in d["summary"] and "connection refused" in d["summary"]
 
 
 async def test_eviction_names_resource_and_container(cluster: Cluster) -> None:
-    msg = ("The node was low on resource: ephemeral-storage. Container app was using 34260Ki, which exceeds its "
-           "request of 0.")
+    msg = (
+        "The node was low on resource: ephemeral-storage. Container app was using 34260Ki, which exceeds its "
+        "request of 0."
+    )
     cluster.put("pods", pod("web-1", phase="Failed", reason="Evicted", message=msg))
     d = await cluster.diagnose(_subject("evicted", "Evicted", msg))
     assert d["root_cause"] == "evicted"
@@ -112,8 +153,10 @@ async def test_eviction_names_resource_and_container(cluster: Cluster) -> None:
 
 
 async def test_cni_failure(cluster: Cluster) -> None:
-    msg = ('Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox '
-           '"abc": plugin type="calico" failed (add): connection is unauthorized: Unauthorized')
+    msg = (
+        "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "
+        '"abc": plugin type="calico" failed (add): connection is unauthorized: Unauthorized'
+    )
     cluster.put("pods", pod("web-1"))
     d = await cluster.diagnose(_subject("sandbox", "FailedCreatePodSandBox", msg))
     assert d["root_cause"] == "cni-failure" and NODE in d["remediation"][0]
@@ -121,14 +164,27 @@ async def test_cni_failure(cluster: Cluster) -> None:
 
 
 async def test_csi_driver_not_registered_on_the_node(cluster: Cluster) -> None:
-    msg = ('MountVolume.MountDevice failed for volume "pv-1" : kubernetes.io/csi: attacher.MountDevice failed to '
-           "create newCsiDriverClient: driver name nfs.csi.k8s.io not found in the list of registered CSI drivers")
-    cluster.put("storage.k8s.io/csinodes",
-                {"metadata": {"name": NODE}, "spec": {"drivers": [{"name": "ebs.csi.aws.com"}]}})
-    cluster.put("persistentvolumes", {"metadata": {"name": "pv-1"}, "spec": {"csi": {"driver": "nfs.csi.k8s.io",
-                                                                                      "volumeHandle": "h"}}})
-    cluster.put("persistentvolumeclaims", {"metadata": {"name": "c", "namespace": "shop"},
-                                           "spec": {"volumeName": "pv-1"}, "status": {"phase": "Bound"}})
+    msg = (
+        'MountVolume.MountDevice failed for volume "pv-1" : kubernetes.io/csi: attacher.MountDevice '
+        "failed to create newCsiDriverClient: driver name nfs.csi.k8s.io not found in the list of "
+        "registered CSI drivers"
+    )
+    cluster.put(
+        "storage.k8s.io/csinodes",
+        {"metadata": {"name": NODE}, "spec": {"drivers": [{"name": "ebs.csi.aws.com"}]}},
+    )
+    cluster.put(
+        "persistentvolumes",
+        {"metadata": {"name": "pv-1"}, "spec": {"csi": {"driver": "nfs.csi.k8s.io", "volumeHandle": "h"}}},
+    )
+    cluster.put(
+        "persistentvolumeclaims",
+        {
+            "metadata": {"name": "c", "namespace": "shop"},
+            "spec": {"volumeName": "pv-1"},
+            "status": {"phase": "Bound"},
+        },
+    )
     cluster.put("pods", pod("web-1", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "c"}}]))
     d = await cluster.diagnose(_subject("volume-mount", "FailedMount", msg))
     assert d["root_cause"] == "csi-driver-not-registered"

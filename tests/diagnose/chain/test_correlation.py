@@ -21,8 +21,13 @@ PODS = range(1, 4)
 
 def test_correlator_merges_groups_by_key() -> None:
     c = Correlator()
-    g1 = {"key": "n|cause|conn", "pods": ["a/p1"], "volumes": ["v1"], "workloads": ["Deployment/a"],
-          "incidents": ["i1"]}
+    g1 = {
+        "key": "n|cause|conn",
+        "pods": ["a/p1"],
+        "volumes": ["v1"],
+        "workloads": ["Deployment/a"],
+        "incidents": ["i1"],
+    }
     merged, others = c.add("i1", g1)
     assert others == [] and merged["incidents"] == ["i1"]
     merged, others = c.add("i2", {**g1, "pods": ["b/p2"], "volumes": ["v2"], "incidents": ["i2"]})
@@ -38,8 +43,12 @@ async def test_watch_emits_one_group_listing_every_pod(tmp_path: Path) -> None:
     async def emit(change: IncidentChange) -> None:
         changes.append(change)
 
-    async with FakeApiServer(bookmark_interval=None) as api, \
-            FakeAgent(founding.findings(PODS), {founding.uid(i): founding.mounts(i) for i in PODS}, token="") as agent:
+    async with (
+        FakeApiServer(bookmark_interval=None) as api,
+        FakeAgent(
+            founding.findings(PODS), {founding.uid(i): founding.mounts(i) for i in PODS}, token=""
+        ) as agent,
+    ):
         api.put("nodes", node())
         api.put("pods", founding.plugin_pod())
         for i in PODS:

@@ -24,13 +24,25 @@ def test_founding_cause_has_a_confirmed_and_a_suspected_rule() -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a], bogus: 1}]",
-         "bogus"),
-        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a],"
-         " when: [{fact: f}]}]", "exactly one test"),
-        ("rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]},"
-         " {id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]}]", "duplicate"),
-        ("rules: [{id: x, cause: y, confidence: 2, summary: s, root_cause: r, remediation: [a]}]", "confidence"),
+        (
+            "rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a],"
+            " bogus: 1}]",
+            "bogus",
+        ),
+        (
+            "rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a],"
+            " when: [{fact: f}]}]",
+            "exactly one test",
+        ),
+        (
+            "rules: [{id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]},"
+            " {id: x, cause: y, confidence: 0.5, summary: s, root_cause: r, remediation: [a]}]",
+            "duplicate",
+        ),
+        (
+            "rules: [{id: x, cause: y, confidence: 2, summary: s, root_cause: r, remediation: [a]}]",
+            "confidence",
+        ),
     ],
 )
 def test_bad_rules_are_rejected_naming_the_problem(text: str, problem: str) -> None:

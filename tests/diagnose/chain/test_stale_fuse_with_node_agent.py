@@ -56,9 +56,19 @@ async def test_unreachable_agent_lowers_confidence_but_still_diagnoses(cluster: 
 
 async def test_daemonset_discovery_finds_the_agent_pod_on_the_node(cluster: Cluster) -> None:
     _seed(cluster, range(1, 2))
-    cluster.put("pods", {"metadata": {"name": "agent-x", "namespace": "podsleuth", "uid": "a",
-                                      "labels": {"app.kubernetes.io/component": "node-agent"}},
-                         "spec": {"nodeName": NODE}, "status": {"phase": "Running", "podIP": "127.0.0.1"}})
+    cluster.put(
+        "pods",
+        {
+            "metadata": {
+                "name": "agent-x",
+                "namespace": "podsleuth",
+                "uid": "a",
+                "labels": {"app.kubernetes.io/component": "node-agent"},
+            },
+            "spec": {"nodeName": NODE},
+            "status": {"phase": "Running", "podIP": "127.0.0.1"},
+        },
+    )
     async with FakeAgent(founding.findings(range(1, 2)), {}, token="") as agent:
         port = int(agent.url.rsplit(":", 1)[1])
         cluster.agents = NodeAgentSettings(discovery="daemonset", port=port)
