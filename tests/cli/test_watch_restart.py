@@ -63,15 +63,17 @@ alerts:
             kubeconfig = api.kubeconfig_path(tmp_path)
 
             first = await _watch(kubeconfig, store, config, 3)
-            assert [line["event"] for line in first] == ["incident.opened"]
+            assert first[0]["event"] == "incident.opened"
+            assert {line["event"] for line in first[1:]} <= {"incident.updated"}  # e.g. the full diagnosis
             incident_id = first[0]["incident"]["id"]
-            assert [r["event"] for r in received] == ["incident.opened"]
-            assert received[0]["incident"]["id"] == incident_id
+            assert {line["incident"]["id"] for line in first} == {incident_id}
+            assert received[0]["event"] == "incident.opened"
+            assert {r["incident"]["id"] for r in received} == {incident_id}
 
             second = await _watch(kubeconfig, store, config, 3)
             assert all(line["event"] != "incident.opened" for line in second), second
             assert {line["incident"]["id"] for line in second} <= {incident_id}
-            assert [r["event"] for r in received] == ["incident.opened"], "a restart re-alerted"
+            assert [r["event"] for r in received].count("incident.opened") == 1, "a restart re-alerted"
 
             api.delete("pods", "data", etl["metadata"]["name"])
             third = await _watch(kubeconfig, store, config, 4)
