@@ -7,6 +7,7 @@ node-problem-detector's rule files) lets it grow without code changes and is che
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Literal
@@ -97,6 +98,9 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     container_reasons: dict[str, str]
     pod_reasons: dict[str, str]
     event_reasons: dict[str, str]
+    other_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    """Reasons the rules above special-case in code or see only on nodes (CrashLoopBackOff,
+    NodeNotReady...): what a bare reason means when classifying a message on its own."""
     severity_overrides: dict[str, Severity] = msgspec.field(default_factory=dict)
     node_conditions: list[NodeConditionRule] = msgspec.field(default_factory=list)
 
@@ -134,6 +138,7 @@ def parse_catalog(text: str | bytes, *, source: str = "<rules>") -> Catalog:
         "container_reasons": catalog.container_reasons,
         "pod_reasons": catalog.pod_reasons,
         "event_reasons": catalog.event_reasons,
+        "other_reasons": catalog.other_reasons,
     }
     for table_name, table in tables.items():
         for reason, category in table.items():
@@ -145,6 +150,7 @@ def parse_catalog(text: str | bytes, *, source: str = "<rules>") -> Catalog:
     return catalog
 
 
+@functools.cache
 def load_catalog() -> Catalog:
     """The catalog shipped with podsleuth (read once, at Detector construction)."""
     ref = resources.files("podsleuth").joinpath("data/rules/categories.yaml")

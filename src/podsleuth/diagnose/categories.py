@@ -1,75 +1,40 @@
 """The incident categories of CONTRACT.md, and the Kubernetes reasons that imply each one.
 
-Kept apart from the signatures so that the detector and the watcher can map a bare reason to a
-category without loading the knowledge base.
+The mapping itself is the detector's rules file (``data/rules/categories.yaml``), so a reason
+means the same category in detection and in diagnosis.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
-#: CONTRACT.md's minimum set, plus node-side categories for kernel and mount evidence that
-#: does not come from a pod (kernel log lines, mountinfo, FUSE daemons).
-CATEGORIES: Final[frozenset[str]] = frozenset(
-    {
-        "image-pull",
-        "crash-loop",
-        "oom-killed",
-        "container-config",
-        "container-start",
-        "volume-mount",
-        "sandbox",
-        "unschedulable",
-        "probe-failure",
-        "evicted",
-        "init-failure",
-        "node-not-ready",
-        "node-pressure",
-        "stuck-terminating",
-        "deadline-exceeded",
-        "node-kernel",
-        "node-mount",
-    }
-)
+from podsleuth.detect.anomaly import CATEGORIES as DETECT_CATEGORIES
+from podsleuth.detect.anomaly import load_catalog
+
+#: The detector's categories, plus node-side ones for kernel and mount evidence that does not
+#: come from a pod (kernel log lines, mountinfo, FUSE daemons).
+CATEGORIES: Final[frozenset[str]] = DETECT_CATEGORIES | {"node-kernel", "node-mount"}
 
 UNKNOWN: Final = "unknown"
 
-_REASON_CATEGORY: Final[dict[str, str]] = {
-    "errimagepull": "image-pull",
-    "imagepullbackoff": "image-pull",
-    "invalidimagename": "image-pull",
-    "errimageneverpull": "image-pull",
-    "inspectfailed": "image-pull",
-    "crashloopbackoff": "crash-loop",
-    "backoff": "crash-loop",
-    "oomkilled": "oom-killed",
-    "createcontainerconfigerror": "container-config",
-    "createcontainererror": "container-start",
-    "runcontainererror": "container-start",
-    "starterror": "container-start",
-    "containercannotrun": "container-start",
-    "failedmount": "volume-mount",
-    "failedattachvolume": "volume-mount",
-    "failedmapvolume": "volume-mount",
-    "multi-attach": "volume-mount",
-    "failedcreatepodsandbox": "sandbox",
-    "networknotready": "sandbox",
-    "failedscheduling": "unschedulable",
-    "unschedulable": "unschedulable",
-    "unhealthy": "probe-failure",
-    "evicted": "evicted",
-    "preempting": "evicted",
-    "nodenotready": "node-not-ready",
-    "nodestatusunknown": "node-not-ready",
-    "nodelost": "node-not-ready",
-    "kubeletnotready": "node-not-ready",
-    "memorypressure": "node-pressure",
-    "diskpressure": "node-pressure",
-    "pidpressure": "node-pressure",
-    "evictionthresholdmet": "node-pressure",
-    "failedkillpod": "stuck-terminating",
-    "deadlineexceeded": "deadline-exceeded",
-}
+
+@functools.cache
+def _reason_categories() -> dict[str, str]:
+    """reason -> category, from the detector's rules file: one table for both stages."""
+    catalog = load_catalog()
+    table: dict[str, str] = {}
+    for rule in catalog.node_conditions:
+        table[rule.type.lower()] = rule.category
+    for reasons in (
+        catalog.other_reasons,
+        catalog.event_reasons,
+        catalog.pod_reasons,
+        catalog.container_reasons,
+    ):
+        for reason, category in reasons.items():
+            table[reason.lower()] = category
+    return table
 
 
 def normalise_reason(reason: str | None) -> str | None:
@@ -90,4 +55,4 @@ def category_of_reason(reason: str | None) -> str | None:
     if reason.strip().lower().startswith("init:"):
         return "init-failure"
     r = normalise_reason(reason)
-    return _REASON_CATEGORY.get(r) if r else None
+    return _reason_categories().get(r) if r else None
