@@ -47,6 +47,9 @@ class Thresholds(_Section):
     """A pod unschedulable (PodScheduled=False) longer than this is an incident."""
     terminating_extra: Seconds = 300.0
     """A deleted pod still present this long past its grace period is stuck terminating."""
+    volume_mount: Seconds = 60.0
+    """FailedMount/FailedAttachVolume/FailedCreatePodSandBox count once the pod is still not
+    running this long after the first such event (kubelet retries; the first seconds often fail)."""
     probe_failure: Seconds = 60.0
     """Unhealthy probe events while the pod is not ready for this long open an incident."""
     node_not_ready: Seconds = 60.0
@@ -60,6 +63,8 @@ class WatchSettings(_Section):
     exclude_namespaces: list[str] = Field(default_factory=list)
     label_selector: str = ""
     ignore: list[IgnoreRule] = Field(default_factory=list)
+    default_ignore: bool = True
+    """Also drop the usual noise: probe failures in kube-system (see docs/detection.md)."""
     thresholds: Thresholds = Field(default_factory=Thresholds)
     page_size: int = Field(default=500, ge=1, le=10000)
     """Objects per page of the initial paginated list."""

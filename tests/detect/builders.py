@@ -298,10 +298,12 @@ def make_node(name: str = "node-1", **kw: Any) -> Node:
 
 
 def detector(*, classify: Any = None, default_ignore: Any = None, **settings: Any) -> Detector:
+    """``default_ignore``: None = the built-in noise rules, a tuple = those rules instead,
+    a bool = the ``watch.default_ignore`` config key."""
     th = settings.pop("thresholds", {})
+    if isinstance(default_ignore, bool):
+        settings["default_ignore"], default_ignore = default_ignore, None
     ws = WatchSettings(thresholds=Thresholds(**th), **settings)
-    if default_ignore is None:
-        return Detector(ws, classify=classify)
     return Detector(ws, classify=classify, default_ignore=default_ignore)
 
 

@@ -46,8 +46,12 @@ def test_persistent_probe_failure_opens_on_time() -> None:
 
 
 def test_kube_system_probe_failures_ignored_by_default_but_configurable() -> None:
-    for default_ignore, expected in ((None, []), ((), [("incident.opened", "probe-failure")])):
-        d = detector(default_ignore=default_ignore)
+    opened = [("incident.opened", "probe-failure")]
+    for d, expected in (
+        (detector(), []),
+        (detector(default_ignore=()), opened),
+        (detector(default_ignore=False), opened),  # the config key watch.default_ignore
+    ):
         d.on_pod(None, not_ready(0, ns="kube-system"), at(0))
         d.on_event(event("Unhealthy", LIVENESS, namespace="kube-system", first=at(1), last=at(50)), at(50))
         assert kinds(run_until(d, at(100))) == expected

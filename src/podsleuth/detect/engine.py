@@ -70,7 +70,7 @@ class Detector:
         *,
         classify: Callable[[str, str | None], str | None] | None = None,
         catalog: Catalog | None = None,
-        default_ignore: Sequence[IgnoreRule] = DEFAULT_IGNORE,
+        default_ignore: Sequence[IgnoreRule] | None = None,
     ) -> None:
         self._th = settings.thresholds
         self._catalog = catalog if catalog is not None else load_catalog()
@@ -82,6 +82,8 @@ class Detector:
             classify=classify,
             collect_logs=settings.collect_logs,
         )
+        if default_ignore is None:
+            default_ignore = DEFAULT_IGNORE if settings.default_ignore else ()
         self._filters = Filters(settings, default_ignore=default_ignore)
         self._pods: dict[PodKey, _Watched] = {}
         self._evidence: dict[Hashable, Evidence] = {}

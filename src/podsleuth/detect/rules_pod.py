@@ -20,11 +20,6 @@ from podsleuth.detect.anomaly import Anomaly, Catalog, Termination
 from podsleuth.detect.rules_event import Evidence
 from podsleuth.watch.objects import ContainerStatus, Pod, PodCondition, StateTerminated, StateWaiting
 
-VOLUME_GRACE = timedelta(seconds=60)
-"""FailedMount/FailedCreatePodSandBox are routinely transient in a pod's first seconds
-("configmap not registered", attach not done yet, CNI warming up): they count only when the pod
-is still not running this long after the first such event."""
-
 _CREATING = frozenset({"ContainerCreating", "PodInitializing"})
 _START_FAILURES = frozenset({"StartError", "ContainerCannotRun"})
 _NOT_FAILURES = frozenset({"Completed", "ContainerStatusUnknown"})
@@ -246,7 +241,7 @@ def _stuck_creating(
         if f is None or f.last < since:
             continue  # about an earlier pod of the same name
         explained = True
-        at = max(f.first, since) + VOLUME_GRACE
+        at = max(f.first, since) + timedelta(seconds=thresholds.volume_mount)
         if now >= at:
             out.anomalies.append(Anomaly(category=category, reason=f.reason, message=f.message))
         else:
