@@ -180,6 +180,11 @@ class WatchPipeline:
             self._schedule_diagnosis(change.incident, change.kind)
         self._update_open_gauge()
 
+    @property
+    def settled(self) -> bool:
+        """No enrichment (log fetch, diagnosis) in flight: every follow-up update is out."""
+        return not self._enrichment
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._enrichment.add(task)

@@ -64,6 +64,7 @@ async def test_relist_after_410_reopens_nothing(running: Running) -> None:
     for pod in _crashing_cart():
         running.api.put("pods", pod)
     await running.until(lambda: any(len(c.incident.pods) == 3 for c in running.changes))
+    await running.until(lambda: running.pipeline.settled)  # logs and the full diagnosis are out
     before = list(running.changes)
     running.api.compact()
     running.api.inject_error(code=410, reason="Expired")

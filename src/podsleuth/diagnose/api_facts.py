@@ -229,12 +229,13 @@ class _Config(o._Wire):
 
 
 async def _config_ref(api: Api, case: Case, ns: str) -> None:
+    """Does the referenced ConfigMap exist, with the key? Secrets are never read: podsleuth has
+    no RBAC on them (least privilege) and the kubelet's message already names what is missing."""
     kind, name = case.facts.get("missing_kind"), case.facts.get("missing_name")
-    if kind not in ("secret", "configmap") or not isinstance(name, str):
+    if kind != "configmap" or not isinstance(name, str):
         return
     ns = str(case.facts.get("missing_namespace") or ns)
-    plural = "secrets" if kind == "secret" else "configmaps"
-    path = f"/api/v1/namespaces/{ns}/{plural}/{name}"
+    path = f"/api/v1/namespaces/{ns}/configmaps/{name}"
     obj = await api.get(path, _Config, what=f"{kind} {ns}/{name}")
     if obj is None and path in api.not_found:
         case.add(

@@ -1,7 +1,8 @@
 """The incident store: incidents, their timeline, the alert outbox, notification log, silences.
 
 ``open_store(url)`` is the one entry point; ``sqlite:///path.db`` (or a bare path) is served by
-SQLite, ``postgresql://`` is reserved for a later implementation of the same ``Store`` Protocol.
+SQLite, ``postgresql://`` (or ``postgres://``) by PostgreSQL through the same ``Store`` Protocol,
+which several watchers can share (high availability, see docs/ha.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from podsleuth.errors import ConfigError
 from podsleuth.store.base import Store
 from podsleuth.store.sqlite import SqliteStore
 
-__all__ = ["SqliteStore", "Store", "default_store_path", "default_store_url", "open_store", "sqlite_path"]
+__all__ = ["SqliteStore", "Store", "default_store_path", "default_store_url", "is_postgres", "open_store",
+           "sqlite_path"]
 
 
 def default_store_path(*, env: dict[str, str] | None = None) -> Path:
@@ -39,12 +41,20 @@ def sqlite_path(url: str) -> str:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         if scheme.startswith("postgres"):
-            raise ConfigError("store URL: PostgreSQL is not supported yet; use sqlite:///path.db")
+            raise ConfigError("store URL: a PostgreSQL URL is not a SQLite path; open it with open_store")
         raise ConfigError(f"store URL: unsupported scheme {scheme!r}; use sqlite:///path.db")
     return url
 
 
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).split("://", 1)[0] in ("postgresql", "postgres")
+
+
 async def open_store(url: str | None = None) -> Store:
     """Open (creating and migrating as needed) the store at ``url``; ``None`` = the default file."""
+    if url and is_postgres(url):
+        from podsleuth.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url)
     path = sqlite_path(url) if url else str(default_store_path())
     return await SqliteStore.open(path)

@@ -110,3 +110,95 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return SCHEMA_VERSION
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+# The same tables as SQLite with PostgreSQL types (BIGSERIAL for AUTOINCREMENT, DOUBLE PRECISION
+# for REAL; JSON stays TEXT so both backends read back exactly what they wrote). The version is
+# kept in ``podsleuth_schema``; ``podsleuth.store.postgres`` applies the steps under an advisory
+# lock so two watchers starting together do not both migrate.
+
+POSTGRES_MIGRATIONS: tuple[str, ...] = (
+    # 1: the SQLite schema, step 1
+    """
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL,
+        data TEXT NOT NULL,
+        opened_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        resolved_at DOUBLE PRECISION
+    );
+    CREATE INDEX incidents_status ON incidents(status);
+    CREATE TABLE timeline (
+        id BIGSERIAL PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        event TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX timeline_incident ON timeline(incident_id, id);
+    CREATE TABLE queue (
+        id BIGSERIAL PRIMARY KEY,
+        receiver TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        change TEXT NOT NULL,
+        enqueued_at DOUBLE PRECISION NOT NULL,
+        ready_at DOUBLE PRECISION NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        batch_id TEXT,
+        reason TEXT
+    );
+    CREATE INDEX queue_pending ON queue(receiver, state, ready_at);
+    CREATE TABLE deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        batch_id TEXT NOT NULL,
+        receiver TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        last_error TEXT NOT NULL DEFAULT '',
+        done_at DOUBLE PRECISION,
+        UNIQUE (batch_id, target)
+    );
+    CREATE INDEX deliveries_due ON deliveries(receiver, state, next_attempt_at);
+    CREATE TABLE notify_state (
+        receiver TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        last_sent_at DOUBLE PRECISION NOT NULL,
+        last_hash TEXT NOT NULL,
+        last_event TEXT NOT NULL,
+        PRIMARY KEY (receiver, incident_id)
+    );
+    CREATE TABLE notification_log (
+        id BIGSERIAL PRIMARY KEY,
+        delivery_id BIGINT NOT NULL,
+        receiver TEXT NOT NULL,
+        target TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        sent_at DOUBLE PRECISION NOT NULL,
+        incident_ids TEXT NOT NULL
+    );
+    CREATE TABLE silences (
+        id TEXT PRIMARY KEY,
+        matchers TEXT NOT NULL,
+        starts_at DOUBLE PRECISION NOT NULL,
+        ends_at DOUBLE PRECISION NOT NULL,
+        comment TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 2: delivery claims, so two processes sharing the database never send one row twice at once
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN claimed_until DOUBLE PRECISION;
+    """,
+)
+
+POSTGRES_SCHEMA_VERSION = len(POSTGRES_MIGRATIONS)
