@@ -38,18 +38,18 @@ DEFAULT_TIMEOUT = 20.0
 
 @dataclass
 class LabRun:
+    pod: str
+    """The seeded application pod: the incident the lab is about (the CSI plugin pod's own
+    OOM-kill incident is real too, but it is evidence, not the story)."""
     changes: list[IncidentChange] = field(default_factory=list)
     agent_url: str = ""
     api_url: str = ""
 
     def final(self) -> IncidentChange | None:
-        """The last change that carries the full diagnosis (one with a decision ``rule``)."""
-        full = [
-            c
-            for c in self.changes
-            if c.incident.diagnosis and "evidence" in c.incident.diagnosis and "rule" in c.incident.diagnosis
-        ]
-        return full[-1] if full else (self.changes[-1] if self.changes else None)
+        """The seeded pod's last change carrying the full diagnosis (one with a decision ``rule``)."""
+        ours = [c for c in self.changes if self.pod in (c.incident.pod, *c.incident.pods)]
+        full = [c for c in ours if c.incident.diagnosis and "rule" in c.incident.diagnosis]
+        return full[-1] if full else (ours[-1] if ours else None)
 
 
 @contextlib.asynccontextmanager
@@ -83,7 +83,7 @@ async def run_lab(
 ) -> LabRun:
     """Serve, watch, diagnose; ``agent=False`` points discovery at a closed port instead
     (the unreachable-agent case)."""
-    run = LabRun()
+    run = LabRun(pod=seeded.pod_name)
 
     async def collect(change: IncidentChange) -> None:
         run.changes.append(change)

@@ -100,8 +100,9 @@ class PostgresStore:
 
     @classmethod
     async def open(
-        cls, url: str, *, timeout: float = 30.0, connect_timeout: float = 10.0, claim_ttl: float = 60.0
+        cls, url: str, *, op_timeout: float = 30.0, connect_timeout: float = 10.0, claim_ttl: float = 60.0
     ) -> PostgresStore:
+        timeout = op_timeout
         store = cls(url, timeout=timeout, connect_timeout=connect_timeout, claim_ttl=claim_ttl)
         try:
             async with store._lock:
@@ -289,8 +290,10 @@ class PostgresStore:
                     )
                 if plan.notify:
                     await cur.executemany(
-                        "INSERT INTO notify_state (receiver, incident_id, last_sent_at, last_hash, last_event)"
-                        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT(receiver, incident_id) DO UPDATE SET"
+                        "INSERT INTO notify_state"
+                        " (receiver, incident_id, last_sent_at, last_hash, last_event)"
+                        " VALUES (%s, %s, %s, %s, %s)"
+                        " ON CONFLICT(receiver, incident_id) DO UPDATE SET"
                         " last_sent_at=excluded.last_sent_at, last_hash=excluded.last_hash,"
                         " last_event=excluded.last_event",
                         [tuple(s) for s in plan.notify],
