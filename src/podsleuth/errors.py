@@ -13,6 +13,7 @@
         ├── ApiForbidden           403: names the verb and resource that RBAC lacks
         ├── ApiUnauthorized        401: bad or expired credentials
         ├── ApiNotFound            404: resource kind or object missing
+        ├── ApiConflict            409: a stale resourceVersion on update, or the object exists
         ├── ApiGone                410: resourceVersion too old, re-list
         └── ApiServerError         any other HTTP status
 
@@ -72,6 +73,11 @@ class ApiUnauthorized(ApiError):
 
 class ApiNotFound(ApiError):
     """HTTP 404: the resource kind (API group not served) or the object does not exist."""
+
+
+class ApiConflict(ApiError):
+    """HTTP 409: an update carried a stale resourceVersion (reason Conflict), or a create named
+    an object that already exists (reason AlreadyExists); re-read and decide again."""
 
 
 class ApiGone(ApiError):

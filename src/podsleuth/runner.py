@@ -87,6 +87,7 @@ class WatchPipeline:
         self.correlator = Correlator()
         self._diagnosing: dict[str, asyncio.Task[None]] = {}
         self._enrichment: set[asyncio.Task[None]] = set()
+        self._last_emitted: dict[str, Incident] = {}
         self._wake = asyncio.Event()
         self._gauge_categories: set[str] = set()
 
@@ -172,6 +173,8 @@ class WatchPipeline:
     async def _publish(self, changes: list[IncidentChange], started: float) -> None:
         for change in changes:
             change = self._with_diagnosis(change)
+            if self._repeats_last(change):
+                continue
             self.metrics.incident_changes.labels(kind=change.kind).inc()
             self.metrics.detection_latency.observe(time.perf_counter() - started)
             await self.emit(change)
@@ -179,6 +182,19 @@ class WatchPipeline:
                 self._spawn(self._attach_logs(change))
             self._schedule_diagnosis(change.incident, change.kind)
         self._update_open_gauge()
+
+    def _repeats_last(self, change: IncidentChange) -> bool:
+        """An update that says nothing new (follow-ups of logs and diagnosis can race to the
+        same state): dropped, so the live view and the outbox see each state once."""
+        incident = change.incident
+        last = self._last_emitted.get(incident.id)
+        if change.kind == "incident.resolved":
+            self._last_emitted.pop(incident.id, None)
+            return False
+        self._last_emitted[incident.id] = incident
+        if change.kind != "incident.updated" or last is None:
+            return False
+        return msgspec.structs.replace(incident, last_seen=last.last_seen) == last
 
     @property
     def settled(self) -> bool:

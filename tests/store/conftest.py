@@ -46,6 +46,7 @@ def _sqlite(path: Path) -> Backend:
             return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def write(version: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path)
         conn.execute(f"PRAGMA user_version = {version}")
         conn.close()

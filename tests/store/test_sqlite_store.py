@@ -1,8 +1,7 @@
-"""The SQLite store: versioned schema, state that survives a reopen, concurrent writers (WAL)."""
+"""The SQLite store specifically: WAL, file URLs (the backend-neutral suite is test_store_suite.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -10,13 +9,7 @@ import pytest
 
 from podsleuth.errors import ConfigError
 from podsleuth.store import default_store_path, open_store, sqlite_path
-from podsleuth.store.base import Silence
 from podsleuth.store.migrations import SCHEMA_VERSION
-from podsleuth.store.sqlite import SqliteStore
-
-
-def incident_change(event: str, iid: str) -> dict[str, object]:
-    return {"event": event, "incident": {"id": iid, "fingerprint": f"fp-{iid}", "category": "crash-loop"}}
 
 
 async def test_schema_version_and_wal(tmp_path: Path) -> None:
@@ -28,50 +21,6 @@ async def test_schema_version_and_wal(tmp_path: Path) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"incidents", "timeline", "queue", "deliveries", "notification_log", "silences"} <= tables
     conn.close()
-
-
-async def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.close()
-    with pytest.raises(RuntimeError, match="newer"):
-        await SqliteStore.open(path)
-
-
-async def test_open_incidents_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
-    store = await SqliteStore.open(path)
-    await store.record_change(incident_change("incident.opened", "a"), at=1.0)
-    await store.record_change(incident_change("incident.opened", "b"), at=2.0)
-    await store.record_change(incident_change("incident.resolved", "b"), at=3.0)
-    await store.aclose()
-    store = await SqliteStore.open(path)
-    assert [i.id for i in await store.open_incidents()] == ["a"]
-    assert [e for _, e, _ in await store.timeline("b")] == ["incident.opened", "incident.resolved"]
-    await store.aclose()
-
-
-async def test_concurrent_writers(tmp_path: Path) -> None:
-    """The CLI adds silences while the watcher writes incidents to the same file."""
-    path = tmp_path / "p.db"
-    a, b = await SqliteStore.open(path), await SqliteStore.open(path)
-
-    async def incidents() -> None:
-        for n in range(200):
-            await a.record_change(incident_change("incident.opened", f"i{n}"), at=float(n))
-
-    async def silences() -> None:
-        for n in range(50):
-            await b.add_silence(Silence(f"s{n}", {"namespace": "x"}, 0.0, 10.0, "", "me", 0.0))
-
-    await asyncio.gather(incidents(), silences())
-    assert len(await b.open_incidents()) == 200
-    assert len(await a.silences(now=1.0)) == 50
-    assert await a.expire_silence("s7", at=2.0)
-    assert len(await b.silences(now=3.0)) == 49
-    await a.aclose()
-    await b.aclose()
 
 
 def test_store_urls(tmp_path: Path) -> None:

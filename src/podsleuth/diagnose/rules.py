@@ -146,8 +146,8 @@ def render(template: str, facts: Mapping[str, Any]) -> str:
 
     def one(m: re.Match[str]) -> str:
         value = facts.get(m.group(1))
-        if value not in (None, "", []):
-            return _text(value)
+        if value is not None and (value not in ("", []) or m.group(1).endswith(("_clause", "_because"))):
+            return _text(value)  # empty *_clause/*_because: "nothing to add", not unknown
         fallback = m.group(2)
         return render(fallback, facts) if fallback is not None else "?"
 

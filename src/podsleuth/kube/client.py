@@ -119,6 +119,26 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise self._unreachable(e) from e
 
+    async def put(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
+        """PUT (replace) a JSON object; the stored object as bytes. A stale
+        ``metadata.resourceVersion`` (or any 409) raises ``ApiConflict``."""
+        data = body if isinstance(body, bytes) else msgspec.json.encode(body)
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
+        headers = {**await self._headers(), "Content-Type": "application/json"}
+        try:
+            async with self._session.put(
+                self.server + path, data=data, timeout=timeout, headers=headers, **self._kwargs()
+            ) as resp:
+                try:
+                    await self._raise_for(resp, verb="update", path=path)
+                except errors.ApiServerError as e:
+                    if e.status == 409:
+                        raise errors.ApiConflict(str(e), status=e.status, reason=e.reason) from None
+                    raise
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise self._unreachable(e) from e
+
     async def stream_lines(
         self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE
     ) -> AsyncIterator[Line | OversizeLine]:

@@ -1,4 +1,5 @@
-"""Request routing of the fake API server: paths, auth, RBAC, lists, gets, creates, logs, watches.
+"""Request routing of the fake API server: paths, auth, RBAC, lists, gets, creates, replaces
+(PUT, with optimistic concurrency on ``metadata.resourceVersion``), logs, watches.
 
 Responses follow the real kube-apiserver: errors are ``metav1.Status`` JSON bodies with the
 real reasons and messages; watches are 200 chunked JSON lines; a too-old resourceVersion is an
@@ -86,6 +87,8 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
     q = request.query
     if request.method == "POST" and target.name is None:
         return forbidden(api, "create", target) or await _create(api, request, target)
+    if request.method == "PUT" and target.name is not None and target.sub is None:
+        return forbidden(api, "update", target) or await _replace(api, request, target)
     if request.method != "GET":
         return status(405, "MethodNotAllowed", f"the server does not allow this method: {request.method}")
     if target.name is not None:
@@ -175,6 +178,42 @@ async def _create(api: FakeApiServer, request: web.Request, target: Target) -> w
         return status(409, "AlreadyExists", f'{target.kind.plural} "{name}" already exists')
     stored = api.put(target.kind.key, obj)
     return web.Response(status=201, body=msgspec.json.encode(stored), content_type="application/json")
+
+
+async def _replace(api: FakeApiServer, request: web.Request, target: Target) -> web.StreamResponse:
+    """PUT: replace the whole object; a ``metadata.resourceVersion`` that is not the stored one
+    is a 409 Conflict (optimistic concurrency), none at all an unconditional update."""
+    assert target.name is not None
+    try:
+        obj = msgspec.json.decode(await request.read())
+    except msgspec.DecodeError as e:
+        return status(400, "BadRequest", f"the object provided is unrecognized: {e}")
+    if not isinstance(obj, dict):
+        return status(400, "BadRequest", "the object provided is not a JSON object")
+    meta = obj.setdefault("metadata", {})
+    if meta.get("name", target.name) != target.name:
+        return status(400, "BadRequest", f"the name of the object ({meta['name']}) does not match the name "
+                      f"on the URL ({target.name})")
+    meta["name"] = target.name
+    if target.namespace is not None:
+        meta["namespace"] = target.namespace
+    kind = target.kind
+    entry = api.store.get(kind.key, target.namespace or "", target.name)
+    if entry is None:
+        return status(404, "NotFound", f'{kind.plural} "{target.name}" not found',
+                      details={"name": target.name, "kind": kind.plural})
+    resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    rv = meta.get("resourceVersion")
+    if rv and str(rv) != str(entry.rv):
+        return status(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{target.name}": '
+                      "the object has been modified; please apply your changes to the latest version and "
+                      "try again",
+                      details={"name": target.name, "group": kind.group, "kind": kind.plural})
+    old = msgspec.json.decode(entry.raw)
+    meta["uid"] = old["metadata"].get("uid")
+    meta["creationTimestamp"] = old["metadata"].get("creationTimestamp")
+    stored = api.put(kind.key, obj)
+    return web.Response(status=200, body=msgspec.json.encode(stored), content_type="application/json")
 
 
 async def _watch(api: FakeApiServer, request: web.Request, target: Target) -> web.StreamResponse:

@@ -146,7 +146,7 @@ class FakeApiServer:
         self.store.register(kind)
 
     def deny(self, verb: str, kind: str = "*") -> None:
-        """RBAC: answer 403 to ``verb`` (get/list/watch/create) on ``kind`` (``*`` = any)."""
+        """RBAC: answer 403 to ``verb`` (get/list/watch/create/update) on ``kind`` (``*`` = any)."""
         self.denied.add((verb, kind))
 
     def allow(self, verb: str, kind: str = "*") -> None:
