@@ -6,15 +6,24 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 import tempfile
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+import msgspec
+from prometheus_client import Gauge
 
+from podsleuth.alert.model import content_hash, decode_change
 from podsleuth.alert.notifier import Notifier
 from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
 from podsleuth.cli.render import render_change
@@ -22,15 +31,47 @@ from podsleuth.config import Settings, load_settings
 from podsleuth.detect import IncidentChange
 from podsleuth.errors import UsageError
 from podsleuth.kube import KubeClient, connect
+from podsleuth.kube.leader import LeaderElector
 from podsleuth.metrics import WatchMetrics, serve_metrics
 from podsleuth.resume import Resumption
 from podsleuth.runner import WatchPipeline
 from podsleuth.store import Store, open_store
+from podsleuth.store.base import IncidentRecord
 
 log = logging.getLogger(__name__)
 
 DEMO_DURATION = 12.0
 DEMO_STORE = "sqlite:///:memory:"
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def in_cluster(kubeconfig: str | None, *, env: dict[str, str] | None = None) -> bool:
+    """Running in a pod with in-cluster config (no kubeconfig given or in $KUBECONFIG)."""
+    env = dict(os.environ) if env is None else env
+    return (
+        kubeconfig is None
+        and not env.get("KUBECONFIG")
+        and bool(env.get("KUBERNETES_SERVICE_HOST"))
+        and SERVICE_ACCOUNT_TOKEN.exists()
+    )
+
+
+def default_identity(*, env: dict[str, str] | None = None) -> str:
+    """$POD_NAME in a pod; elsewhere hostname and pid, so two watchers on one host differ."""
+    env = dict(os.environ) if env is None else env
+    return env.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Election:
+    """Leader election settings of one ``watch``: the Lease to compete for and its timings."""
+
+    namespace: str
+    name: str
+    identity: str
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
 
 
 @click.command(name="watch")
@@ -61,6 +102,44 @@ DEMO_STORE = "sqlite:///:memory:"
     help="Start with a streaming list (sendInitialEvents, Kubernetes 1.27+) instead of a paginated list.",
 )
 @click.option(
+    "--leader-elect/--no-leader-elect",
+    default=None,
+    help="Compete for a Lease with other replicas; only the leader prints and sends notifications, "
+    "standbys keep watching to take over warm. Default: on in a cluster (in-cluster config), off elsewhere.",
+)
+@click.option(
+    "--lease-namespace",
+    default=None,
+    help="Namespace of the Lease. Default: $POD_NAMESPACE, else podsleuth.",
+)
+@click.option("--lease-name", default="podsleuth-watcher", show_default=True, help="Name of the Lease.")
+@click.option(
+    "--identity",
+    default=None,
+    help="This replica's holderIdentity on the Lease. Default: $POD_NAME, else HOSTNAME_PID.",
+)
+@click.option(
+    "--lease-duration",
+    type=click.FloatRange(min=1),
+    default=15.0,
+    show_default=True,
+    help="Seconds a standby waits after the last renewal before taking the Lease over.",
+)
+@click.option(
+    "--renew-deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds the leader keeps leading without a successful renewal (less than --lease-duration).",
+)
+@click.option(
+    "--retry-period",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Seconds between renewals and acquisition attempts (less than --renew-deadline).",
+)
+@click.option(
     "--demo",
     is_flag=True,
     help="Watch an embedded demo cluster (an in-process API server replaying the founding incident "
@@ -78,18 +157,45 @@ def command(
     metrics_port: int,
     metrics_host: str,
     streaming_list: bool,
+    leader_elect: bool | None,
+    lease_namespace: str | None,
+    lease_name: str,
+    identity: str | None,
+    lease_duration: float,
+    renew_deadline: float,
+    retry_period: float,
     demo: bool,
 ) -> None:
     """List+watch pods, events and nodes; detect anomalies, diagnose them, report incidents.
 
     With --output json, one line per incident change (incident.opened / .updated / .resolved)
-    goes to stdout, in the shape of docs/contract.md; logs go to stderr.
+    goes to stdout, in the shape of docs/contract.md; logs go to stderr. With --leader-elect only
+    the replica holding the Lease prints and notifies (docs/ha.md).
     """
     settings = load_settings(config_path)
     if store_url is not None:
         settings = settings.model_copy(update={"store": store_url})
     if demo and duration is None:
         duration = DEMO_DURATION
+    if leader_elect is None:
+        leader_elect = not demo and in_cluster(kubeconfig)
+    election = None
+    if leader_elect:
+        if demo:
+            raise UsageError("--leader-elect does not go with --demo")
+        if not 0 < retry_period < renew_deadline < lease_duration:
+            raise UsageError(
+                "leader election needs --retry-period < --renew-deadline < --lease-duration, got "
+                f"{retry_period:g} < {renew_deadline:g} < {lease_duration:g}"
+            )
+        election = Election(
+            namespace=lease_namespace or os.environ.get("POD_NAMESPACE") or "podsleuth",
+            name=lease_name,
+            identity=identity or default_identity(),
+            lease_duration=lease_duration,
+            renew_deadline=renew_deadline,
+            retry_period=retry_period,
+        )
     job = _Job(
         settings=settings,
         kubeconfig=kubeconfig,
@@ -101,8 +207,41 @@ def command(
         metrics_host=metrics_host,
         streaming_list=streaming_list,
         demo=demo,
+        election=election,
     )
     asyncio.run(job.run())
+
+
+class _Shadow:
+    """The latest change of every incident the detector knows, kept by a leader-elect replica
+    whether it leads or not, in the order they happened: what a new leader replays against the
+    shared store to catch up on what its predecessor missed. Resolved incidents are forgotten
+    after ``keep_resolved`` seconds (their resolve is news only if a store still has them open)."""
+
+    def __init__(self, *, keep_resolved: float = 900.0) -> None:
+        self.keep_resolved = keep_resolved
+        self._changes: OrderedDict[str, tuple[float, IncidentChange]] = OrderedDict()
+        self._notes = 0
+
+    def note(self, change: IncidentChange) -> None:
+        key = change.incident.id
+        self._changes[key] = (time.monotonic(), change)
+        self._changes.move_to_end(key)
+        self._notes += 1
+        if self._notes % 1000 == 0:
+            self.prune()
+
+    def prune(self) -> None:
+        before = time.monotonic() - self.keep_resolved
+        for key, (at, change) in list(self._changes.items()):
+            if change.kind == "incident.resolved" and at < before:
+                del self._changes[key]
+
+    def snapshot(self) -> list[IncidentChange]:
+        return [change for _, change in self._changes.values()]
+
+    def __len__(self) -> int:
+        return len(self._changes)
 
 
 class _Job:
@@ -119,15 +258,38 @@ class _Job:
         metrics_host: str,
         streaming_list: bool,
         demo: bool,
+        election: Election | None = None,
     ) -> None:
         self.settings, self.kubeconfig, self.context = settings, kubeconfig, context
         self.namespaces, self.output, self.duration = namespaces, output, duration
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.streaming_list, self.demo = streaming_list, demo
+        self.election = election
         self.resumption = Resumption(())
         self.notifier: Notifier | None = None
+        self.store: Store | None = None
+        self.elector: LeaderElector | None = None
+        self.shadow = _Shadow() if election is not None else None
+        self.active = False
+        """True while this process publishes: it leads (or runs without election) and has caught
+        up with the store. Standbys print nothing, record nothing, send nothing."""
+        self._publish_lock = asyncio.Lock()
+        self._leader_tasks: set[asyncio.Task[None]] = set()
+        self._leader_gauge: Gauge | None = None
+        self._metrics: WatchMetrics | None = None
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
 
     async def emit(self, change: IncidentChange) -> None:
+        if self.shadow is not None:
+            self.shadow.note(change)
+        if not self.active:
+            return
+        async with self._publish_lock:
+            if self.active and (self.elector is None or self.elector.is_leader):
+                await self._publish(change)
+
+    async def _publish(self, change: IncidentChange) -> None:
         change = self.resumption.apply(change)
         if self.output == "json":
             sys.stdout.write(json.dumps(change.to_contract(), ensure_ascii=False) + "\n")
@@ -137,14 +299,72 @@ class _Job:
         if self.notifier is not None:
             await self.notifier.submit(change.to_contract())
 
+    # --- leadership ---
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._leader_tasks.add(task)
+        task.add_done_callback(self._leader_done)
+
+    def _leader_done(self, task: asyncio.Task[None]) -> None:
+        self._leader_tasks.discard(task)
+        if not task.cancelled() and (e := task.exception()) is not None:
+            log.error("notifying failed: %s", e, exc_info=e)
+            self._failure = e
+            self._failed.set()
+
+    def _started_leading(self) -> None:
+        if self._leader_gauge is not None:
+            self._leader_gauge.set(1)
+        self._spawn(self._lead())
+
+    def _stopped_leading(self) -> None:
+        """Stop at once: no more prints, batches or deliveries started (those in flight finish)."""
+        self.active = False
+        if self._leader_gauge is not None:
+            self._leader_gauge.set(0)
+        for task in list(self._leader_tasks):
+            task.cancel()
+
+    async def _lead(self) -> None:
+        """Catch up with the shared store, then publish and notify until cancelled."""
+        assert self.store is not None and self.notifier is not None
+        self.active = True
+        self._spawn(self.notifier.run())  # first: what a predecessor left in the outbox goes out now
+        async with self._publish_lock:
+            replay = self.shadow.snapshot() if self.shadow is not None else []
+            records = await self.store.open_incidents()
+            self.resumption = Resumption(records)
+            await self._catch_up(replay, {r.fingerprint: r for r in records})
+        self._spawn(self._resolve_leftovers())
+
+    async def _catch_up(self, replay: list[IncidentChange], stored: dict[str, IncidentRecord]) -> None:
+        """Publish what the store does not know yet: incidents opened or changed while another
+        replica led (or none did), and resolves of incidents the store still has open."""
+        published = 0
+        for change in replay:
+            record = stored.pop(change.incident.fingerprint, None)
+            if change.kind == "incident.resolved":
+                if record is None:
+                    continue  # nobody was told it was open, or its resolve is already stored
+            else:
+                change = msgspec.structs.replace(change, kind="incident.opened")
+                if record is not None:
+                    mapped = self.resumption.apply(change)  # now an update of the stored incident
+                    if _same_content(mapped, record):
+                        continue
+            await self._publish(change)
+            published += 1
+        if replay:
+            log.info("leader catch-up: %d incident(s) known, %d published", len(replay), published)
+
     async def run(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGTERM, stop.set)
         store = await open_store(DEMO_STORE if self.demo and not self.settings.store else self.settings.store)
+        self.store = store
         try:
-            self.resumption = Resumption(await store.open_incidents())
             async with self._cluster() as kubeconfig:
                 client = await connect(kubeconfig=kubeconfig, context=None if self.demo else self.context)
                 try:
@@ -158,6 +378,12 @@ class _Job:
         self, client: KubeClient, store: Store, stop: asyncio.Event, *, where: str | None
     ) -> None:
         metrics = WatchMetrics()
+        self._metrics = metrics
+        self._leader_gauge = Gauge(
+            "podsleuth_leader",
+            "1 while this replica prints and sends notifications (always 1 without leader election).",
+            registry=metrics.registry,
+        )
 
         async def kube_post(path: str, body: dict[str, object]) -> None:
             await client.post(path, body)
@@ -171,12 +397,20 @@ class _Job:
             namespaces=self.namespaces,
             streaming_list=self.streaming_list,
         )
+        election = self.election
         if self.output == "text":
             cluster = "the demo cluster" if self.demo else (where or "the in-cluster API server")
             scope = ", ".join(pipeline.namespaces) or "all namespaces"
             click.echo(f"podsleuth: watching {scope} of {cluster}", err=True)
+            if election is not None:
+                click.echo(
+                    f"podsleuth: leader election on lease {election.namespace}/{election.name} as "
+                    f"{election.identity}: silent until leading",
+                    err=True,
+                )
         runner = None
         tasks: list[asyncio.Task[None]] = []
+        elector_task: asyncio.Task[None] | None = None
         try:
             if self.metrics_port:
                 try:
@@ -184,36 +418,63 @@ class _Job:
                 except OSError as e:
                     where_ = f"{self.metrics_host}:{self.metrics_port}"
                     raise UsageError(f"cannot serve metrics on {where_}: {e}") from None
+            if election is None:
+                self._started_leading()
+            else:
+                self._leader_gauge.set(0)
+                self.elector = LeaderElector(
+                    client,
+                    namespace=election.namespace,
+                    name=election.name,
+                    identity=election.identity,
+                    lease_duration=election.lease_duration,
+                    renew_deadline=election.renew_deadline,
+                    retry_period=election.retry_period,
+                    on_started_leading=self._started_leading,
+                    on_stopped_leading=self._stopped_leading,
+                )
+                elector_task = asyncio.create_task(self.elector.run())
             work = asyncio.create_task(pipeline.run())
-            tasks = [
-                work,
-                asyncio.create_task(self.notifier.run()),
-                asyncio.create_task(self._resolve_leftovers(metrics)),
-            ]
+            tasks = [work]
             stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait(
-                {work, stopper}, timeout=self.duration, return_when="FIRST_COMPLETED"
-            )
+            failed = asyncio.create_task(self._failed.wait())
+            waiting = {work, stopper, failed} | ({elector_task} if elector_task is not None else set())
+            done, _ = await asyncio.wait(waiting, timeout=self.duration, return_when="FIRST_COMPLETED")
             stopper.cancel()
+            failed.cancel()
             if work in done:
                 work.result()  # the pipeline only ends on an error: raise it
+            if elector_task is not None and elector_task in done:
+                elector_task.result()
         finally:
+            if elector_task is not None:
+                elector_task.cancel()
+                await asyncio.gather(elector_task, return_exceptions=True)
+            self._stopped_leading()
+            await asyncio.gather(*self._leader_tasks, return_exceptions=True)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await pipeline.aclose()
             await self.notifier.aclose()
+            if self.elector is not None:
+                await self.elector.release(within=min(5.0, self.elector.renew_deadline))
             if runner is not None:
                 await runner.cleanup()
+        if self._failure is not None:
+            raise self._failure
 
-    async def _resolve_leftovers(self, metrics: WatchMetrics) -> None:
+    async def _resolve_leftovers(self) -> None:
         """Resolve stored incidents the synced cluster no longer shows (see podsleuth.resume)."""
-        if not self.resumption.pending:
+        if not self.resumption.pending or self._metrics is None:
             return
-        await metrics.synced.wait()
+        await self._metrics.synced.wait()
         await asyncio.sleep(self.settings.watch.thresholds.resolve_after)
-        for change in self.resumption.resolve_leftovers(datetime.now(UTC)):
-            await self.emit(change)
+        async with self._publish_lock:
+            if not self.active:
+                return
+            for change in self.resumption.resolve_leftovers(datetime.now(UTC)):
+                await self._publish(change)
 
     @contextlib.asynccontextmanager
     async def _cluster(self) -> AsyncIterator[str | None]:
@@ -226,3 +487,12 @@ class _Job:
         with tempfile.TemporaryDirectory(prefix="podsleuth-demo-") as tmp:
             async with DemoCluster(now=datetime.now(UTC)) as cluster:
                 yield str(cluster.api.kubeconfig_path(Path(tmp)))
+
+
+def _same_content(change: IncidentChange, record: IncidentRecord) -> bool:
+    """Nothing a receiver would be told again: the stored incident says the same."""
+    try:
+        stored = decode_change({"event": "incident.updated", "incident": record.data})
+    except (msgspec.ValidationError, KeyError, TypeError):
+        return False
+    return content_hash(decode_change(msgspec.to_builtins(change.to_contract()))) == content_hash(stored)

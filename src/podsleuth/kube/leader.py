@@ -153,7 +153,7 @@ class LeaderElector:
         self._leading = leading
         callback = self.on_started_leading if leading else self.on_stopped_leading
         if leading:
-            log.info("leader election: %s became the leader (lease %s/%s)", self.identity, self.namespace,
+            log.warning("leader election: %s became the leader (lease %s/%s)", self.identity, self.namespace,
                      self.name)
         else:
             log.warning("leader election: %s stopped leading (lease %s/%s)", self.identity, self.namespace,

@@ -65,7 +65,7 @@ async def _paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
 async def _one_pass(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
     resource = reflector.resource
     decode = reflector._decoders.page.decode
-    convert, ident = reflector.converter(), resource.ident
+    convert, ident = reflector.converter(listing=True), resource.ident
     path = resource.path(reflector.namespace)
     fresh: dict[Key, T] = {}
     params: dict[str, str | int] = {"limit": reflector.page_size, **reflector._selectors()}

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
@@ -90,11 +90,12 @@ class Reflector(Generic[T]):
                    page_size=settings.page_size, read_timeout=settings.read_timeout,
                    watch_timeout=settings.watch_timeout, backoff_max=settings.backoff_max, **kwargs)
 
-    def converter(self) -> Callable[[Any], T] | None:
-        """Wire struct -> cached object: the resource's conversion, or string sharing for pods."""
+    def converter(self, *, listing: bool = False) -> Callable[[Any], T] | None:
+        """Wire struct -> cached object: the resource's conversion; for listed pods, string
+        sharing (watched pods share in ``_watch``, more cheaply, from their cached version)."""
         if self.resource.convert is not None:
             return self.resource.convert
-        if self.resource.wire is Pod:
+        if listing and self.resource.wire is Pod:
             return self._interner.pod  # type: ignore[return-value]
         return None
 
@@ -213,6 +214,9 @@ class Reflector(Generic[T]):
             fresh = None
         resource, decoders, observer, name = self.resource, self._decoders, self.observer, self.resource.name
         decode, convert, ident, cache = decoders.event.decode, self.converter(), resource.ident, self.cache
+        share = resource.wire is Pod
+        share_new = cast("Callable[[T], T]", self._interner.pod)
+        share_from = cast("Callable[[T, T], T]", self._interner.carry)
         batches = self.client.stream_batches(resource.path(self.namespace), params,
                                              read_timeout=self.read_timeout, max_line=self.max_line)
         async for batch in batches:
@@ -253,13 +257,15 @@ class Reflector(Generic[T]):
                     if fresh is not None:
                         if kind != "ADDED":
                             raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
-                        fresh[key] = obj
+                        fresh[key] = share_new(obj) if share else obj
                         continue
                     self.resource_version = rv
                     if kind == "DELETED":
                         out.append(Change("deleted", cache.pop(key, None), obj))
                     elif kind == "ADDED" or kind == "MODIFIED":
                         old = cache.get(key)
+                        if share:
+                            obj = share_new(obj) if old is None else share_from(old, obj)
                         cache[key] = obj
                         if old is None:
                             out.append(Change("added", None, obj))
