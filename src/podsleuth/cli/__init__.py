@@ -2,21 +2,47 @@
 
 Every error podsleuth raises on purpose becomes one line on stderr and an exit code (2 for bad
 usage or input); an unexpected exception still prints a traceback, because that is a bug.
+
+Subcommands are imported when used, not at start: ``podsleuth node check`` on a node must not
+pay for importing the watcher, the knowledge base and the chat libraries (a second of start-up
+against a one-second budget).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
 from podsleuth import __version__
-from podsleuth.cli import config_cmd, diagnose, lab, manifests, node, silence, watch
 from podsleuth.errors import PodsleuthError, UsageError
+
+SUBCOMMANDS = {
+    "watch": "podsleuth.cli.watch:command",
+    "diagnose": "podsleuth.cli.diagnose:group",
+    "node": "podsleuth.cli.node:group",
+    "lab": "podsleuth.cli.lab:group",
+    "manifests": "podsleuth.cli.manifests:command",
+    "silence": "podsleuth.cli.silence:group",
+    "config": "podsleuth.cli.config_cmd:group",
+}
 
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -43,15 +69,6 @@ def cli(verbose: int, quiet: bool) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-
-
-cli.add_command(watch.command)
-cli.add_command(diagnose.group)
-cli.add_command(node.group)
-cli.add_command(lab.group)
-cli.add_command(manifests.command)
-cli.add_command(silence.group)
-cli.add_command(config_cmd.group)
 
 
 def main() -> None:
