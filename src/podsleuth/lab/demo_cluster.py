@@ -32,7 +32,7 @@ class Step:
     obj: dict[str, Any]
 
 
-def _ts(t: datetime) -> str:
+def rfc3339(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -55,7 +55,7 @@ def _pod(
         "name": name,
         "namespace": namespace,
         "uid": uid,
-        "creationTimestamp": _ts(created),
+        "creationTimestamp": rfc3339(created),
         "labels": labels or {},
     }
     if owner:
@@ -71,15 +71,15 @@ def _pod(
     status: dict[str, Any] = {
         "phase": phase,
         "hostIP": "10.0.0.13",
-        "startTime": _ts(created),
+        "startTime": rfc3339(created),
         "containerStatuses": statuses,
         "conditions": [
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": _ts(created)},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": rfc3339(created)},
             {
                 "type": "Ready",
                 "status": "False",
                 "reason": "ContainersNotReady",
-                "lastTransitionTime": _ts(created),
+                "lastTransitionTime": rfc3339(created),
             },
         ],
     }
@@ -114,7 +114,7 @@ def _event(
     return {
         "apiVersion": "events.k8s.io/v1",
         "kind": "Event",
-        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": _ts(at)},
+        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": rfc3339(at)},
         "regarding": {"kind": kind, "namespace": namespace, "name": pod, "uid": uid},
         "reason": reason,
         "note": note,
@@ -123,8 +123,8 @@ def _event(
         "reportingController": "kubelet",
         "reportingInstance": "node-3",
         "deprecatedCount": count,
-        "deprecatedFirstTimestamp": _ts(at),
-        "deprecatedLastTimestamp": _ts(at),
+        "deprecatedFirstTimestamp": rfc3339(at),
+        "deprecatedLastTimestamp": rfc3339(at),
     }
 
 
@@ -147,8 +147,8 @@ def demo_steps(now: datetime) -> list[Step]:
     """The scripted demo: healthy objects first, then failures arriving over a few seconds."""
     old = now - timedelta(minutes=20)
     steps: list[Step] = [
-        Step(0, "nodes", _node("node-3", now, pressure=False)),
-        Step(0, "nodes", _node("node-5", now, pressure=False)),
+        Step(0, "nodes", node_object("node-3", now, pressure=False)),
+        Step(0, "nodes", node_object("node-5", now, pressure=False)),
         Step(
             0,
             "pods",
@@ -165,7 +165,7 @@ def demo_steps(now: datetime) -> list[Step]:
                         "ready": True,
                         "restartCount": 0,
                         "image": "nginx:1.27",
-                        "state": {"running": {"startedAt": _ts(old)}},
+                        "state": {"running": {"startedAt": rfc3339(old)}},
                     }
                 ],
                 created=old,
@@ -196,7 +196,7 @@ def demo_steps(now: datetime) -> list[Step]:
                     "reason": "StartError",
                     "exitCode": 128,
                     "message": FOUNDING_MESSAGE,
-                    "finishedAt": _ts(now - timedelta(seconds=30)),
+                    "finishedAt": rfc3339(now - timedelta(seconds=30)),
                 },
             )
         ],
@@ -220,7 +220,7 @@ def demo_steps(now: datetime) -> list[Step]:
             ),
         )
     )
-    oom_last = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": _ts(now - timedelta(seconds=20))}
+    oom_last = {"reason": "OOMKilled", "exitCode": 137, "finishedAt": rfc3339(now - timedelta(seconds=20))}
     for i, suffix in enumerate(("abcde", "fghij", "klmno")):
         steps.append(
             Step(
@@ -296,12 +296,13 @@ def demo_steps(now: datetime) -> list[Step]:
             ),
         )
     )
-    steps.append(Step(5.0, "nodes", _node("node-3", now, pressure=True)))
+    steps.append(Step(5.0, "nodes", node_object("node-3", now, pressure=True)))
     return steps
 
 
-def _node(name: str, now: datetime, *, pressure: bool) -> dict[str, Any]:
-    t = _ts(now - timedelta(minutes=2) if pressure else now - timedelta(days=3))
+def node_object(name: str, now: datetime, *, pressure: bool = False) -> dict[str, Any]:
+    """A Node as the API server sends it: Ready, with or without MemoryPressure."""
+    t = rfc3339(now - timedelta(minutes=2) if pressure else now - timedelta(days=3))
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -314,8 +315,8 @@ def _node(name: str, now: datetime, *, pressure: bool) -> dict[str, Any]:
                     "status": "True",
                     "reason": "KubeletReady",
                     "message": "kubelet is posting ready status",
-                    "lastHeartbeatTime": _ts(now),
-                    "lastTransitionTime": _ts(now - timedelta(days=3)),
+                    "lastHeartbeatTime": rfc3339(now),
+                    "lastTransitionTime": rfc3339(now - timedelta(days=3)),
                 },
                 {
                     "type": "MemoryPressure",
@@ -324,7 +325,7 @@ def _node(name: str, now: datetime, *, pressure: bool) -> dict[str, Any]:
                     "message": "kubelet has insufficient memory available"
                     if pressure
                     else "kubelet has sufficient memory available",
-                    "lastHeartbeatTime": _ts(now),
+                    "lastHeartbeatTime": rfc3339(now),
                     "lastTransitionTime": t,
                 },
             ]

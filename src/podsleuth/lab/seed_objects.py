@@ -13,15 +13,13 @@ import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from podsleuth.lab.demo_cluster import node_object, rfc3339
+
 if TYPE_CHECKING:
     from podsleuth.lab.seed import SeededIncident
 
 PLUGIN_NAMESPACE = "ceph-csi"
 CONTAINER = "grafana"
-
-
-def _ts(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _when(seeded: SeededIncident, rfc3339: str | None) -> datetime:
@@ -42,7 +40,7 @@ def runtime_message(seeded: SeededIncident) -> str:
 
 
 def _meta(name: str, namespace: str | None, uid: str, created: datetime, **extra: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "uid": uid, "creationTimestamp": _ts(created), **extra}
+    meta: dict[str, Any] = {"name": name, "uid": uid, "creationTimestamp": rfc3339(created), **extra}
     if namespace:
         meta["namespace"] = namespace
     return meta
@@ -57,24 +55,7 @@ def objects(seeded: SeededIncident, *, now: datetime | None = None) -> list[tupl
     message = runtime_message(seeded)
     rs = seeded.pod_name.rsplit("-", 1)[0]
     plugin_name = "csi-cephfsplugin-" + hashlib.sha256(node.encode()).hexdigest()[:5]
-    node_obj = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": _meta(node, None, f"node-{node}", created),
-        "spec": {},
-        "status": {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status",
-                },
-                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
-            ],
-            "allocatable": {"cpu": "2", "memory": "4Gi"},
-        },
-    }
+    node_obj = node_object(node, created)
     pv_obj = {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -148,20 +129,20 @@ def objects(seeded: SeededIncident, *, now: datetime | None = None) -> list[tupl
                     "ready": True,
                     "restartCount": 0,
                     "image": "csi-node-driver-registrar",
-                    "state": {"running": {"startedAt": _ts(created)}},
+                    "state": {"running": {"startedAt": rfc3339(created)}},
                 },
                 {
                     "name": "csi-cephfsplugin",
                     "ready": True,
                     "restartCount": 1,
                     "image": "cephcsi:v3.9.0",
-                    "state": {"running": {"startedAt": _ts(oom_at)}},
+                    "state": {"running": {"startedAt": rfc3339(oom_at)}},
                     "lastState": {
                         "terminated": {
                             "reason": "OOMKilled",
                             "exitCode": 137,
-                            "startedAt": _ts(created),
-                            "finishedAt": _ts(oom_at),
+                            "startedAt": rfc3339(created),
+                            "finishedAt": rfc3339(oom_at),
                         }
                     },
                 },
@@ -203,7 +184,7 @@ def objects(seeded: SeededIncident, *, now: datetime | None = None) -> list[tupl
             "phase": "Pending",
             "hostIP": "10.0.0.2",
             "podIP": "10.244.0.17",
-            "startTime": _ts(created),
+            "startTime": rfc3339(created),
             "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
             "containerStatuses": [
                 {
@@ -218,7 +199,7 @@ def objects(seeded: SeededIncident, *, now: datetime | None = None) -> list[tupl
                             "exitCode": 128,
                             "message": message,
                             "startedAt": "1970-01-01T00:00:00Z",
-                            "finishedAt": _ts(now),
+                            "finishedAt": rfc3339(now),
                         }
                     },
                 }
@@ -243,8 +224,8 @@ def objects(seeded: SeededIncident, *, now: datetime | None = None) -> list[tupl
         "reportingController": "kubelet",
         "reportingInstance": node,
         "deprecatedCount": 4,
-        "deprecatedFirstTimestamp": _ts(now),
-        "deprecatedLastTimestamp": _ts(now),
+        "deprecatedFirstTimestamp": rfc3339(now),
+        "deprecatedLastTimestamp": rfc3339(now),
         "deprecatedSource": {"component": "kubelet", "host": node},
     }
     return [

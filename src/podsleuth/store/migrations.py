@@ -1,4 +1,5 @@
-"""Schema migrations for the SQLite store, applied in order and recorded in ``user_version``.
+"""Schema migrations, applied in order: SQLite's recorded in ``user_version``, PostgreSQL's
+(``POSTGRES_MIGRATIONS``, the same tables) in the table ``podsleuth_schema``.
 
 Append new steps; never edit a released one, because databases in the field already ran it.
 """
