@@ -115,3 +115,23 @@ async def test_open_incident_is_renotified_without_updates(store: SqliteStore, c
     clock.advance(60)
     await notifier.pump()
     assert sink.ids == [["a"], ["a"]]
+
+
+async def test_opened_folded_into_a_later_update_still_arrives_as_opened(
+    store: SqliteStore, clock: FakeClock
+) -> None:
+    notifier, sink = make(store, clock)
+    await notifier.submit(change(id="a", diagnosed=False))
+    clock.advance(1)
+    await notifier.submit(change("incident.updated", id="a", count=2))  # e.g. the full diagnosis
+    clock.advance(10)
+    await notifier.pump()
+    (batch,) = sink.batches
+    (only,) = batch.changes
+    assert only.event == "incident.opened", "a receiver's first news of an incident is 'opened'"
+    assert only.incident.count == 2, "with the latest state"
+    clock.advance(60)
+    await notifier.submit(change("incident.updated", id="a", count=3, root_cause="a different cause"))
+    clock.advance(10)
+    await notifier.pump()
+    assert [c.event for b in sink.batches for c in b.changes] == ["incident.opened", "incident.updated"]

@@ -68,8 +68,9 @@ def plan_batch(
     """Decide the fate of every row: sent in this batch, or suppressed with a reason.
 
     Only the latest change of an incident in the window is considered (an update overtaken by
-    a resolve is news no longer); a resolve is sent only to receivers that heard of the
-    incident; an update that changes nothing but counters waits for ``repeat_interval``.
+    a resolve is news no longer); the first change a receiver gets of an incident is always an
+    "opened"; a resolve is sent only to receivers that heard of the incident; an update that
+    changes nothing but counters waits for ``repeat_interval``.
     """
     rows = list(rows)[: policy.max_batch]
     latest: dict[str, QueuedChange] = {}
@@ -106,9 +107,14 @@ def plan_batch(
         ):
             suppressed[row.id] = "unchanged"
             continue
+        payload_change, event = row.change, change.event
+        if not heard and event == "incident.updated":
+            # the receiver's first news of this incident (its "opened" was folded into this
+            # later update in the same window, or came before a silence ended): say opened
+            payload_change, event = {**row.change, "event": "incident.opened"}, "incident.opened"
         sent_ids.append(row.id)
-        changes.append(row.change)
-        notify.append(NotifyState(receiver, row.incident_id, now, h, change.event))
+        changes.append(payload_change)
+        notify.append(NotifyState(receiver, row.incident_id, now, h, event))
     batch_id = uuid.uuid4().hex
     payload = {"batch_id": batch_id, "receiver": receiver, "created_at": now, "changes": changes}
     return BatchPlan(
