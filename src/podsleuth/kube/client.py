@@ -91,50 +91,49 @@ class KubeClient:
 
     async def get(self, path: str, params: Params | None = None) -> bytes:
         """GET with a total timeout; the body as bytes."""
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
-        try:
-            async with self._session.get(
-                self.server + path,
-                params=_str(params),
-                timeout=timeout,
-                headers=await self._headers(),
-                **self._kwargs(),
-            ) as resp:
-                await self._raise_for(resp, verb="list" if params is not None else "get", path=path)
-                return await resp.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            raise self._unreachable(e) from e
+        return await self._send("GET", path, params=params, verb="list" if params is not None else "get")
 
     async def post(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
         """POST a JSON object (e.g. create an Event); the created object as bytes."""
-        data = body if isinstance(body, bytes) else msgspec.json.encode(body)
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
-        headers = {**await self._headers(), "Content-Type": "application/json"}
-        try:
-            async with self._session.post(
-                self.server + path, data=data, timeout=timeout, headers=headers, **self._kwargs()
-            ) as resp:
-                await self._raise_for(resp, verb="create", path=path)
-                return await resp.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            raise self._unreachable(e) from e
+        return await self._send("POST", path, body=body, verb="create")
 
     async def put(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
         """PUT (replace) a JSON object; the stored object as bytes. A stale
         ``metadata.resourceVersion`` (or any 409) raises ``ApiConflict``."""
-        data = body if isinstance(body, bytes) else msgspec.json.encode(body)
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
-        headers = {**await self._headers(), "Content-Type": "application/json"}
         try:
-            async with self._session.put(
-                self.server + path, data=data, timeout=timeout, headers=headers, **self._kwargs()
+            return await self._send("PUT", path, body=body, verb="update")
+        except errors.ApiServerError as e:
+            if e.status == 409:
+                raise errors.ApiConflict(str(e), status=e.status, reason=e.reason) from None
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        verb: str,
+        params: Params | None = None,
+        body: bytes | Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """One request with a total timeout, its errors mapped onto podsleuth's tree."""
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
+        headers = await self._headers()
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else msgspec.json.encode(body)
+            headers = {**headers, "Content-Type": "application/json"}
+        try:
+            async with self._session.request(
+                method,
+                self.server + path,
+                params=_str(params),
+                data=data,
+                timeout=timeout,
+                headers=headers,
+                **self._kwargs(),
             ) as resp:
-                try:
-                    await self._raise_for(resp, verb="update", path=path)
-                except errors.ApiServerError as e:
-                    if e.status == 409:
-                        raise errors.ApiConflict(str(e), status=e.status, reason=e.reason) from None
-                    raise
+                await self._raise_for(resp, verb=verb, path=path)
                 return await resp.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise self._unreachable(e) from e
