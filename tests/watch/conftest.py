@@ -1,41 +1,5 @@
-"""Fixtures of the watch tests: a fake API server, a client to it, a reflector driver, fake sleep.
-
-``no_leaked_tasks`` fails any test that leaves asyncio tasks behind (a watcher that cannot be
-stopped is a watcher that hangs shutdown).
-"""
+"""Fixtures of the watch tests: the fake API server and a client to it (tests/fakes/kube.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from podsleuth.kube import KubeClient, connect
-from podsleuth.lab.fake_apiserver import FakeApiServer
-
-
-@pytest.fixture(autouse=True)
-async def no_leaked_tasks() -> AsyncIterator[None]:
-    before = asyncio.all_tasks()
-    yield
-    await asyncio.sleep(0)
-    for _ in range(50):  # let cancelled tasks and closing connections finish
-        left = {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task() and not t.done()}
-        if not left:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"test left asyncio tasks behind: {left}")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeApiServer]:
-    async with FakeApiServer(bookmark_interval=None) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(api: FakeApiServer, tmp_path: Path) -> AsyncIterator[KubeClient]:
-    async with await connect(kubeconfig=str(api.kubeconfig_path(tmp_path)), context=None) as c:
-        yield c
+from tests.fakes.kube import api, client, no_leaked_tasks  # noqa: F401  (fixtures)
