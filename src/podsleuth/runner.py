@@ -133,7 +133,12 @@ class WatchPipeline:
                 if isinstance(item, Synced):
                     log.info("%s: synced %d objects", reflector.name, item.count)
                     continue
-                found = handle(item, now)
+                try:
+                    found = handle(item, now)
+                except Exception:  # one odd object must not stop the watch (a re-list replays it)
+                    self.metrics.on_bad_line(reflector.resource.name, "detector-error")
+                    log.exception("%s: detection failed on one object; skipped", reflector.name)
+                    continue
                 if found:
                     changes.extend(found)
             if changes:
@@ -141,8 +146,8 @@ class WatchPipeline:
                 self._wake.set()
 
     def _on_pod(self, change: Change[Pod], now: datetime) -> list[IncidentChange]:
-        if change.kind == "deleted":
-            return self.detector.on_pod(change.old, None, now)
+        if change.kind == "deleted":  # ``old`` is None when the cache never had it: use the last state
+            return self.detector.on_pod(change.old or change.new, None, now)
         return self.detector.on_pod(change.old, change.new, now)
 
     def _on_event(self, change: Change[KubeEvent], now: datetime) -> list[IncidentChange]:
@@ -152,7 +157,7 @@ class WatchPipeline:
 
     def _on_node(self, change: Change[Node], now: datetime) -> list[IncidentChange]:
         if change.kind == "deleted":
-            return self.detector.on_node(change.old, None, now)
+            return self.detector.on_node(change.old or change.new, None, now)
         return self.detector.on_node(change.old, change.new, now)
 
     async def _timers(self) -> None:
@@ -172,6 +177,8 @@ class WatchPipeline:
 
     async def _publish(self, changes: list[IncidentChange], started: float) -> None:
         for change in changes:
+            if self._stale(change):
+                continue
             change = self._with_diagnosis(change)
             if self._repeats_last(change):
                 continue
@@ -182,6 +189,14 @@ class WatchPipeline:
                 self._spawn(self._attach_logs(change))
             self._schedule_diagnosis(change.incident, change.kind)
         self._update_open_gauge()
+
+    def _stale(self, change: IncidentChange) -> bool:
+        """A follow-up snapshot (diagnosis, logs) overtaken while it awaited: the incident was
+        resolved meanwhile, or a newer state already went out. Never re-open or roll back."""
+        if change.kind != "incident.updated":
+            return False
+        last = self._last_emitted.get(change.incident.id)
+        return last is None or change.incident.last_seen < last.last_seen
 
     def _repeats_last(self, change: IncidentChange) -> bool:
         """An update that says nothing new (follow-ups of logs and diagnosis can race to the

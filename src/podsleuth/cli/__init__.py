@@ -30,6 +30,21 @@ SUBCOMMANDS = {
 }
 
 
+def _first_podsleuth_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a task group: a PodsleuthError if one of the tasks raised one
+    (it has the one-line message), else the group itself (a bug: traceback)."""
+    for leaf in _leaves(group):
+        if isinstance(leaf, PodsleuthError | KeyboardInterrupt):
+            return leaf
+    return group
+
+
+def _leaves(e: BaseException) -> list[BaseException]:
+    if isinstance(e, BaseExceptionGroup):
+        return [leaf for sub in e.exceptions for leaf in _leaves(sub)]
+    return [e]
+
+
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
@@ -45,7 +60,13 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except BaseExceptionGroup as group:  # from an asyncio.TaskGroup
+                error = _first_podsleuth_error(group)
+                if error is group:
+                    raise
+                raise error from group
         except UsageError as e:
             click.echo(f"podsleuth: error: {e}", err=True)
             ctx.exit(e.exit_code)

@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +31,7 @@ from podsleuth.cli.options import cluster_options, config_option, output_option,
 from podsleuth.cli.render import render_change
 from podsleuth.config import Settings, load_settings
 from podsleuth.detect import IncidentChange
-from podsleuth.errors import UsageError
+from podsleuth.errors import PodsleuthError, UsageError
 from podsleuth.kube import KubeClient, connect
 from podsleuth.kube.leader import LeaderElector
 from podsleuth.metrics import WatchMetrics, serve_metrics
@@ -244,6 +246,11 @@ class _Shadow:
         return len(self._changes)
 
 
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 class _Job:
     def __init__(
         self,
@@ -274,6 +281,7 @@ class _Job:
         """True while this process publishes: it leads (or runs without election) and has caught
         up with the store. Standbys print nothing, record nothing, send nothing."""
         self._publish_lock = asyncio.Lock()
+        self._stdout = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podsleuth-stdout")
         self._leader_tasks: set[asyncio.Task[None]] = set()
         self._leader_gauge: Gauge | None = None
         self._metrics: WatchMetrics | None = None
@@ -292,12 +300,19 @@ class _Job:
     async def _publish(self, change: IncidentChange) -> None:
         change = self.resumption.apply(change)
         if self.output == "json":
-            sys.stdout.write(json.dumps(change.to_contract(), ensure_ascii=False) + "\n")
+            text = json.dumps(change.to_contract(), ensure_ascii=False) + "\n"
         else:
-            sys.stdout.write(render_change(change, color=sys.stdout.isatty()) + "\n")
-        sys.stdout.flush()
+            text = render_change(change, color=sys.stdout.isatty()) + "\n"
+        # a slow reader of stdout (a full pipe) must not freeze the event loop: lease renewal,
+        # watch reads and deliveries go on; one writer thread keeps the lines in order
+        await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, text)
         if self.notifier is not None:
-            await self.notifier.submit(change.to_contract())
+            try:
+                await self.notifier.submit(change.to_contract())
+            except PodsleuthError as e:
+                log.error("incident %s not queued for alerting: %s", change.incident.id, e)
+            except (sqlite3.Error, OSError) as e:
+                log.error("incident %s not queued for alerting: the store failed: %s", change.incident.id, e)
 
     # --- leadership ---
     def _spawn(self, coro: Any) -> None:
@@ -373,6 +388,7 @@ class _Job:
                     await client.aclose()
         finally:
             await store.aclose()
+            self._stdout.shutdown(wait=True)
 
     async def _watch(
         self, client: KubeClient, store: Store, stop: asyncio.Event, *, where: str | None

@@ -7,9 +7,10 @@ get a fresh ``Authorization`` value, and do our own HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import yaml
 from kubernetes_asyncio.client import Configuration
 from kubernetes_asyncio.config import incluster_config, kube_config
 
-from podsleuth.errors import KubeconfigError
+from podsleuth.errors import ApiUnauthorized, KubeconfigError
 
 DEFAULT_KUBECONFIG = Path("~/.kube/config")
+EXEC_PLUGIN_TIMEOUT = 30.0
 
 
 @dataclass(eq=False)
@@ -33,13 +35,15 @@ class Credentials:
     loader: Any = None
     source: str = ""
 
+    _refresh: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One exec-plugin run at a time: after expiry every reflector asks at once."""
+
     async def authorization(self) -> str | None:
         """The current ``Authorization`` header value; never log it."""
         loader = self.loader
         # an exec plugin with an expiry is re-run here only once the token has expired
         if _has_exec(loader) and hasattr(loader, "exec_plugin_expiry"):
-            await loader.load_from_exec_plugin()
-            self.configuration.api_key["BearerToken"] = loader.token
+            await self._run_exec_plugin()
         value = await self.configuration.get_api_key_with_prefix("BearerToken")
         return str(value) if value else None
 
@@ -49,8 +53,22 @@ class Credentials:
         if _has_exec(loader):
             if hasattr(loader, "exec_plugin_expiry"):
                 del loader.exec_plugin_expiry
-            await loader.load_from_exec_plugin()
-            self.configuration.api_key["BearerToken"] = loader.token
+            await self._run_exec_plugin()
+
+    async def _run_exec_plugin(self) -> None:
+        """The credential plugin (``aws eks get-token``, ``gke-gcloud-auth-plugin``...) under a
+        timeout: a hung plugin must not stall every request silently."""
+        async with self._refresh:
+            try:
+                async with asyncio.timeout(EXEC_PLUGIN_TIMEOUT):
+                    await self.loader.load_from_exec_plugin()
+            except TimeoutError:
+                raise ApiUnauthorized(
+                    f"the kubeconfig's exec credential plugin did not answer within {EXEC_PLUGIN_TIMEOUT:g}s"
+                ) from None
+            except Exception as e:  # kubernetes_asyncio's ConfigException and friends
+                raise ApiUnauthorized(f"the kubeconfig's exec credential plugin failed: {e}") from e
+            self.configuration.api_key["BearerToken"] = self.loader.token
 
 
 def _has_exec(loader: Any) -> bool:

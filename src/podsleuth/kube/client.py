@@ -187,47 +187,52 @@ async def _split_lines(
 ) -> AsyncIterator[list[Line | OversizeLine]]:
     """Complete lines of a chunked body, per read, with a size cap (aiohttp's readline caps at
     128 KiB and raises). Lines are memoryview slices of the read: copying each ~6 KB event
-    into its own bytes object cost more than decoding it."""
-    partial = b""  # the unfinished line carried over from the previous read
+    into its own bytes object cost more than decoding it. CRLF line ends are accepted."""
+    parts: list[bytes] = []  # the unfinished line carried over from previous reads
+    carried = 0  # its length
     skipping = 0  # >0: inside an oversize line, this many bytes dropped so far
     async for chunk in content.iter_any():
         batch: list[Line | OversizeLine] = []
         start = 0
-        if skipping or partial:
+        if skipping or parts:
             end = chunk.find(b"\n")
             if end < 0:
-                if skipping or len(partial) + len(chunk) > max_line:
-                    skipping += len(partial) + len(chunk)
-                    partial = b""
+                if skipping or carried + len(chunk) > max_line:
+                    skipping += carried + len(chunk)
+                    parts, carried = [], 0
                 else:
-                    partial += chunk
+                    parts.append(chunk)
+                    carried += len(chunk)
                 continue
             if skipping:
                 batch.append(OversizeLine(skipping + end))
-            elif len(partial) + end > max_line:
-                batch.append(OversizeLine(len(partial) + end))
-            elif partial or end:
-                batch.append(partial + chunk[:end])
-            skipping, partial, start = 0, b"", end + 1
+            elif carried + end > max_line:
+                batch.append(OversizeLine(carried + end))
+            else:
+                line = b"".join([*parts, chunk[:end]]).rstrip(b"\r")
+                if line:
+                    batch.append(line)
+            skipping, parts, carried, start = 0, [], 0, end + 1
         view = memoryview(chunk)
         find = chunk.find
         while (end := find(b"\n", start)) >= 0:
-            if end - start > max_line:
-                batch.append(OversizeLine(end - start))
-            elif end > start:
-                batch.append(view[start:end])
+            stop = end - 1 if end > start and chunk[end - 1] == 13 else end  # drop a CR
+            if stop - start > max_line:
+                batch.append(OversizeLine(stop - start))
+            elif stop > start:
+                batch.append(view[start:stop])
             start = end + 1
         rest = len(chunk) - start
         if rest > max_line:
             skipping = rest
         elif rest:
-            partial = chunk[start:]
+            parts, carried = [chunk[start:]], rest
         if batch:
             yield batch
     if skipping:
         yield [OversizeLine(skipping)]
-    elif partial.strip():
-        yield [partial]
+    elif (last := b"".join(parts).strip()):
+        yield [last]
 
 
 def _str(params: Params | None) -> dict[str, str] | None:

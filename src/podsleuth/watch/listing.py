@@ -6,7 +6,8 @@ the first page, a few times, before the reflector's backoff takes over.
 Decoding 100,000 pods creates ~15 million objects that all survive; CPython's cyclic GC would
 re-scan the growing heap over and over (75% of the sync time, measured). With ``pause_gc``
 the collector is paused during the list and the synced objects are then frozen
-(``gc.freeze()``: they are still freed by reference counting when replaced, never re-scanned).
+(``gc.freeze()``: they are still freed by reference counting when replaced, never re-scanned;
+one ``gc.collect()`` first, so that cyclic garbage made meanwhile is not frozen with them).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def gc_paused(enabled: bool) -> Iterator[None]:
     try:
         yield
     finally:
+        # cyclic garbage made meanwhile (tracebacks of errors, say) must not be frozen for good
+        gc.collect()
         gc.freeze()
         gc.enable()
 

@@ -38,6 +38,11 @@ T = TypeVar("T")
 log = logging.getLogger("podsleuth.watch")
 
 
+HEALTHY_STREAM = 5.0
+"""A watch that lasted this long, or delivered anything, was healthy: the next failure starts
+the backoff afresh instead of waiting the cap after transient errors spread over days."""
+
+
 class _Expired(Exception):
     """The resourceVersion we resume from is too old: re-list."""
 
@@ -121,11 +126,22 @@ class Reflector(Generic[T]):
     async def batches(self) -> AsyncIterator[list[Change[T] | Synced]]:
         """The same items as iterating the reflector, in the lists each network read brought:
         the hot path's consumer pays one async hop per read instead of one per event."""
+        loop = asyncio.get_running_loop()
         while True:
+            started, delivered = loop.time(), False
             try:
                 async for batch in self._cycle():
+                    delivered = True
                     yield batch
-                self._restart("stream-end", logging.DEBUG, "watch ended normally, resuming", 0.0)
+                if delivered or loop.time() - started >= HEALTHY_STREAM:
+                    self.backoff.reset()
+                    self._restart("stream-end", logging.DEBUG, "watch ended normally, resuming", 0.0)
+                    continue
+                # an empty stream that ended at once (a proxy answering 200 and closing): back
+                # off, or the resume would be a tight request loop
+                delay = self.backoff.next_delay()
+                self._restart("stream-end", logging.WARNING, "the watch ended at once, empty", delay)
+                await self.backoff.wait(delay)
                 continue
             except (_Expired, errors.ApiGone):
                 self.resource_version = None
@@ -155,6 +171,8 @@ class Reflector(Generic[T]):
                 reason, level, why = "error", logging.WARNING, str(e)
             except (msgspec.DecodeError, ValueError) as e:
                 reason, level, why = "error", logging.WARNING, f"undecodable list response: {e}"
+            if delivered or loop.time() - started >= HEALTHY_STREAM:
+                self.backoff.reset()  # count only consecutive unproductive attempts
             first = self.backoff.failures == 0 and reason == "expired"
             delay = 0.0 if first else self.backoff.next_delay()
             self._restart(reason, level, why, delay)
