@@ -77,3 +77,15 @@ def test_statefulset_pod_recreated_under_same_name_counts_as_new_occurrence() ->
     d.on_pod(p1, None, at(10))
     [c] = d.on_pod(None, p2, at(11))
     assert (c.kind, c.incident.count) == ("incident.updated", 2)
+
+
+def test_a_workload_churning_pods_for_days_keeps_a_bounded_incident() -> None:
+    d = detector()
+    for i in range(500):  # each crashing pod is replaced by a new one
+        pod = crash(i)
+        d.on_pod(None, pod, at(i))
+        d.on_pod(pod, None, at(i))
+    [inc] = d.open_incidents()
+    assert inc.count == 500
+    tracker_state = next(iter(d._tracker._open.values()))
+    assert len(tracker_state.members) <= 1, "deleted pods are forgotten, their count is kept"

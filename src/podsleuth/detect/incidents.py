@@ -230,9 +230,13 @@ class Tracker:
         return changes
 
     def gone(self, key: Hashable, *, now: datetime) -> None:
-        """The subject was deleted: its memberships end (the incident resolves after quiet)."""
+        """The subject was deleted: its memberships end (the incident resolves after quiet) and
+        are forgotten, so a workload that churns pods for days does not grow its incident; its
+        count and pod list already hold what it contributed."""
         for fp in self._index.pop(key, ()):
-            self._deactivate(self._open[fp], key, now)
+            inc = self._open[fp]
+            self._deactivate(inc, key, now)
+            inc.members.pop(key, None)
 
     def add_event(self, key: Hashable, record: EventRecord) -> None:
         for fp in self._index.get(key, ()):
