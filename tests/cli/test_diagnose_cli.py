@@ -53,8 +53,9 @@ def test_messages_file_order_and_bad_lines(tmp_path: Path) -> None:
     p = run("messages", "--input", str(src))
     assert p.returncode == 0, p.stderr
     out = [json.loads(line) for line in p.stdout.splitlines()]
-    assert len(out) == 6  # the blank line yields nothing
-    first, bad_json, sched, no_msg, not_str, unknown = out
+    assert len(out) == 7  # line N of the output answers line N of the input
+    first, bad_json, sched, no_msg, not_str, blank, unknown = out
+    assert blank == {"line": 6, "error": "empty line"}
 
     assert first.keys() >= CONTRACT_KEYS
     assert first["message"] == CSI_ENOENT and first["reason"] == "RunContainerError"

@@ -55,10 +55,12 @@ def _parse_line(number: int, line: str) -> tuple[str, str | None] | dict[str, An
 def _results(
     kb: KnowledgeBase, lines: Iterator[str]
 ) -> Iterator[dict[str, Any] | tuple[str, str | None, Classification]]:
-    """Per non-blank input line: the error object, or (message, reason, classification)."""
+    """Per input line: the error object, or (message, reason, classification). A blank line
+    gets an error object too, so output line N always answers input line N."""
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
+            yield {"line": number, "error": "empty line"}
             continue
         parsed = _parse_line(number, line)
         if isinstance(parsed, dict):
