@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from podsleuth.cli import cli, watch
+from podsleuth.cli import cli
+from podsleuth.cli.watch_job import default_identity, in_cluster
 
 
 def test_bad_timings_and_demo_are_usage_errors() -> None:
@@ -19,19 +19,18 @@ def test_bad_timings_and_demo_are_usage_errors() -> None:
     assert result.exit_code == 2 and "--demo" in result.output
 
 
-def test_identity_and_in_cluster_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    assert watch.default_identity(env={"POD_NAME": "podsleuth-watcher-abc"}) == "podsleuth-watcher-abc"
-    mine = watch.default_identity(env={})
+def test_identity_and_in_cluster_defaults(tmp_path: Path) -> None:
+    assert default_identity(env={"POD_NAME": "podsleuth-watcher-abc"}) == "podsleuth-watcher-abc"
+    mine = default_identity(env={})
     assert mine.endswith(f"_{os.getpid()}")
     token = tmp_path / "token"
-    monkeypatch.setattr(watch, "SERVICE_ACCOUNT_TOKEN", token)
     pod_env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}
-    assert not watch.in_cluster(None, env=pod_env)  # no service account token
+    assert not in_cluster(None, env=pod_env, token=token)  # no service account token
     token.write_text("t")
-    assert watch.in_cluster(None, env=pod_env)
-    assert not watch.in_cluster("/home/u/.kube/config", env=pod_env)
-    assert not watch.in_cluster(None, env={**pod_env, "KUBECONFIG": "/k"})
-    assert not watch.in_cluster(None, env={})
+    assert in_cluster(None, env=pod_env, token=token)
+    assert not in_cluster("/home/u/.kube/config", env=pod_env, token=token)
+    assert not in_cluster(None, env={**pod_env, "KUBECONFIG": "/k"}, token=token)
+    assert not in_cluster(None, env={}, token=token)
 
 
 def test_help_lists_the_options() -> None:

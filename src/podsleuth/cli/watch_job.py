@@ -1,0 +1,382 @@
+"""The running ``podsleuth watch``: pipeline, store, notifier, metrics, and leader election.
+
+``cli/watch.py`` parses the options; this module is what runs. With leader election, only the
+leader publishes (prints, records, notifies); standbys keep the pipeline warm and take over
+with a catch-up against the shared store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+from prometheus_client import Gauge
+
+from podsleuth.alert.model import content_hash, decode_change
+from podsleuth.alert.notifier import Notifier
+from podsleuth.cli.render import render_change
+from podsleuth.config import Settings
+from podsleuth.detect import IncidentChange
+from podsleuth.errors import PodsleuthError, UsageError
+from podsleuth.kube import KubeClient, connect
+from podsleuth.kube.leader import LeaderElector
+from podsleuth.metrics import WatchMetrics, serve_metrics
+from podsleuth.resume import Resumption
+from podsleuth.runner import WatchPipeline
+from podsleuth.store import Store, open_store
+from podsleuth.store.base import IncidentRecord
+
+log = logging.getLogger(__name__)
+
+DEMO_DURATION = 12.0
+DEMO_STORE = "sqlite:///:memory:"
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def in_cluster(
+    kubeconfig: str | None, *, env: dict[str, str] | None = None, token: Path = SERVICE_ACCOUNT_TOKEN
+) -> bool:
+    """Running in a pod with in-cluster config (no kubeconfig given or in $KUBECONFIG)."""
+    env = dict(os.environ) if env is None else env
+    return (
+        kubeconfig is None
+        and not env.get("KUBECONFIG")
+        and bool(env.get("KUBERNETES_SERVICE_HOST"))
+        and token.exists()
+    )
+
+
+def default_identity(*, env: dict[str, str] | None = None) -> str:
+    """$POD_NAME in a pod; elsewhere hostname and pid, so two watchers on one host differ."""
+    env = dict(os.environ) if env is None else env
+    return env.get("POD_NAME") or f"{socket.gethostname()}_{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Election:
+    """Leader election settings of one ``watch``: the Lease to compete for and its timings."""
+
+    namespace: str
+    name: str
+    identity: str
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+
+class _Shadow:
+    """The latest change of every incident the detector knows, kept by a leader-elect replica
+    whether it leads or not, in the order they happened: what a new leader replays against the
+    shared store to catch up on what its predecessor missed. Resolved incidents are forgotten
+    after ``keep_resolved`` seconds (their resolve is news only if a store still has them open)."""
+
+    def __init__(self, *, keep_resolved: float = 900.0) -> None:
+        self.keep_resolved = keep_resolved
+        self._changes: OrderedDict[str, tuple[float, IncidentChange]] = OrderedDict()
+        self._notes = 0
+
+    def note(self, change: IncidentChange) -> None:
+        key = change.incident.id
+        self._changes[key] = (time.monotonic(), change)
+        self._changes.move_to_end(key)
+        self._notes += 1
+        if self._notes % 1000 == 0:
+            self.prune()
+
+    def prune(self) -> None:
+        before = time.monotonic() - self.keep_resolved
+        for key, (at, change) in list(self._changes.items()):
+            if change.kind == "incident.resolved" and at < before:
+                del self._changes[key]
+
+    def snapshot(self) -> list[IncidentChange]:
+        return [change for _, change in self._changes.values()]
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+class WatchJob:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        kubeconfig: str | None,
+        context: str | None,
+        namespaces: tuple[str, ...],
+        output: str,
+        duration: float | None,
+        metrics_port: int,
+        metrics_host: str,
+        streaming_list: bool,
+        demo: bool,
+        election: Election | None = None,
+    ) -> None:
+        self.settings, self.kubeconfig, self.context = settings, kubeconfig, context
+        self.namespaces, self.output, self.duration = namespaces, output, duration
+        self.metrics_port, self.metrics_host = metrics_port, metrics_host
+        self.streaming_list, self.demo = streaming_list, demo
+        self.election = election
+        self.resumption = Resumption(())
+        self.notifier: Notifier | None = None
+        self.store: Store | None = None
+        self.elector: LeaderElector | None = None
+        self.shadow = _Shadow() if election is not None else None
+        self.active = False
+        """True while this process publishes: it leads (or runs without election) and has caught
+        up with the store. Standbys print nothing, record nothing, send nothing."""
+        self._publish_lock = asyncio.Lock()
+        self._stdout = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podsleuth-stdout")
+        self._leader_tasks: set[asyncio.Task[None]] = set()
+        self._leader_gauge: Gauge | None = None
+        self._metrics: WatchMetrics | None = None
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
+
+    async def emit(self, change: IncidentChange) -> None:
+        if self.shadow is not None:
+            self.shadow.note(change)
+        if not self.active:
+            return
+        async with self._publish_lock:
+            if self.active and (self.elector is None or self.elector.is_leader):
+                await self._publish(change)
+
+    async def _publish(self, change: IncidentChange) -> None:
+        change = self.resumption.apply(change)
+        if self.output == "json":
+            text = json.dumps(change.to_contract(), ensure_ascii=False) + "\n"
+        else:
+            text = render_change(change, color=sys.stdout.isatty()) + "\n"
+        # a slow reader of stdout (a full pipe) must not freeze the event loop: lease renewal,
+        # watch reads and deliveries go on; one writer thread keeps the lines in order
+        await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, text)
+        if self.notifier is not None:
+            try:
+                await self.notifier.submit(change.to_contract())
+            except PodsleuthError as e:
+                log.error("incident %s not queued for alerting: %s", change.incident.id, e)
+            except (sqlite3.Error, OSError) as e:
+                log.error("incident %s not queued for alerting: the store failed: %s", change.incident.id, e)
+
+    # --- leadership ---
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._leader_tasks.add(task)
+        task.add_done_callback(self._leader_done)
+
+    def _leader_done(self, task: asyncio.Task[None]) -> None:
+        self._leader_tasks.discard(task)
+        if not task.cancelled() and (e := task.exception()) is not None:
+            log.error("notifying failed: %s", e, exc_info=e)
+            self._failure = e
+            self._failed.set()
+
+    def _started_leading(self) -> None:
+        if self._leader_gauge is not None:
+            self._leader_gauge.set(1)
+        self._spawn(self._lead())
+
+    def _stopped_leading(self) -> None:
+        """Stop at once: no more prints, batches or deliveries started (those in flight finish)."""
+        self.active = False
+        if self._leader_gauge is not None:
+            self._leader_gauge.set(0)
+        for task in list(self._leader_tasks):
+            task.cancel()
+
+    async def _lead(self) -> None:
+        """Catch up with the shared store, then publish and notify until cancelled."""
+        assert self.store is not None and self.notifier is not None
+        self.active = True
+        self._spawn(self.notifier.run())  # first: what a predecessor left in the outbox goes out now
+        async with self._publish_lock:
+            replay = self.shadow.snapshot() if self.shadow is not None else []
+            records = await self.store.open_incidents()
+            self.resumption = Resumption(records)
+            await self._catch_up(replay, {r.fingerprint: r for r in records})
+        self._spawn(self._resolve_leftovers())
+
+    async def _catch_up(self, replay: list[IncidentChange], stored: dict[str, IncidentRecord]) -> None:
+        """Publish what the store does not know yet: incidents opened or changed while another
+        replica led (or none did), and resolves of incidents the store still has open."""
+        published = 0
+        for change in replay:
+            record = stored.pop(change.incident.fingerprint, None)
+            if change.kind == "incident.resolved":
+                if record is None:
+                    continue  # nobody was told it was open, or its resolve is already stored
+            else:
+                change = msgspec.structs.replace(change, kind="incident.opened")
+                if record is not None:
+                    mapped = self.resumption.apply(change)  # now an update of the stored incident
+                    if _same_content(mapped, record):
+                        continue
+            await self._publish(change)
+            published += 1
+        if replay:
+            log.info("leader catch-up: %d incident(s) known, %d published", len(replay), published)
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        store = await open_store(DEMO_STORE if self.demo and not self.settings.store else self.settings.store)
+        self.store = store
+        try:
+            async with self._cluster() as kubeconfig:
+                client = await connect(kubeconfig=kubeconfig, context=None if self.demo else self.context)
+                try:
+                    await self._watch(client, store, stop, where=kubeconfig)
+                finally:
+                    await client.aclose()
+        finally:
+            await store.aclose()
+            self._stdout.shutdown(wait=True)
+
+    async def _watch(
+        self, client: KubeClient, store: Store, stop: asyncio.Event, *, where: str | None
+    ) -> None:
+        metrics = WatchMetrics()
+        self._metrics = metrics
+        self._leader_gauge = Gauge(
+            "podsleuth_leader",
+            "1 while this replica prints and sends notifications (always 1 without leader election).",
+            registry=metrics.registry,
+        )
+
+        async def kube_post(path: str, body: dict[str, object]) -> None:
+            await client.post(path, body)
+
+        self.notifier = Notifier(self.settings.alerts, store, kube_post=kube_post, registry=metrics.registry)
+        pipeline = WatchPipeline(
+            client=client,
+            settings=self.settings,
+            emit=self.emit,
+            metrics=metrics,
+            namespaces=self.namespaces,
+            streaming_list=self.streaming_list,
+        )
+        election = self.election
+        if self.output == "text":
+            cluster = "the demo cluster" if self.demo else (where or "the in-cluster API server")
+            scope = ", ".join(pipeline.namespaces) or "all namespaces"
+            click.echo(f"podsleuth: watching {scope} of {cluster}", err=True)
+            if election is not None:
+                click.echo(
+                    f"podsleuth: leader election on lease {election.namespace}/{election.name} as "
+                    f"{election.identity}: silent until leading",
+                    err=True,
+                )
+        runner = None
+        tasks: list[asyncio.Task[None]] = []
+        elector_task: asyncio.Task[None] | None = None
+        try:
+            if self.metrics_port:
+                try:
+                    runner = await serve_metrics(metrics, port=self.metrics_port, host=self.metrics_host)
+                except OSError as e:
+                    where_ = f"{self.metrics_host}:{self.metrics_port}"
+                    raise UsageError(f"cannot serve metrics on {where_}: {e}") from None
+            if election is None:
+                self._started_leading()
+            else:
+                self._leader_gauge.set(0)
+                self.elector = LeaderElector(
+                    client,
+                    namespace=election.namespace,
+                    name=election.name,
+                    identity=election.identity,
+                    lease_duration=election.lease_duration,
+                    renew_deadline=election.renew_deadline,
+                    retry_period=election.retry_period,
+                    on_started_leading=self._started_leading,
+                    on_stopped_leading=self._stopped_leading,
+                )
+                elector_task = asyncio.create_task(self.elector.run())
+            work = asyncio.create_task(pipeline.run())
+            tasks = [work]
+            stopper = asyncio.create_task(stop.wait())
+            failed = asyncio.create_task(self._failed.wait())
+            waiting = {work, stopper, failed} | ({elector_task} if elector_task is not None else set())
+            done, _ = await asyncio.wait(waiting, timeout=self.duration, return_when="FIRST_COMPLETED")
+            stopper.cancel()
+            failed.cancel()
+            if work in done:
+                work.result()  # the pipeline only ends on an error: raise it
+            if elector_task is not None and elector_task in done:
+                elector_task.result()
+        finally:
+            if elector_task is not None:
+                elector_task.cancel()
+                await asyncio.gather(elector_task, return_exceptions=True)
+            self._stopped_leading()
+            await asyncio.gather(*self._leader_tasks, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pipeline.aclose()
+            await self.notifier.aclose()
+            if self.elector is not None:
+                await self.elector.release(within=min(5.0, self.elector.renew_deadline))
+            if runner is not None:
+                await runner.cleanup()
+        if self._failure is not None:
+            raise self._failure
+
+    async def _resolve_leftovers(self) -> None:
+        """Resolve stored incidents the synced cluster no longer shows (see podsleuth.resume)."""
+        if not self.resumption.pending or self._metrics is None:
+            return
+        await self._metrics.synced.wait()
+        await asyncio.sleep(self.settings.watch.thresholds.resolve_after)
+        async with self._publish_lock:
+            if not self.active:
+                return
+            for change in self.resumption.resolve_leftovers(datetime.now(UTC)):
+                await self._publish(change)
+
+    @contextlib.asynccontextmanager
+    async def _cluster(self) -> AsyncIterator[str | None]:
+        """The kubeconfig to use: the user's, or one pointing at the embedded demo server."""
+        if not self.demo:
+            yield self.kubeconfig
+            return
+        from podsleuth.lab.demo import DemoCluster
+
+        with tempfile.TemporaryDirectory(prefix="podsleuth-demo-") as tmp:
+            async with DemoCluster(now=datetime.now(UTC)) as cluster:
+                yield str(cluster.api.kubeconfig_path(Path(tmp)))
+
+
+def _same_content(change: IncidentChange, record: IncidentRecord) -> bool:
+    """Nothing a receiver would be told again: the stored incident says the same."""
+    try:
+        stored = decode_change({"event": "incident.updated", "incident": record.data})
+    except (msgspec.ValidationError, KeyError, TypeError):
+        return False
+    return content_hash(decode_change(msgspec.to_builtins(change.to_contract()))) == content_hash(stored)
