@@ -14,10 +14,11 @@ import ctypes.util
 import errno
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+
+from podsleuth.node import probe
 
 CLONE_NEWNS = 0x00020000
 MS_BIND = 4096
@@ -55,14 +56,18 @@ def bind_test(path: str, *, timeout: float = 2.0) -> BindResult:
     """Bind ``path`` onto a scratch dir in a throwaway mount namespace; report the errno."""
     if os.geteuid() != 0:
         return BindResult(path, "unavailable", None, "bind test needs root (CAP_SYS_ADMIN)")
+    blocked = probe.default_prober.blocker(path)
+    if blocked is not None:
+        return BindResult(path, "hung", None,
+                          f"an earlier {blocked.kind} of {blocked.path} (pid {blocked.pid}) is still blocked "
+                          "in the kernel; not tried again until it exits")
     scratch = tempfile.mkdtemp(prefix="podsleuth-bindtest-")
     try:
-        try:
-            cp = subprocess.run(
-                [sys.executable, "-m", "podsleuth.node.bindtest", path, scratch],
-                capture_output=True, timeout=timeout, check=False,
-            )
-        except subprocess.TimeoutExpired:
+        # Not subprocess.run(timeout=): after a timeout it waits without limit for the killed
+        # child, which never comes back from a bind on a dead FUSE/NFS mount (D state).
+        cp = probe.default_prober.run([sys.executable, "-m", "podsleuth.node.bindtest", path, scratch],
+                                      timeout=timeout, path=path, kind="bind")
+        if cp is None:
             return BindResult(path, "hung", None, f"bind mount did not return within {timeout:g}s")
         try:
             answer = json.loads(cp.stdout.decode().strip().splitlines()[-1])

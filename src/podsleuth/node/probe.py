@@ -8,12 +8,18 @@ reported hung, the worker is SIGKILLed (FUSE and NFS waits are killable) and rep
 rest of its batch goes back to the queue.  Other mounts on the same device as a hung one are
 reported hung without another wait, so one dead server costs one timeout, not one per mount.
 
+A killed worker whose request already reached a dead FUSE/NFS server stays in uninterruptible
+sleep until the mount is aborted: it is parked (never waited for) in a :class:`Prober`, which
+remembers its path and device.  Later calls report that device/path hung at once instead of
+leaving one more stuck process per scan, and probe it again once the parked process has exited.
+
 The worker protocol is JSON lines (``ensure_ascii``), so any byte of a path survives, newlines
 included.  ``python -m podsleuth.node.probe`` is the worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -22,15 +28,18 @@ import selectors
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
 log = logging.getLogger(__name__)
 
 BATCH = 64
-_reaped_later: list[subprocess.Popen[bytes]] = []
+MAX_STUCK = 256  # parked processes remembered per Prober; beyond it the oldest is forgotten
+_KILL_WAIT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,29 +108,158 @@ class _Worker:
         self.proc.stdin.write((json.dumps(batch) + "\n").encode())
         self.proc.stdin.flush()
 
-    def kill(self) -> None:
+    def kill(self) -> bool:
+        """SIGKILL; True if the process is stuck in the kernel and must be parked."""
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 if f is not None:
                     f.close()
             except OSError:
                 pass
-        # A FUSE/NFS request already sent to a dead server waits uninterruptibly even after
-        # SIGKILL (fs/fuse/dev.c request_wait_answer), so never wait long: park it and move on.
+        return _kill(self.proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> bool:
+    """Kill ``proc`` and wait at most a moment; True if it is still alive (stuck in D state).
+
+    A FUSE/NFS request already sent to a dead server waits uninterruptibly even after SIGKILL
+    (fs/fuse/dev.c request_wait_answer), so never wait long: the caller parks it and moves on.
+    """
+    try:
+        proc.kill()
+        proc.wait(timeout=_KILL_WAIT)
+    except subprocess.TimeoutExpired:
+        log.info("child %d is stuck in the kernel (D state); leaving it", proc.pid)
+        return True
+    except OSError:
+        pass
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class StuckProcess:
+    """A killed child that has not exited yet: what it was doing when it got stuck."""
+
+    pid: int
+    path: str | None
+    device: int | None
+    kind: str  # "probe" | "resolve" | "bind"
+    since: float  # time.monotonic() when it was parked
+
+
+class Prober:
+    """Runs probes in worker processes and owns the ones that got stuck in the kernel.
+
+    The stuck (parked) processes double as the memory of hung devices: while one is alive,
+    its device and path (and paths below it) are reported hung without starting another
+    process that would only get stuck as well.  Nothing here ever blocks on a child.
+    Thread-safe: the server probes from several threads at once.
+    """
+
+    def __init__(self, max_stuck: int = MAX_STUCK) -> None:
+        self._lock = threading.Lock()
+        self._stuck: list[tuple[subprocess.Popen[bytes], StuckProcess]] = []
+        self._max_stuck = max_stuck
+
+    def park(self, proc: subprocess.Popen[bytes], *, path: str | None = None, device: int | None = None,
+             kind: str = "probe") -> None:
+        """Keep a killed-but-alive child for later reaping (and remember what it blocks on)."""
+        with self._lock:
+            self._stuck.append((proc, StuckProcess(proc.pid, path, device, kind, time.monotonic())))
+            if len(self._stuck) > self._max_stuck:
+                # Forgetting it is safe: subprocess reaps a dropped, still-running Popen itself.
+                _, info = self._stuck.pop(0)
+                log.warning("more than %d stuck probe processes; forgetting pid %d (%s)",
+                            self._max_stuck, info.pid, info.path)
+
+    def reap(self) -> None:
+        """Forget parked processes that have exited (poll: never blocks)."""
+        with self._lock:
+            self._stuck = [(p, i) for p, i in self._stuck if p.poll() is None]
+
+    def stuck(self) -> list[StuckProcess]:
+        """Parked processes still alive (reaps the others first)."""
+        self.reap()
+        with self._lock:
+            return [i for _, i in self._stuck]
+
+    def blocker(self, path: str, device: int | None = None, *,
+                kinds: Sequence[str] = ("probe", "resolve", "bind")) -> StuckProcess | None:
+        """A live parked process that says probing ``path`` would block too, or None."""
+        return _blocking(self.stuck(), path, device, kinds)
+
+    def run(self, argv: list[str], *, input: bytes | None = None, timeout: float, path: str | None = None,
+            kind: str) -> subprocess.CompletedProcess[bytes] | None:
+        """Run a child to completion within ``timeout``; None (and the child parked if it will
+        not die) when it does not finish.  Unlike ``subprocess.run(timeout=)``, which waits
+        without limit for a killed child, this never blocks much longer than ``timeout``."""
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
         try:
-            self.proc.kill()
-            self.proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            log.info("probe worker %d is stuck in the kernel (D state); leaving it", self.proc.pid)
-            _reaped_later.append(self.proc)
-        except OSError:
-            pass
+            out, err = proc.communicate(input, timeout=timeout)
+        except BaseException as e:
+            for f in (proc.stdin, proc.stdout, proc.stderr):
+                with contextlib.suppress(OSError):
+                    if f is not None:
+                        f.close()
+            if _kill(proc):
+                self.park(proc, path=path, kind=kind)
+            if isinstance(e, subprocess.TimeoutExpired):
+                return None
+            raise
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+    def probe_paths(
+        self,
+        paths: list[str],
+        *,
+        timeout: float = 2.0,
+        workers: int | None = None,
+        devices: dict[str, int] | None = None,
+    ) -> dict[str, ProbeResult]:
+        """See :func:`probe_paths`."""
+        return _probe_paths(self, paths, timeout=timeout, workers=workers, devices=devices)
+
+    def resolve_path(self, path: str, *, timeout: float = 2.0) -> str | None:
+        """See :func:`resolve_path`."""
+        if self.blocker(path) is not None:
+            return None
+        cp = self.run([sys.executable, "-m", "podsleuth.node.probe", "--realpath"],
+                      input=json.dumps(path).encode(), timeout=timeout, path=path, kind="resolve")
+        if cp is None or cp.returncode != 0:
+            return None
+        try:
+            resolved = json.loads(cp.stdout)
+        except ValueError:
+            return None
+        return resolved if isinstance(resolved, str) else None
 
 
-def _reap() -> None:
-    for p in list(_reaped_later):
-        if p.poll() is not None:
-            _reaped_later.remove(p)
+def _blocking(stuck: list[StuckProcess], path: str, device: int | None,
+              kinds: Sequence[str]) -> StuckProcess | None:
+    """The stuck process blocking ``path``: one stuck on the same device, on ``path`` itself
+    (unless both devices are known and differ: the mount was replaced), or on a directory
+    above ``path`` (reaching ``path`` needs a lookup there)."""
+    for s in stuck:
+        if s.kind not in kinds:
+            continue
+        if device is not None and s.device == device:
+            return s
+        if s.path is None:
+            continue
+        if s.path == path and (device is None or s.device is None or s.device == device):
+            return s
+        if path.startswith(s.path.rstrip("/") + "/"):
+            return s
+    return None
+
+
+default_prober = Prober()
+
+
+def stuck_processes() -> list[StuckProcess]:
+    """Children of this process that were killed but are still stuck in the kernel."""
+    return default_prober.stuck()
 
 
 def probe_paths(
@@ -133,21 +271,67 @@ def probe_paths(
 ) -> dict[str, ProbeResult]:
     """Probe every path; no call takes much longer than the work plus one ``timeout``
     per distinct hung device and worker.  ``devices`` (path -> dev) lets mounts of a
-    device already seen hung be reported hung without another wait."""
-    _reap()
+    device already seen hung be reported hung without another wait.  A device or path whose
+    earlier probe (in any call) is still stuck in the kernel is reported hung at once."""
+    return default_prober.probe_paths(paths, timeout=timeout, workers=workers, devices=devices)
+
+
+def resolve_path(path: str, *, timeout: float = 2.0) -> str | None:
+    """``realpath`` in a child, since resolving a path under a hung mount blocks; None if hung
+    (also at once while an earlier probe of the path or a directory above it is still stuck)."""
+    return default_prober.resolve_path(path, timeout=timeout)
+
+
+def _probe_paths(
+    prober: Prober,
+    paths: list[str],
+    *,
+    timeout: float,
+    workers: int | None,
+    devices: dict[str, int] | None,
+) -> dict[str, ProbeResult]:
     unique = list(dict.fromkeys(paths))
     results: dict[str, ProbeResult] = {}
-    if not unique:
+    devices = devices or {}
+    todo: list[int] = []
+    stuck = prober.stuck()  # reaps exited ones: their devices get probed again
+    for i, path in enumerate(unique):
+        b = _blocking(stuck, path, devices.get(path), ("probe", "resolve")) if stuck else None
+        if b is None:
+            todo.append(i)
+            continue
+        what = "device" if b.device is not None and b.device == devices.get(path) else "path"
+        results[path] = ProbeResult(
+            path, "hung", None,
+            f"an earlier probe of this {what} (pid {b.pid}, {b.path}) is still blocked in the kernel "
+            f"for {time.monotonic() - b.since:.0f}s; not probed again until it exits", 0.0)
+    if not todo:
         return results
     n = workers or min(4, max(2, (os.cpu_count() or 2)))
-    n = max(1, min(n, (len(unique) + BATCH - 1) // BATCH))
-    queue: deque[int] = deque(range(len(unique)))
+    n = max(1, min(n, (len(todo) + BATCH - 1) // BATCH))
+    queue: deque[int] = deque(todo)
     hung_devs: set[int] = set()
-    devices = devices or {}
-    pool = [_Worker() for _ in range(n)]
+    pool: list[_Worker] = []
     sel = selectors.DefaultSelector()
+
+    def retire(w: _Worker, stuck_on: int | None) -> None:
+        if w.kill():
+            path = unique[stuck_on] if stuck_on is not None else None
+            prober.park(w.proc, path=path, device=devices.get(path) if path is not None else None)
+
+    def replace(old: _Worker, stuck_on: int | None) -> _Worker:
+        nonlocal pool
+        sel.unregister(old.stdout)
+        retire(old, stuck_on)
+        new = _Worker()
+        pool = [new if w is old else w for w in pool]
+        sel.register(new.stdout, selectors.EVENT_READ, new)
+        return new
+
     try:
-        for w in pool:
+        for _ in range(n):
+            w = _Worker()
+            pool.append(w)
             sel.register(w.stdout, selectors.EVENT_READ, w)
 
         def feed(w: _Worker) -> None:
@@ -191,7 +375,7 @@ def probe_paths(
                 if not chunk:  # worker died: requeue what it held
                     queue.extendleft(w.pending)
                     w.pending.clear()
-                    pool, w = _replace(pool, w, sel)
+                    w = replace(w, None)
                 if not w.pending:
                     feed(w)
             now = time.monotonic()
@@ -205,38 +389,15 @@ def probe_paths(
                         hung_devs.add(dev)
                     queue.extendleft(reversed(w.pending))
                     w.pending.clear()
-                    pool, nw = _replace(pool, w, sel)
-                    feed(nw)
+                    feed(replace(w, i))
             for w in pool:
                 if not w.pending and queue:
                     feed(w)
     finally:
         sel.close()
         for w in pool:
-            w.kill()
+            retire(w, w.pending[0] if w.pending else None)
     return results
-
-
-def _replace(pool: list[_Worker], old: _Worker, sel: selectors.BaseSelector) -> tuple[list[_Worker], _Worker]:
-    sel.unregister(old.stdout)
-    old.kill()
-    new = _Worker()
-    sel.register(new.stdout, selectors.EVENT_READ, new)
-    return [new if w is old else w for w in pool], new
-
-
-def resolve_path(path: str, *, timeout: float = 2.0) -> str | None:
-    """``realpath`` in a child, since resolving a path under a hung mount blocks; None if hung."""
-    try:
-        cp = subprocess.run([sys.executable, "-m", "podsleuth.node.probe", "--realpath"],
-                            input=json.dumps(path).encode(), capture_output=True, timeout=timeout,
-                            check=False)
-    except subprocess.TimeoutExpired:
-        return None
-    if cp.returncode != 0:
-        return None
-    resolved = json.loads(cp.stdout)
-    return resolved if isinstance(resolved, str) else None
 
 
 if __name__ == "__main__":
