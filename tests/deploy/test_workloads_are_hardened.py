@@ -77,6 +77,11 @@ def test_node_agent_daemonset_shape() -> None:
     assert c["args"][:6] == ["node", "serve", "--listen", "0.0.0.0:9808", "--token-file",
                              "/var/run/secrets/podsleuth/token"]
     assert c["args"].count("--kubelet-dir") == 2
+    # the shared token and the watcher's own ServiceAccount token (TokenReview), that SA only
+    assert c["args"][6:9] == ["--token-review", "--allow-user",
+                              "system:serviceaccount:podsleuth:podsleuth-watcher"]
+    other = _container(one(objects(namespace="other"), "DaemonSet"))["args"]
+    assert other[other.index("--allow-user") + 1] == "system:serviceaccount:other:podsleuth-watcher"
     volumes = {v["name"]: v for v in pod["volumes"]}
     for d in ("/var/lib/kubelet", "/data/kubernetes/kubelet"):
         [m] = [m for m in c["volumeMounts"] if m["mountPath"] == d]

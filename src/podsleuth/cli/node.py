@@ -12,6 +12,7 @@ from podsleuth.cli.options import output_option
 from podsleuth.durations import parse_duration
 from podsleuth.errors import InputError
 from podsleuth.node.layout import DEFAULT_KUBELET_DIR
+from podsleuth.node.tokenreview import SA_CA_FILE, SA_TOKEN_FILE, TokenReviewConfig, in_cluster_api_server
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,38 @@ def _options(
     )
 
 
+def _token_review(
+    enabled: bool, allow_users: tuple[str, ...], api_server: str | None, api_token_file: str, api_ca_file: str
+) -> TokenReviewConfig | None:
+    """Checked at start, not per request: a DaemonSet that cannot work should crash-loop with one
+    clear line rather than answer 503 to every call."""
+    if not enabled:
+        if allow_users:
+            raise InputError("--allow-user only makes sense with --token-review")
+        return None
+    users = frozenset(u.strip() for u in allow_users if u.strip())
+    if not users:
+        raise InputError("--token-review needs at least one --allow-user (e.g. "
+                         "system:serviceaccount:podsleuth:podsleuth-watcher)")
+    server = api_server or in_cluster_api_server()
+    if not server:
+        raise InputError("--token-review: not in a cluster (KUBERNETES_SERVICE_HOST/PORT unset); "
+                         "pass --api-server URL")
+    if not server.startswith(("https://", "http://")):
+        raise InputError(f"--api-server {server!r}: expected an http(s):// URL")
+    if api_token_file and not os.path.isfile(api_token_file):
+        raise InputError(
+            f"--api-token-file {api_token_file}: no such file (automountServiceAccountToken off?)")
+    if server.startswith("https://") and api_ca_file and not os.path.isfile(api_ca_file):
+        raise InputError(f"--api-ca-file {api_ca_file}: no such file")
+    return TokenReviewConfig(
+        allowed_users=users,
+        api_server=server.rstrip("/"),
+        api_token_file=api_token_file or None,
+        api_ca_file=api_ca_file or None,
+    )
+
+
 @click.group(name="node")
 def group() -> None:
     """Node-local checks: mounts, FUSE daemons, kernel OOM kills."""
@@ -165,6 +198,37 @@ def check(
     type=click.Path(dir_okay=False),
     help="file holding the bearer token clients must send (re-read on change).",
 )
+@click.option(
+    "--token-review",
+    is_flag=True,
+    help="also accept ServiceAccount tokens the API server authenticates (TokenReview) "
+    "as one of the --allow-user names.",
+)
+@click.option(
+    "--allow-user",
+    "allow_users",
+    multiple=True,
+    metavar="NAME",
+    help="with --token-review: a username to serve, e.g. system:serviceaccount:NS:SA; repeatable.",
+)
+@click.option(
+    "--api-server",
+    default=None,
+    metavar="URL",
+    help="API server for TokenReviews [default: in-cluster, https://$KUBERNETES_SERVICE_HOST:PORT].",
+)
+@click.option(
+    "--api-token-file",
+    default=SA_TOKEN_FILE,
+    show_default=True,
+    help="the agent's own bearer token for the API server (re-read per review); '' = none.",
+)
+@click.option(
+    "--api-ca-file",
+    default=SA_CA_FILE,
+    show_default=True,
+    help="CA bundle to verify an https API server; '' = the system trust store.",
+)
 @click.option("--insecure-no-auth", is_flag=True, help="serve without authentication (tests, local only).")
 @click.option(
     "--max-probes",
@@ -184,6 +248,11 @@ def serve(
     bind_test: bool,
     listen: str,
     token_file: str | None,
+    token_review: bool,
+    allow_users: tuple[str, ...],
+    api_server: str | None,
+    api_token_file: str,
+    api_ca_file: str,
     insecure_no_auth: bool,
     max_probes: int,
 ) -> None:
@@ -191,10 +260,11 @@ def serve(
     from podsleuth.node.check import CheckOptions
     from podsleuth.node.server import ServerConfig, run
 
-    if token_file is None and not insecure_no_auth:
-        raise InputError("--token-file is required (or pass --insecure-no-auth explicitly)")
+    if token_file is None and not token_review and not insecure_no_auth:
+        raise InputError("--token-file or --token-review is required (or pass --insecure-no-auth explicitly)")
     if token_file is not None and not os.path.isfile(token_file):
         raise InputError(f"--token-file {token_file}: no such file")
+    review = _token_review(token_review, allow_users, api_server, api_token_file, api_ca_file)
     if kernel_log == "-":
         raise InputError("--kernel-log - is not supported by serve (stdin is read once)")
     host, _, port = listen.rpartition(":")
@@ -208,6 +278,7 @@ def serve(
             host=host.strip("[]"),
             port=int(port),
             token_file=token_file,
+            token_review=review,
             max_concurrent=max_probes,
         )
     )

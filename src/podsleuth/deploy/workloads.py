@@ -157,7 +157,11 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
 
 
 def agent_daemonset(opts: DeployOptions) -> Obj:
-    args = ["node", "serve", "--listen", f"0.0.0.0:{AGENT_PORT}", "--token-file", TOKEN_FILE]
+    # Two ways in: the shared token (a Secret; works everywhere, also for clients outside the
+    # cluster) and the watcher's own ServiceAccount token, checked by a TokenReview (the
+    # agent's ClusterRole allows exactly that) and accepted for the watcher's SA only.
+    args = ["node", "serve", "--listen", f"0.0.0.0:{AGENT_PORT}", "--token-file", TOKEN_FILE,
+            "--token-review", "--allow-user", f"system:serviceaccount:{opts.namespace}:{WATCHER}"]
     for d in opts.kubelet_dirs:
         args += ["--kubelet-dir", d]
     args += ["--sys", HOST_SYS]

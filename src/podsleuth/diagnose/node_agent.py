@@ -5,12 +5,16 @@ on that node (label selector + ``spec.nodeName`` field selector, ``podIP:port``)
 through a configured URL per node (``static``); on the same host in-process (``local``, for
 ``lab`` and single-node setups). Every call is bounded by ``node_agents.timeout``; a missing or
 silent agent yields ``AgentUnavailable`` with a reason the evidence can show. The bearer token is
-read from ``token_file`` per call (rotation) and never logged.
+read from ``token_file`` per call (rotation) and never logged. Without a ``token_file`` the
+watcher presents its own ServiceAccount token (also read per call: the kubelet rotates projected
+tokens), which an agent started with ``--token-review --allow-user <our SA>`` accepts: no shared
+Secret to create or rotate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +29,7 @@ from podsleuth.kube import KubeClient
 from podsleuth.node.findings import Finding
 
 DEFAULT_KUBELET_DIR = "/var/lib/kubelet"
+SA_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 class AgentUnavailable(Exception):
@@ -71,9 +76,18 @@ async def discover(client: KubeClient | None, settings: NodeAgentSettings, node:
     return f"http://{ready[0].status.pod_ip}:{settings.port}"
 
 
-def _token(settings: NodeAgentSettings) -> str | None:
+def _token(settings: NodeAgentSettings, sa_token_file: str | None = SA_TOKEN_FILE) -> str | None:
+    """The configured token file wins; else our ServiceAccount token when we run in a pod (none
+    outside a cluster: then the agent must be ``--insecure-no-auth`` or the call gets a 401)."""
     if not settings.token_file:
-        return None
+        if not sa_token_file or not os.path.exists(sa_token_file):
+            return None
+        try:
+            with open(sa_token_file, encoding="utf-8") as f:
+                return f.read().strip() or None
+        except OSError as e:
+            raise AgentUnavailable(
+                f"cannot read the ServiceAccount token {sa_token_file}: {e.strerror}") from e
     try:
         with open(settings.token_file, encoding="utf-8") as f:
             return f.read().strip() or None
@@ -90,12 +104,15 @@ async def _get_json(session: aiohttp.ClientSession, url: str, headers: dict[str,
             if resp.status != 503:
                 return await _answer(resp)
         await asyncio.sleep(0.5)  # all probe slots busy: the agent asks for a short retry
-    raise AgentUnavailable("the node agent stayed busy (HTTP 503)")
+    raise AgentUnavailable("the node agent stayed busy or could not verify our token (HTTP 503)")
 
 
 async def _answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     if resp.status == 401:
         raise AgentUnavailable("the node agent rejected our token (401)")
+    if resp.status == 403:
+        raise AgentUnavailable("the node agent does not serve our identity (403): is our ServiceAccount "
+                               "one of its --allow-user names?")
     if resp.status >= 400:
         raise AgentUnavailable(f"the node agent answered HTTP {resp.status}")
     data = await resp.json(content_type=None)
@@ -105,9 +122,14 @@ async def _answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
 
 
 async def ask_http(
-    base: str, settings: NodeAgentSettings, *, pod_uid: str | None, since: float
+    base: str,
+    settings: NodeAgentSettings,
+    *,
+    pod_uid: str | None,
+    since: float,
+    sa_token_file: str | None = SA_TOKEN_FILE,
 ) -> AgentReport:
-    token = _token(settings)
+    token = _token(settings, sa_token_file)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = aiohttp.ClientTimeout(total=settings.timeout)
     try:
@@ -152,8 +174,9 @@ async def ask(
     pod_uid: str | None,
     kubelet_dir: str | None,
     since: float,
+    sa_token_file: str | None = SA_TOKEN_FILE,
 ) -> AgentReport:
     base = await discover(client, settings, node)
     if base == "local":
         return await ask_local(settings, kubelet_dir=kubelet_dir, pod_uid=pod_uid, since=since)
-    return await ask_http(base, settings, pod_uid=pod_uid, since=since)
+    return await ask_http(base, settings, pod_uid=pod_uid, since=since, sa_token_file=sa_token_file)

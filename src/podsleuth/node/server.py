@@ -9,8 +9,10 @@ Why it is shaped like this:
   (no ``..``), lie under a kubelet dir, and either be a kernel-resolved mount point from the
   mount table or resolve (``realpath``, in a child with a timeout) to a place still under it;
 * the bearer token is compared with ``hmac.compare_digest``; the file is re-read when it
-  changes so a rotated Secret takes effect without a restart.
-  TODO: accept ServiceAccount tokens via TokenReview when running in a cluster.
+  changes so a rotated Secret takes effect without a restart. Any other token can be vouched
+  for by the API server (``--token-review``, :mod:`podsleuth.node.tokenreview`): 401 when it
+  does not know the token, 403 when it does but the user is not allowed, 503 when it cannot be
+  asked (so the client sees "try again", not "your token is wrong");
 * metrics go to the server's own ``CollectorRegistry``; nothing global is touched.
 """
 
@@ -32,6 +34,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from podsleuth.durations import parse_duration
 from podsleuth.node import check, layout, mountinfo, probe
+from podsleuth.node.tokenreview import ReviewUnavailable, TokenReviewConfig, TokenReviewer, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,8 @@ class ServerConfig:
     options: check.CheckOptions
     host: str = "0.0.0.0"
     port: int = 9808
-    token_file: str | None = None  # None = no auth (only with --insecure-no-auth)
+    token_file: str | None = None
+    token_review: TokenReviewConfig | None = None  # both None = no auth (--insecure-no-auth)
     max_concurrent: int = 2
     cache_ttl: float = 2.0
 
@@ -73,6 +77,8 @@ class Agent:
         self.real_kdirs = [os.path.realpath(d) for d in self.kdirs]
         self.slots = asyncio.Semaphore(config.max_concurrent)
         self.token = _Token(config.token_file) if config.token_file else None
+        self.reviewer = TokenReviewer(config.token_review) if config.token_review else None
+        self._forbidden_logged: dict[str, float] = {}
         self.cached: tuple[float, check.NodeReport] | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("podsleuth_node_requests", "HTTP requests", ["endpoint", "code"],
@@ -85,15 +91,51 @@ class Agent:
                               registry=self.registry)
         self.hung = Gauge("podsleuth_node_hung_mounts", "mounts whose probe timed out in the last scan",
                           registry=self.registry)
+        self.auth = Counter("podsleuth_node_auth", "authentication decisions on protected endpoints",
+                            ["method", "result"], registry=self.registry)
+        self.review_calls = Counter("podsleuth_node_token_review_calls",
+                                    "TokenReviews sent to the API server (cache misses)",
+                                    registry=self.registry)
+        if self.reviewer is not None:
+            self.reviewer.on_call = self.review_calls.inc
 
-    def authorized(self, request: web.Request) -> bool:
-        if self.token is None:
-            return True
-        expected = self.token.get()
-        header = request.headers.get("Authorization", "")
-        scheme, _, given = header.partition(" ")
-        return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
-            given.strip().encode(), expected)
+    async def authenticate(self, request: web.Request) -> web.Response | None:
+        """None when the request may proceed, else the 401/403/503 answer to send."""
+        if self.token is None and self.reviewer is None:
+            return None
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            self.auth.labels("none", "unauthenticated").inc()
+            return _unauthorized()
+        if self.token is not None:
+            expected = self.token.get()
+            if expected and hmac.compare_digest(given.encode(), expected):
+                self.auth.labels("file", "ok").inc()
+                return None
+        if self.reviewer is None:
+            self.auth.labels("file", "unauthenticated").inc()
+            return _unauthorized()
+        try:
+            verdict, user = await self.reviewer.review(given)
+        except ReviewUnavailable as e:
+            self.auth.labels("tokenreview", "unavailable").inc()
+            log.warning("cannot verify a bearer token: %s", e)
+            return web.json_response({"error": "cannot verify the token now: API server unavailable"},
+                                     status=503, headers={"Retry-After": "5"})
+        self.auth.labels("tokenreview", verdict.value).inc()
+        if verdict is Verdict.ALLOWED:
+            return None
+        if verdict is Verdict.FORBIDDEN:
+            assert user is not None
+            now = time.monotonic()
+            if now - self._forbidden_logged.get(user, -3600.0) > 60.0:  # once a minute per user
+                if len(self._forbidden_logged) > 256:
+                    self._forbidden_logged.clear()
+                self._forbidden_logged[user] = now
+                log.warning("rejected a request authenticated as %s: not an --allow-user", user)
+            return web.json_response({"error": "forbidden"}, status=403)
+        return _unauthorized()
 
     async def scan(self) -> check.NodeReport:
         now = time.monotonic()
@@ -120,6 +162,11 @@ def _since(request: web.Request) -> float | None:
         raise web.HTTPBadRequest(text=f"{e}\n") from e
 
 
+def _unauthorized() -> web.Response:
+    return web.json_response({"error": "unauthorized"}, status=401,
+                             headers={"WWW-Authenticate": 'Bearer realm="podsleuth-node"'})
+
+
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
 
@@ -132,10 +179,11 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
     agent = request.app[AGENT]
     endpoint = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
     open_paths = ("/healthz", "/metrics")
-    if request.path not in open_paths and not agent.authorized(request):
-        agent.requests.labels(endpoint, "401").inc()
-        return web.json_response({"error": "unauthorized"}, status=401,
-                                 headers={"WWW-Authenticate": 'Bearer realm="podsleuth-node"'})
+    if request.path not in open_paths:
+        denied = await agent.authenticate(request)
+        if denied is not None:
+            agent.requests.labels(endpoint, str(denied.status)).inc()
+            return denied
     try:
         resp: web.StreamResponse = await handler(request)
     except web.HTTPException as e:
@@ -236,7 +284,13 @@ async def kernel_events(request: web.Request) -> web.Response:
 
 def make_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[_guard])
-    app[AGENT] = Agent(config)
+    agent = app[AGENT] = Agent(config)
+
+    async def close_reviewer(app: web.Application) -> None:
+        if agent.reviewer is not None:
+            await agent.reviewer.close()
+
+    app.on_cleanup.append(close_reviewer)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/findings", findings)
@@ -247,8 +301,11 @@ def make_app(config: ServerConfig) -> web.Application:
 
 
 def run(config: ServerConfig) -> None:
-    if config.token_file is None:
+    if config.token_file is None and config.token_review is None:
         log.warning("serving WITHOUT authentication (--insecure-no-auth)")
+    if config.token_review is not None:
+        log.info("accepting ServiceAccount tokens of %s (TokenReview at %s)",
+                 ", ".join(sorted(config.token_review.allowed_users)), config.token_review.api_server)
     log.info("node agent listening on %s:%d", config.host, config.port)
     web.run_app(make_app(config), host=config.host, port=config.port, print=None, access_log=None)
 

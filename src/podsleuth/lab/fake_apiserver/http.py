@@ -1,5 +1,6 @@
 """Request routing of the fake API server: paths, auth, RBAC, lists, gets, creates, replaces
-(PUT, with optimistic concurrency on ``metadata.resourceVersion``), logs, watches.
+(PUT, with optimistic concurrency on ``metadata.resourceVersion``), logs, watches, and
+TokenReviews (``authentication.k8s.io/v1``, answered from the tokens a test registered).
 
 Responses follow the real kube-apiserver: errors are ``metav1.Status`` JSON bodies with the
 real reasons and messages; watches are 200 chunked JSON lines; a too-old resourceVersion is an
@@ -81,6 +82,8 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
         return status(401, "Unauthorized", "Unauthorized")
     if request.path == "/version":
         return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-fake"})
+    if request.path == TOKENREVIEWS and "authentication.k8s.io" not in api.disabled_groups:
+        return await _token_review(api, request)
     target = parse_path(api, request.path)
     if target is None:
         return status(404, "NotFound", "the server could not find the requested resource")
@@ -96,6 +99,41 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
     if q.get("watch", "") in _TRUE:
         return forbidden(api, "watch", target) or await _watch(api, request, target)
     return forbidden(api, "list", target) or _list(api, target, q)
+
+
+TOKENREVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+
+
+async def _token_review(api: FakeApiServer, request: web.Request) -> web.StreamResponse:
+    """Like kube-apiserver: a virtual resource, create only, not persisted; the answer echoes the
+    request's ``spec`` (token included) and adds ``status``; unknown tokens are not an error,
+    just ``authenticated: false``."""
+    if request.method != "POST":
+        return status(405, "MethodNotAllowed", f"the server does not allow this method: {request.method}")
+    if ("create", "authentication.k8s.io/tokenreviews") in api.denied or ("create", "*") in api.denied:
+        return status(403, "Forbidden", f'tokenreviews.authentication.k8s.io is forbidden: User "{api.user}" '
+                      'cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the '
+                      "cluster scope", details={"group": "authentication.k8s.io", "kind": "tokenreviews"})
+    try:
+        obj = msgspec.json.decode(await request.read())
+    except msgspec.DecodeError as e:
+        return status(400, "BadRequest", f"the object provided is unrecognized: {e}")
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict) or obj.get("kind") != "TokenReview" or not isinstance(spec, dict):
+        return status(400, "BadRequest", "the object provided is not a TokenReview")
+    token = spec.get("token")
+    if not isinstance(token, str) or not token:
+        return status(422, "Invalid", 'TokenReview.authentication.k8s.io "" is invalid: spec.token: '
+                      "Required value: token must not be empty")
+    username = api.token_reviews.get(token)
+    review_status: dict[str, Any] = {"authenticated": False, "user": {}}
+    if username is not None:
+        uid, groups = api.token_review_users.get(username, ("", ()))
+        review_status = {"authenticated": True, "audiences": ["https://kubernetes.default.svc"],
+                         "user": {"username": username, "uid": uid, "groups": list(groups)}}
+    body = {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "spec": spec, "status": review_status}
+    return web.Response(status=201, body=msgspec.json.encode(body), content_type="application/json")
 
 
 def _selectors(q: Any) -> tuple[Any, Any]:

@@ -3,7 +3,8 @@
 It serves the real wire protocol (see ``http``) from an in-memory ``Store`` and lets a test
 change the world (``put``/``delete``/``compact``) and break it (``drop_watches``, ``stall_watches``,
 ``inject_error``, ``inject_line``, ``stop``/``start`` on the same port, RBAC ``deny``, a bearer
-``token`` that must match, ``disable_group``).
+``token`` that must match, ``disable_group``). ``add_token_review`` registers the tokens its
+TokenReview endpoint vouches for.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class FakeApiServer:
         self.denied: set[tuple[str, str]] = set()
         self.disabled_groups: set[str] = set()
         self.logs: dict[tuple[str, str, str, bool], str] = {}
+        self.token_reviews: dict[str, str] = {}  # token -> username
+        self.token_review_users: dict[str, tuple[str, tuple[str, ...]]] = {}  # username -> uid, groups
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -155,6 +158,21 @@ class FakeApiServer:
     def disable_group(self, group: str) -> None:
         """Stop serving an API group (404), e.g. ``events.k8s.io`` to test the core/v1 fallback."""
         self.disabled_groups.add(group)
+
+    def add_token_review(self, token: str, username: str, *, uid: str = "",
+                         groups: tuple[str, ...] = ()) -> None:
+        """Make ``POST .../tokenreviews`` answer ``authenticated: true`` as ``username`` for
+        ``token`` (every other token: ``authenticated: false``). A ServiceAccount user gets the
+        groups the real server adds unless ``groups`` is given."""
+        if not groups and username.startswith("system:serviceaccount:"):
+            ns = username.split(":")[2]
+            groups = ("system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated")
+        self.token_reviews[token] = username
+        self.token_review_users[username] = (uid, groups)
+
+    def remove_token_review(self, token: str) -> None:
+        """The token stops authenticating (deleted ServiceAccount, expired token)."""
+        self.token_reviews.pop(token, None)
 
     def set_log(self, namespace: str, pod: str, text: str, *, container: str = "",
                 previous: bool = False) -> None:
