@@ -252,14 +252,20 @@ async def probe_one(request: web.Request) -> web.Response:
     async def run() -> dict[str, Any]:
         table = await asyncio.to_thread(mountinfo.read_mountinfo, opts.proc, opts.mount_pid)
         entries = [e for e in table if e.mount_point == path]
+        target, devices = path, {path: entries[-1].dev} if entries else None
         if not entries:
             resolved = await asyncio.to_thread(probe.resolve_path, path, timeout=opts.probe_timeout)
             if resolved is None:
                 raise web.HTTPGatewayTimeout(text="resolving the path timed out (hung mount above it?)\n")
             if mountinfo.under(resolved, agent.real_kdirs) is None:
                 raise web.HTTPForbidden(text="path resolves outside the kubelet dirs\n")
-        results = await asyncio.to_thread(probe.probe_paths, [path], timeout=opts.probe_timeout, workers=1)
-        r = results[path]
+            # probe what was checked, not the request's path: a pod controls symlinks in its
+            # volumes and could swap one in between the check and the probe
+            target = resolved
+        results = await asyncio.to_thread(
+            probe.probe_paths, [target], timeout=opts.probe_timeout, workers=1, devices=devices
+        )
+        r = results[target]
         rec = None
         if entries:
             vp = layout.classify(path, agent.kdirs)
