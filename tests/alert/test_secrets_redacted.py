@@ -102,3 +102,48 @@ store: "postgresql://podsleuth:{TOKEN}@db/podsleuth"
     assert "https://hooks.example.com/x?token=***" in result.output
     assert "dingtalk://***/" in result.output
     assert "group_wait: 10.0" in result.output
+
+
+class ExplodingSink:
+    """A sink with a bug: raises an unexpected exception whose message (and cause) echo URLs and
+    a known secret, as library exceptions do."""
+
+    def __init__(self, *, target: str, secrets: tuple[str, ...] = ()) -> None:
+        self.target = target
+        self.description = f"exploding {target}"
+        self.secrets = secrets
+
+    async def send(self, batch: object) -> None:
+        try:
+            raise ConnectionError(f"cannot reach https://hooks.example.com/services/x?token={TOKEN}")
+        except ConnectionError as e:
+            raise RuntimeError(
+                f"send failed for dingtalk://{TOKEN}/ and https://bot:{TOKEN}@example.com/x"
+                f" with header Bearer {OTHER}"
+            ) from e
+
+    async def aclose(self) -> None:
+        return None
+
+
+OTHER = "z9y8x7w6v5u4t3s2r1q0p9o8"
+
+
+async def test_an_unexpected_sink_error_logs_no_secret(
+    store: SqliteStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = AlertSettings(receivers=[Receiver(name="r", webhook=WebhookReceiver(url="http://127.0.0.1:9/"))])
+    options = replace(AlertOptions.from_settings(settings), group_wait=0.0)
+    sinks = {"r": {"webhook": ExplodingSink(target="webhook", secrets=(OTHER,))}}
+    notifier = Notifier(settings, store, clock=clock, options=options, sinks=sinks)  # type: ignore[arg-type]
+    await notifier.submit(change())
+    await notifier.pump()
+    await notifier.aclose()
+    assert "unexpected error delivering to r/exploding webhook: RuntimeError" in caplog.text
+    assert "ConnectionError" in caplog.text  # the cause is named, scrubbed too
+    assert "https://hooks.example.com/services/x?token=***" in caplog.text
+    assert TOKEN not in caplog.text
+    assert OTHER not in caplog.text
+    [pending] = await store.deliveries(state="pending")
+    assert pending.last_error == "RuntimeError"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg import waiting
 
 from podsleuth.errors import PodsleuthError
 from podsleuth.store import is_postgres, open_store
@@ -133,3 +135,59 @@ async def test_no_password_in_errors() -> None:
         "postgresql://h/db?user=u&password=***&sslmode=require"
     )
     assert redact_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+
+async def _wait_without_cleanup(
+    self: psycopg.AsyncConnection[object],
+    gen: Any,
+    interval: float = 0.1,
+    timeout: float | None = None,  # noqa: ASYNC109 - the signature of the method it replaces
+) -> Any:
+    """``AsyncConnection.wait`` of a driver that does not cancel the statement when the waiting
+    task is cancelled (psycopg before 3.2; 3.3 cancels and drains it itself): the connection is
+    left busy with the statement still running on the server."""
+    return await waiting.wait_async(gen, self.pgconn.socket, interval=interval, timeout=timeout)
+
+
+@pytest.mark.parametrize("driver_cleans_up", [True, False], ids=["psycopg", "no-driver-cleanup"])
+@pytest.mark.parametrize("tx", [True, False], ids=["in-transaction", "single-statement"])
+async def test_a_cancelled_operation_leaves_the_store_usable(
+    pg_url: str, tx: bool, driver_cleans_up: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notifier worker cancelled mid-query must not leave the connection busy or inside a
+    transaction for the next operation, nor the statement running (holding locks) on the server."""
+    if not driver_cleans_up:
+        monkeypatch.setattr(psycopg.AsyncConnection, "wait", _wait_without_cleanup)
+    store = await PostgresStore.open(pg_url)
+    try:
+        await store.record_change(change("a"), at=1.0)
+        with psycopg.connect(pg_url) as admin:  # holds the table: the next operation blocks
+            admin.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            if tx:
+                op = asyncio.create_task(store.record_change(change("b"), at=2.0))
+            else:
+                op = asyncio.create_task(store.open_incidents())
+            await asyncio.sleep(0.3)  # the statement is running on the server, waiting for the lock
+            assert not op.done()
+            op.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await op
+            for _ in range(50):  # the cancelled statement no longer runs on the server
+                busy = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name='podsleuth'"
+                    " AND datname=current_database() AND state <> 'idle'"
+                ).fetchone()
+                if busy == (0,):
+                    break
+                await asyncio.sleep(0.1)
+            assert busy == (0,)
+            admin.rollback()
+        async with asyncio.timeout(10):
+            assert [i.id for i in await store.open_incidents()] == ["a"]
+            await store.record_change(change("c"), at=3.0)
+            assert [i.id for i in await store.open_incidents()] == ["a", "c"]
+    finally:
+        await store.aclose()
+    with psycopg.connect(pg_url) as admin:  # "c" was committed, not left in a stale transaction
+        assert admin.execute("SELECT id FROM incidents ORDER BY id").fetchall() == [("a",), ("c",)]

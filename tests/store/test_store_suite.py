@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from podsleuth.store.base import BatchPlan, NotifyState, Silence
+from podsleuth.store.base import BatchPlan, Delivery, NotifyState, Silence, Store
 from tests.store.conftest import Backend
 
 
@@ -132,4 +132,122 @@ async def test_due_for_repeat(backend: Backend) -> None:
     assert [r.id for r in await store.due_for_repeat("hook", before=5.0)] == ["a"]
     assert await store.due_for_repeat("hook", before=0.5) == []
     assert await store.due_for_repeat("other", before=5.0) == []
+    await store.aclose()
+
+
+async def _batch(
+    store: Store,
+    batch_id: str,
+    incidents: list[str],
+    *,
+    at: float,
+    targets: tuple[str, ...] = ("webhook", "am"),
+) -> None:
+    """Queue one change per incident for receiver ``hook`` and commit them as one batch."""
+    changes = [incident_change("incident.opened", i) for i in incidents]
+    items = [("hook", i, "incident.opened", c, at) for i, c in zip(incidents, changes, strict=True)]
+    await store.enqueue(items, at=at)
+    rows = [r for r in await store.queued("hook") if r.incident_id in incidents]
+    payload = {"batch_id": batch_id, "changes": changes}
+    plan = BatchPlan(batch_id, "hook", [r.id for r in rows], {}, list(targets), payload, [])
+    await store.commit_batch(plan, at=at)
+
+
+def _due(deliveries: list[Delivery]) -> list[tuple[str, str]]:
+    return sorted((d.batch_id, d.target) for d in deliveries)
+
+
+async def test_deliveries_of_one_incident_go_out_in_order(backend: Backend) -> None:
+    """Per target, a delivery waits while an earlier one carrying one of its incidents is pending
+    (in flight or waiting for a retry); other incidents are not held up."""
+    store = await backend.open()
+    await _batch(store, "b1", ["a", "b"], at=1.0)
+    await _batch(store, "b2", ["a"], at=2.0)  # a again: waits for b1, per target
+    await _batch(store, "b3", ["c"], at=3.0)  # another incident: free to go
+    due = await store.due_deliveries("hook", now=10.0, limit=10)
+    assert _due(due) == [("b1", "am"), ("b1", "webhook"), ("b3", "am"), ("b3", "webhook")]
+    assert await store.next_delivery_at("hook") == 1.0
+    ids = {(d.batch_id, d.target): d.id for d in due}
+    await store.mark_retry(ids["b1", "webhook"], attempts=1, next_at=50.0, error="503")
+    await store.mark_sent(ids["b1", "am"], at=11.0)
+    await store.mark_sent(ids["b3", "am"], at=11.0)
+    await store.mark_sent(ids["b3", "webhook"], at=11.0)
+    # b2/am is free now; b2/webhook still waits for b1/webhook's retry, even though it is due
+    due = await store.due_deliveries("hook", now=12.0, limit=10)
+    assert _due(due) == [("b2", "am")]
+    await store.mark_sent(due[0].id, at=12.0)
+    assert await store.due_deliveries("hook", now=12.0, limit=10) == []
+    assert await store.next_delivery_at("hook") == 50.0  # b1's retry, not the blocked b2 (due at 2)
+    await store.mark_dead(ids["b1", "webhook"], attempts=2, at=13.0, error="gave up")
+    due = await store.due_deliveries("hook", now=13.0, limit=10)  # dead-lettered: b2 goes
+    assert _due(due) == [("b2", "webhook")]
+    assert await store.next_delivery_at("hook") == 2.0
+    await store.aclose()
+
+
+async def test_prune_deletes_what_is_finished_and_old(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import podsleuth.store.postgres as pg
+    import podsleuth.store.sqlite as lite
+
+    monkeypatch.setattr(lite, "PRUNE_CHUNK", 2)  # several chunks per table
+    monkeypatch.setattr(pg, "PRUNE_CHUNK", 2)
+    store = await backend.open()
+    for iid in ("old", "old2", "old3", "recent", "open", "requeued"):
+        await store.record_change(incident_change("incident.opened", iid), at=1.0)
+        await store.record_change(incident_change("incident.updated", iid), at=2.0)
+    for iid in ("old", "old2", "old3", "requeued"):
+        await store.record_change(incident_change("incident.resolved", iid), at=10.0)
+    await store.record_change(incident_change("incident.resolved", "recent"), at=900.0)
+    notify = [NotifyState("hook", i, 5.0, "h", "incident.opened") for i in ("old", "recent", "open")]
+    await store.commit_batch(BatchPlan("b0", "hook", [], {}, [], {}, notify), at=5.0)
+    # a resolve still waiting in the queue (a rate limit, a long group_wait): keep its incident
+    resolved = incident_change("incident.resolved", "requeued")
+    await store.enqueue([("hook", "requeued", "incident.resolved", resolved, 2000.0)], at=10.0)
+
+    await _batch(store, "sent", ["old", "old2", "old3"], at=20.0, targets=("webhook",))
+    await _batch(store, "dead", ["open"], at=20.0, targets=("webhook",))
+    await _batch(store, "pending", ["open"], at=20.0, targets=("webhook",))
+    await _batch(store, "new", ["recent"], at=950.0, targets=("webhook",))
+    (d_sent, d_dead) = await store.due_deliveries("hook", now=30.0, limit=10)
+    await store.mark_sent(d_sent.id, at=30.0)
+    await store.mark_dead(d_dead.id, attempts=1, at=30.0, error="400")
+    due = {d.batch_id: d for d in await store.due_deliveries("hook", now=960.0, limit=10)}
+    assert set(due) == {"pending", "new"}  # "pending" was waiting behind "dead" (incident "open")
+    await store.mark_sent(due["new"].id, at=960.0)
+    await store.add_silence(Silence("s-old", {"namespace": "x"}, 0.0, 30.0, "", "me", 0.0))
+    await store.add_silence(Silence("s-live", {"namespace": "x"}, 0.0, 5000.0, "", "me", 0.0))
+
+    counts = await store.prune(500.0)
+    assert counts == {
+        "deliveries": 2,  # sent and dead before 500; the pending one and the recent one stay
+        "notification_log": 1,
+        "queue": 4,  # rows of the sent and dead batches; not those of the pending batch
+        "incidents": 3,  # old, old2, old3; not "requeued" (a change still queued) nor "recent"
+        "timeline": 9,
+        "silences": 1,
+    }
+    left = [(d.batch_id, d.state) for d in await store.deliveries()]
+    assert left == [("pending", "pending"), ("new", "sent")]
+    assert [r[2] for r in await store.notification_log()] == ["new"]  # type: ignore[attr-defined]
+    for iid in ("old", "old2", "old3"):
+        assert await store.incident(iid) is None
+        assert await store.timeline(iid) == []
+    assert await store.notify_states("hook", ["old", "recent", "open"]) == {
+        i: NotifyState("hook", i, 5.0, "h", "incident.opened") for i in ("recent", "open")
+    }
+    assert {i.id for i in await store.open_incidents()} == {"open"}
+    requeued = await store.incident("requeued")
+    assert requeued is not None and len(await store.timeline("requeued")) == 3
+    assert [q.incident_id for q in await store.queued("hook")] == ["requeued"]
+    assert len(await store.timeline("recent")) == 3
+    assert [s.id for s in await store.silences(now=0.0, include_expired=True)] == ["s-live"]
+    # the pending batch kept its queue rows: it still heads the line of "open"
+    await _batch(store, "later", ["open"], at=1000.0, targets=("webhook",))
+    assert [d.batch_id for d in await store.due_deliveries("hook", now=1000.0, limit=10)] == ["pending"]
+
+    assert set((await store.prune(500.0)).values()) == {0}  # nothing left to do
+    await store.record_change(incident_change("incident.opened", "old"), at=1001.0)  # an id comes back
+    assert [e for _, e, _ in await store.timeline("old")] == ["incident.opened"]
     await store.aclose()

@@ -5,6 +5,13 @@ loop), then wakes the receivers' workers; detection never waits on a sink. Each 
 own worker that folds due changes into a batch (group_wait, repeat_interval, silences, rate
 limit) and starts deliveries from the outbox, at most ``max_in_flight`` at a time, so a slow or
 dead sink delays only its own receiver.
+
+Per sink target, the changes of one incident arrive in order: the store does not hand out a
+delivery while an earlier one carrying the same incident is still pending (in flight or waiting
+for its retry), so a resolve never overtakes a retried firing. Different incidents go in parallel.
+
+A retention sweep (``AlertOptions.retention``, every ``prune_interval``) deletes what is finished
+and old: sent/dead deliveries, their queue rows and log, and incidents resolved long ago.
 """
 
 from __future__ import annotations
@@ -198,15 +205,24 @@ class Notifier:
 
     async def dispatch(self, receiver: str, *, wait: bool = False) -> float | None:
         """Start due deliveries of a receiver; with ``wait``, await them (used by ``pump``)."""
-        now = self.clock()
+        started = await self._start_due(receiver)
+        if wait and started:
+            await asyncio.gather(*started.values())
+        return await self.store.next_delivery_at(receiver)
+
+    async def _start_due(
+        self, receiver: str, *, skip: set[int] | None = None
+    ) -> dict[int, asyncio.Task[None]]:
+        """Start the due deliveries the store hands out (only those heading their incidents'
+        line, see ``Store.due_deliveries``) up to ``max_in_flight``; return the started ones."""
         in_flight = self._in_flight[receiver]
         free = self.options.max_in_flight - len(in_flight)
         if free <= 0:
-            return await self.store.next_delivery_at(receiver)
-        due = await self.store.due_deliveries(receiver, now=now, limit=free + len(in_flight))
-        started = []
+            return {}
+        due = await self.store.due_deliveries(receiver, now=self.clock(), limit=free + len(in_flight))
+        started: dict[int, asyncio.Task[None]] = {}
         for d in due:
-            if d.id in in_flight:
+            if d.id in in_flight or (skip is not None and d.id in skip):
                 continue
             if len(in_flight) >= self.options.max_in_flight:
                 break
@@ -214,10 +230,8 @@ class Notifier:
             task = asyncio.create_task(self._deliver(receiver, d))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-            started.append(task)
-        if wait and started:
-            await asyncio.gather(*started)
-        return await self.store.next_delivery_at(receiver)
+            started[d.id] = task
+        return started
 
     async def _deliver(self, receiver: str, d: Any) -> None:
         try:
@@ -229,17 +243,46 @@ class Notifier:
 
     async def pump(self) -> None:
         """Flush and deliver everything due now, once, and wait for it: the deterministic step
-        tests drive with a hand-set clock (``run`` loops over the same steps)."""
+        tests drive with a hand-set clock (``run`` loops over the same steps). A delivery that
+        waited behind an earlier one of the same incident goes out in the same pump once that
+        one is done; each delivery is attempted at most once per pump."""
         for receiver in self.sinks:
             await self.flush(receiver)
-            await self.dispatch(receiver, wait=True)
+            tried: set[int] = set()
+            while started := await self._start_due(receiver, skip=tried):
+                tried.update(started)
+                await asyncio.gather(*started.values())
+
+    async def prune(self) -> dict[str, int]:
+        """One retention sweep: delete what finished more than ``retention`` seconds ago."""
+        if self.options.retention <= 0:
+            return {}
+        counts = await self.store.prune(self.clock() - self.options.retention)
+        if any(counts.values()):
+            log.info(
+                "retention: deleted %s older than %.0f days",
+                ", ".join(f"{n} {table}" for table, n in counts.items() if n),
+                self.options.retention / 86400,
+            )
+        return counts
+
+    async def _retention(self) -> None:
+        if self.options.retention <= 0 or self.options.prune_interval <= 0:
+            return
+        while True:
+            try:
+                await self.prune()
+            except Exception as e:  # the store may be briefly unreachable: try again next time
+                log.warning("retention sweep failed: %s: %s", type(e).__name__, e)
+            await asyncio.sleep(self.options.prune_interval)
 
     # --- the loop ---
     async def run(self) -> None:
-        """Deliver until cancelled: one worker per receiver."""
+        """Deliver until cancelled: one worker per receiver, plus the retention sweep."""
         async with asyncio.TaskGroup() as group:
             for receiver in self.sinks:
                 group.create_task(self._worker(receiver))
+            group.create_task(self._retention())
 
     async def _worker(self, receiver: str) -> None:
         wake = self._wake[receiver]

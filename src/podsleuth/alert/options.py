@@ -40,7 +40,8 @@ class AlertOptions:
     backoff_base: float = 2.0
     backoff_max: float = 300.0
     max_in_flight: int = 64
-    """Concurrent deliveries per receiver, so a slow sink does not queue every message behind one."""
+    """Concurrent deliveries per receiver, so a slow sink does not queue every message behind one.
+    Deliveries of one incident to one target still go one at a time, in order."""
     apprise_timeout: float = 30.0
     alertmanager_hold: float = 0.0
     """How long an open incident's Alertmanager alert stays firing without news; 0 = 2x repeat_interval."""
@@ -48,6 +49,11 @@ class AlertOptions:
     template_dir: str | None = None
     idle_poll: float = 5.0
     """Upper bound of a worker's sleep, so rows written by another process are noticed."""
+    retention: float = 14 * 86400.0
+    """Sent/dead deliveries, their queue rows and log, and incidents resolved (with their
+    timeline) are deleted this long after; 0 = keep everything."""
+    prune_interval: float = 3600.0
+    """How often the running notifier sweeps (the first sweep runs at start); 0 = never."""
 
     @classmethod
     def from_settings(cls, settings: AlertSettings, **overrides: Any) -> AlertOptions:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from podsleuth.alert.redact import scrub
+from podsleuth.alert.redact import describe_error, scrub_text, scrubbed_traceback
 from podsleuth.alert.sinks import Batch, Sink, SinkError, SinkRejected
 from podsleuth.store.base import Delivery, Store
 
@@ -108,7 +108,15 @@ class Deliverer:
             await self._retry(d, attempts, str(e), sink.description)
             return False
         except Exception as e:  # a bug in rendering or a sink must not kill the worker
-            log.exception("unexpected error delivering to %s/%s", d.receiver, sink.description)
+            # Never the raw exception or traceback: sink errors may echo URLs with tokens.
+            log.error(
+                "unexpected error delivering to %s/%s: %s",
+                d.receiver,
+                sink.description,
+                describe_error(e, self.secrets),
+            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("traceback (scrubbed): %s", scrubbed_traceback(e, self.secrets))
             await self._retry(d, attempts, f"{type(e).__name__}", sink.description)
             return False
         await self.store.mark_sent(d.id, at=self.clock())
@@ -124,7 +132,7 @@ class Deliverer:
         return True
 
     async def _retry(self, d: Delivery, attempts: int, error: str, where: str) -> None:
-        error = scrub(error, self.secrets)
+        error = " ".join(scrub_text(error, self.secrets).split())
         self.metrics.failures.labels(receiver=d.receiver, target=d.target).inc()
         if attempts >= self.max_attempts:
             await self._dead(d, attempts, error)
@@ -142,7 +150,7 @@ class Deliverer:
         await self.store.mark_retry(d.id, attempts=attempts, next_at=self.clock() + delay, error=error)
 
     async def _dead(self, d: Delivery, attempts: int, error: str) -> None:
-        error = scrub(error, self.secrets)
+        error = " ".join(scrub_text(error, self.secrets).split())
         self.metrics.dead.labels(receiver=d.receiver, target=d.target).inc()
         log.error(
             "dead-lettered batch %s to %s/%s after %d attempt(s): %s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -89,6 +90,34 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, MASK)
     return text
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Free text with every known secret masked and every URL in it ``redact``-ed, for errors
+    whose secrets are not known in advance (a sink's exception echoing some other URL)."""
+    return _URL.sub(lambda m: redact(m.group(0)), scrub(text, secrets))
+
+
+def describe_error(error: BaseException, secrets: Iterable[str] = ()) -> str:
+    """``Type: message`` on one line, scrubbed; the message of the exception's cause or context
+    is added when it has one (library errors are often wrapped)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(parts) < 3:
+        seen.add(id(current))
+        message = " ".join(str(current).split())
+        parts.append(f"{type(current).__name__}: {message}" if message else type(current).__name__)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return scrub_text(" <- ".join(parts), secrets)
+
+
+def scrubbed_traceback(error: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The formatted traceback (with chained exceptions) passed through ``scrub_text``."""
+    return scrub_text("".join(traceback.format_exception(error)), secrets)
 
 
 class ScrubFilter(logging.Filter):

@@ -10,6 +10,12 @@ Queue -> batch -> delivery is the life of a notification:
   its group window (``ready_at``) and for the receiver's rate limit.
 * ``deliveries``: the outbox proper; one row per (batch, sink target), retried with backoff
   until sent or dead. A row is only marked sent after the sink said yes (at-least-once).
+
+Per sink target, the deliveries of one incident go out in order and one at a time: a delivery
+is not due while an earlier pending delivery to the same target carries a change of the same
+incident (``HEAD_OF_LINE``), whether that one is in flight or waiting for its retry.
+
+Nothing grows forever: ``prune`` deletes what is finished and older than the retention.
 """
 
 from __future__ import annotations
@@ -18,6 +24,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 JSON = dict[str, Any]
+
+HEAD_OF_LINE = (
+    " AND NOT EXISTS (SELECT 1 FROM queue mine"
+    " JOIN queue theirs ON theirs.incident_id = mine.incident_id AND theirs.state = 'batched'"
+    " JOIN deliveries e ON e.batch_id = theirs.batch_id"
+    " WHERE mine.batch_id = d.batch_id AND mine.state = 'batched'"
+    " AND e.receiver = d.receiver AND e.target = d.target AND e.state = 'pending' AND e.id < d.id)"
+)
+"""SQL condition on a pending delivery ``d``: no earlier pending delivery to the same target
+carries a change of an incident that ``d`` carries (the incidents of a batch are its queue rows
+in state ``batched``). Shared by both backends; it has no parameters."""
+
+PRUNE_CHUNK = 2000
+"""Rows deleted per transaction by ``prune``, so a first sweep of a big database does not hold
+the write lock (SQLite) or run into the statement timeout (PostgreSQL)."""
 
 
 class QueuedChange(NamedTuple):
@@ -118,9 +139,11 @@ class Store(Protocol):
     async def due_for_repeat(self, receiver: str, *, before: float, limit: int = 500) -> list[IncidentRecord]:
         """Open incidents last notified to ``receiver`` before ``before`` and not queued again."""
 
-    async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]: ...
+    async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]:
+        """Pending deliveries due at ``now`` that head their incidents' line (``HEAD_OF_LINE``)."""
 
-    async def next_delivery_at(self, receiver: str) -> float | None: ...
+    async def next_delivery_at(self, receiver: str) -> float | None:
+        """When the next delivery that heads its incidents' line is due (None = none pending)."""
 
     async def mark_sent(self, delivery_id: int, *, at: float) -> None: ...
 
@@ -141,5 +164,13 @@ class Store(Protocol):
     async def silences(self, *, now: float, include_expired: bool = False) -> list[Silence]: ...
 
     async def expire_silence(self, silence_id: str, *, at: float) -> bool: ...
+
+    async def prune(self, older_than: float) -> dict[str, int]:
+        """Retention sweep; returns the rows deleted per table. Deletes sent/dead deliveries done
+        and notification log entries written before ``older_than``; batched/suppressed queue rows
+        enqueued before it whose batch has no pending delivery left; incidents resolved before it
+        (with their timeline and notify state) unless a change of theirs is still queued; and
+        silences that ended before it. Open incidents, queued changes and pending deliveries are
+        never touched."""
 
     async def aclose(self) -> None: ...

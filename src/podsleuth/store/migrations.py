@@ -84,6 +84,15 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 2: retention (prune) and per-incident delivery order: look rows up by batch, incident, age
+    """
+    CREATE INDEX queue_batch ON queue(batch_id);
+    CREATE INDEX queue_incident ON queue(incident_id, state);
+    CREATE INDEX deliveries_done ON deliveries(state, done_at);
+    CREATE INDEX notification_log_sent ON notification_log(sent_at);
+    CREATE INDEX incidents_resolved ON incidents(status, resolved_at);
+    CREATE INDEX notify_state_incident ON notify_state(incident_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -199,6 +208,15 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
     ALTER TABLE deliveries ADD COLUMN claimed_until DOUBLE PRECISION;
+    """,
+    # 3: retention (prune) and per-incident delivery order (SQLite step 2)
+    """
+    CREATE INDEX queue_batch ON queue(batch_id);
+    CREATE INDEX queue_incident ON queue(incident_id, state);
+    CREATE INDEX deliveries_done ON deliveries(state, done_at);
+    CREATE INDEX notification_log_sent ON notification_log(sent_at);
+    CREATE INDEX incidents_resolved ON incidents(status, resolved_at);
+    CREATE INDEX notify_state_incident ON notify_state(incident_id);
     """,
 )
 

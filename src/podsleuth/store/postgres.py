@@ -13,11 +13,16 @@ leader has not noticed yet that it lost its lease), so the outbox is guarded in 
 * ``due_deliveries`` claims rows (``FOR UPDATE SKIP LOCKED``, then ``claimed_by``/``claimed_until``)
   so a row in flight in one process is not due in another until the claim expires; the claiming
   process still sees its own claims (the notifier tracks those in flight itself).
+
+An operation that is cancelled (a notifier worker stopped mid-query), times out or loses the
+connection leaves no half-used connection behind: the statement is cancelled on the server and
+the connection closed, so the next operation starts on a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -27,10 +32,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import pq
 
 from podsleuth.errors import PodsleuthError
 from podsleuth.store.base import (
+    HEAD_OF_LINE,
     JSON,
+    PRUNE_CHUNK,
     BatchPlan,
     Delivery,
     IncidentRecord,
@@ -118,11 +126,16 @@ class PostgresStore:
         return text.replace(self._password, "***") if self._password else text
 
     async def _connection(self) -> Conn:
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        conn = self._conn
+        if (
+            conn is not None
+            and not conn.closed
+            and not conn.broken
+            and conn.info.transaction_status == pq.TransactionStatus.IDLE
+        ):
+            return conn
+        if conn is not None:  # dead, or left mid-statement/mid-transaction: never reuse it
+            await self._discard(conn)
         try:
             async with asyncio.timeout(self.connect_timeout + 1):
                 conn = await psycopg.AsyncConnection.connect(
@@ -150,16 +163,45 @@ class PostgresStore:
                         return await fn(conn)
                     async with conn.transaction():
                         return await fn(conn)
-            except (psycopg.OperationalError, TimeoutError):
-                # the connection may be mid-statement or dead: start afresh on the next call
-                await conn.close()
-                self._conn = None
+            except BaseException as exc:
+                # Timed out, connection lost, or cancelled (a notifier worker stopped mid-query):
+                # the connection may be mid-statement or inside a transaction, so it is not handed
+                # to the next operation. A plain SQL error inside ``tx`` was rolled back and left
+                # the connection idle: keep it.
+                task = asyncio.current_task()
+                cancelled = isinstance(exc, asyncio.CancelledError) or (
+                    # a driver error raised while the task is being cancelled (the rollback
+                    # after the cancellation failed, say) is that cancellation
+                    isinstance(exc, psycopg.Error) and task is not None and task.cancelling() > 0
+                )
+                if (
+                    cancelled
+                    or isinstance(exc, (psycopg.OperationalError, TimeoutError))
+                    or conn.closed
+                    or conn.info.transaction_status != pq.TransactionStatus.IDLE
+                ):
+                    await self._discard(conn)
+                if cancelled and not isinstance(exc, asyncio.CancelledError):
+                    raise asyncio.CancelledError() from exc
                 raise
+
+    async def _discard(self, conn: Conn) -> None:
+        """Forget ``conn`` and close it, first cancelling a statement still running on the server
+        (so its locks go at once). Safe to call while the current task is being cancelled."""
+        if self._conn is conn:
+            self._conn = None
+        if conn.closed:
+            return
+        try:
+            if not conn.broken and conn.info.transaction_status == pq.TransactionStatus.ACTIVE:
+                with contextlib.suppress(Exception):
+                    await conn.cancel_safe(timeout=2.0)
+        finally:
+            await conn.close()
 
     async def aclose(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+            await self._discard(self._conn)
 
     # --- incidents ---
     @staticmethod
@@ -342,9 +384,10 @@ class PostgresStore:
 
         async def run(conn: Conn) -> list[tuple[Any, ...]]:
             cur = await conn.execute(
-                "WITH due AS (SELECT id FROM deliveries WHERE receiver=%s AND state='pending'"
-                " AND next_attempt_at<=%s AND (claimed_by IS NULL OR claimed_by=%s OR claimed_until<=%s)"
-                " ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                "WITH due AS (SELECT d.id FROM deliveries d WHERE d.receiver=%s AND d.state='pending'"
+                " AND d.next_attempt_at<=%s"
+                " AND (d.claimed_by IS NULL OR d.claimed_by=%s OR d.claimed_until<=%s)"
+                f"{HEAD_OF_LINE} ORDER BY d.next_attempt_at, d.id LIMIT %s FOR UPDATE OF d SKIP LOCKED)"
                 f" UPDATE deliveries d SET claimed_by=%s, claimed_until=%s FROM due WHERE d.id=due.id"
                 f" RETURNING {cols}",
                 (receiver, now, self.owner, now, limit, self.owner, now + self.claim_ttl),
@@ -356,9 +399,9 @@ class PostgresStore:
 
     async def next_delivery_at(self, receiver: str) -> float | None:
         value = await self._scalar(
-            "SELECT MIN(CASE WHEN claimed_by IS NULL OR claimed_by=%s THEN next_attempt_at"
-            " ELSE GREATEST(next_attempt_at, claimed_until) END)"
-            " FROM deliveries WHERE receiver=%s AND state='pending'",
+            "SELECT MIN(CASE WHEN d.claimed_by IS NULL OR d.claimed_by=%s THEN d.next_attempt_at"
+            " ELSE GREATEST(d.next_attempt_at, d.claimed_until) END)"
+            " FROM deliveries d WHERE d.receiver=%s AND d.state='pending'" + HEAD_OF_LINE,
             (self.owner, receiver),
         )
         return None if value is None else float(value)
@@ -452,6 +495,74 @@ class PostgresStore:
             return cur.rowcount > 0
 
         return await self._run(run, tx=True)
+
+    # --- retention ---
+    async def prune(self, older_than: float) -> dict[str, int]:
+        """Delete finished rows older than ``older_than`` (see ``Store.prune``), in chunks."""
+        counts = {
+            t: 0 for t in ("deliveries", "notification_log", "queue", "incidents", "timeline", "silences")
+        }
+        simple = (
+            (
+                "deliveries",
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE state IN ('sent', 'dead') AND done_at < %s LIMIT %s)",
+            ),
+            (
+                "notification_log",
+                "DELETE FROM notification_log WHERE id IN (SELECT id FROM notification_log"
+                " WHERE sent_at < %s LIMIT %s)",
+            ),
+            (
+                "queue",
+                "DELETE FROM queue WHERE id IN (SELECT q.id FROM queue q"
+                " WHERE q.state IN ('batched', 'suppressed') AND q.enqueued_at < %s AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries e WHERE e.batch_id = q.batch_id AND e.state = 'pending')"
+                " LIMIT %s)",
+            ),
+            (
+                "silences",
+                "DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE ends_at < %s LIMIT %s)",
+            ),
+        )
+
+        for table, sql in simple:
+
+            async def delete(conn: Conn, sql: str = sql) -> int:
+                cur = await conn.execute(sql, (older_than, PRUNE_CHUNK))
+                return cur.rowcount
+
+            while True:
+                n = await self._run(delete, tx=True)
+                counts[table] += n
+                if n < PRUNE_CHUNK:
+                    break
+
+        async def incidents(conn: Conn) -> tuple[int, int]:
+            # DELETE ... RETURNING re-checks the condition on rows changed meanwhile, so an
+            # incident that reopens concurrently is kept.
+            cur = await conn.execute(
+                "DELETE FROM incidents WHERE id IN (SELECT i.id FROM incidents i"
+                " WHERE i.status = 'resolved' AND i.resolved_at < %s AND NOT EXISTS"
+                " (SELECT 1 FROM queue q WHERE q.incident_id = i.id AND q.state = 'queued') LIMIT %s)"
+                " AND status = 'resolved' AND resolved_at < %s RETURNING id",
+                (older_than, PRUNE_CHUNK, older_than),
+            )
+            ids = [r[0] for r in await cur.fetchall()]
+            if not ids:
+                return 0, 0
+            cur = await conn.execute("DELETE FROM timeline WHERE incident_id = ANY(%s)", (ids,))
+            timeline = cur.rowcount
+            await conn.execute("DELETE FROM notify_state WHERE incident_id = ANY(%s)", (ids,))
+            return len(ids), timeline
+
+        while True:
+            n, timeline = await self._run(incidents, tx=True)
+            counts["incidents"] += n
+            counts["timeline"] += timeline
+            if n < PRUNE_CHUNK:
+                break
+        return counts
 
 
 async def schema_version(conn: Conn) -> int:

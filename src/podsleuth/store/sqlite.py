@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from podsleuth.store.base import (
+    HEAD_OF_LINE,
     JSON,
+    PRUNE_CHUNK,
     BatchPlan,
     Delivery,
     IncidentRecord,
@@ -257,8 +259,8 @@ class SqliteStore:
     async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]:
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {self._DELIVERY_COLS} FROM deliveries WHERE receiver=? AND state='pending'"
-                " AND next_attempt_at<=? ORDER BY next_attempt_at, id LIMIT ?",
+                f"SELECT {self._DELIVERY_COLS} FROM deliveries d WHERE d.receiver=? AND d.state='pending'"
+                f" AND d.next_attempt_at<=?{HEAD_OF_LINE} ORDER BY d.next_attempt_at, d.id LIMIT ?",
                 (receiver, now, limit),
             ).fetchall()
         )
@@ -267,7 +269,8 @@ class SqliteStore:
     async def next_delivery_at(self, receiver: str) -> float | None:
         row = await self._run(
             lambda c: c.execute(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE receiver=? AND state='pending'",
+                "SELECT MIN(d.next_attempt_at) FROM deliveries d WHERE d.receiver=? AND d.state='pending'"
+                + HEAD_OF_LINE,
                 (receiver,),
             ).fetchone()
         )
@@ -365,3 +368,71 @@ class SqliteStore:
             return cur.rowcount > 0
 
         return await self._tx(run)
+
+    # --- retention ---
+    async def prune(self, older_than: float) -> dict[str, int]:
+        """Delete finished rows older than ``older_than`` (see ``Store.prune``), in chunks."""
+        counts = {
+            t: 0 for t in ("deliveries", "notification_log", "queue", "incidents", "timeline", "silences")
+        }
+        simple = (
+            (
+                "deliveries",
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE state IN ('sent', 'dead') AND done_at < ? LIMIT ?)",
+            ),
+            (
+                "notification_log",
+                "DELETE FROM notification_log WHERE id IN (SELECT id FROM notification_log"
+                " WHERE sent_at < ? LIMIT ?)",
+            ),
+            (
+                "queue",
+                "DELETE FROM queue WHERE id IN (SELECT q.id FROM queue q"
+                " WHERE q.state IN ('batched', 'suppressed') AND q.enqueued_at < ? AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries e WHERE e.batch_id = q.batch_id AND e.state = 'pending')"
+                " LIMIT ?)",
+            ),
+            (
+                "silences",
+                "DELETE FROM silences WHERE id IN (SELECT id FROM silences WHERE ends_at < ? LIMIT ?)",
+            ),
+        )
+        for table, sql in simple:
+
+            def delete(conn: sqlite3.Connection, sql: str = sql) -> int:
+                return conn.execute(sql, (older_than, PRUNE_CHUNK)).rowcount
+
+            while True:
+                n = await self._tx(delete)
+                counts[table] += n
+                if n < PRUNE_CHUNK:
+                    break
+
+        chunk = min(PRUNE_CHUNK, 500)  # ids go into IN (?, ...): stay below old SQLite's 999 variables
+
+        def incidents(conn: sqlite3.Connection) -> tuple[int, int]:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT i.id FROM incidents i WHERE i.status = 'resolved' AND i.resolved_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM queue q"
+                    " WHERE q.incident_id = i.id AND q.state = 'queued') LIMIT ?",
+                    (older_than, chunk),
+                )
+            ]
+            if not ids:
+                return 0, 0
+            marks = ",".join("?" * len(ids))
+            timeline = conn.execute(f"DELETE FROM timeline WHERE incident_id IN ({marks})", ids).rowcount
+            conn.execute(f"DELETE FROM notify_state WHERE incident_id IN ({marks})", ids)
+            conn.execute(f"DELETE FROM incidents WHERE id IN ({marks})", ids)
+            return len(ids), timeline
+
+        while True:
+            n, timeline = await self._tx(incidents)
+            counts["incidents"] += n
+            counts["timeline"] += timeline
+            if n < chunk:
+                break
+        return counts

@@ -105,17 +105,18 @@ class AlertmanagerSink:
     async def send(self, batch: Batch) -> None:
         now = float(self.clock())
         alerts = []
+        # The label memory after this batch, committed only once Alertmanager accepted it, so a
+        # failed send that is retried still ends the alert under its old label set.
+        remembered: dict[str, dict[str, str] | None] = {}
         for c in batch.changes:
             alert = to_alert(c, now=now, hold=self.hold, per_category=self.per_category, generator_url="")
             alerts.append(alert)
-            previous = self._labels.pop(c.incident.id, None)
+            iid = c.incident.id
+            previous = remembered[iid] if iid in remembered else self._labels.get(iid)
             if previous is not None and previous != alert["labels"]:
                 # The pod, node or severity moved: end the alert under its old identity too.
                 alerts.append({"labels": previous, "endsAt": _rfc3339(now)})
-            if not c.resolved:
-                self._labels[c.incident.id] = alert["labels"]
-                while len(self._labels) > _REMEMBER:
-                    self._labels.pop(next(iter(self._labels)))
+            remembered[iid] = None if c.resolved else alert["labels"]
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         try:
@@ -129,6 +130,12 @@ class AlertmanagerSink:
             raise SinkError(f"alertmanager: no answer within {self.timeout:g}s") from None
         except aiohttp.ClientError as e:
             raise SinkError(f"alertmanager: {type(e).__name__}") from None
+        for iid, labels in remembered.items():
+            self._labels.pop(iid, None)
+            if labels is not None:
+                self._labels[iid] = labels  # re-inserted: the most recently used are kept
+        while len(self._labels) > _REMEMBER:
+            self._labels.pop(next(iter(self._labels)))
 
     async def aclose(self) -> None:
         if self._session is not None:
