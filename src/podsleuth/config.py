@@ -138,6 +138,8 @@ class AlertSettings(_Section):
     backoff_max: Seconds = 300.0
     template_dir: str | None = None
     """A directory of Jinja2 templates overriding the packaged ones (same file names)."""
+    retention: Seconds = 14 * 86400.0
+    """Sent deliveries, resolved incidents and their timelines older than this are deleted; 0 = keep."""
     receivers: list[Receiver] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
 

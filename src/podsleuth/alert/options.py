@@ -72,6 +72,7 @@ class AlertOptions:
             max_attempts=settings.max_attempts,
             backoff_max=settings.backoff_max,
             template_dir=settings.template_dir,
+            retention=settings.retention,
             alertmanager_per_category=any(
                 r.alertmanager is not None and r.alertmanager.alertname == "per-category"
                 for r in settings.receivers
