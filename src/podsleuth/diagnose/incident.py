@@ -50,7 +50,9 @@ def first_diagnosis(incident: _IncidentLike, knowledge: KnowledgeBase) -> dict[s
         )
     return {
         "signature": result.signature,
-        "root_cause": result.root_cause,
+        # a stable id, as in the full diagnosis (whose rules name causes); the prose explains it
+        "root_cause": result.signature,
+        "explanation": result.root_cause,
         "summary": result.summary,
         "confidence": round(min(result.score, 1.0) * SIGNATURE_WEIGHT, 3),
         "evidence": evidence,
