@@ -45,3 +45,12 @@ def test_undiagnosed_incident_shows_the_message() -> None:
 def test_unknown_locale() -> None:
     with pytest.raises(ValueError, match="locale"):
         Renderer(locale="fr")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+def test_the_explanation_of_the_cause_is_shown(locale: str, fmt: str) -> None:
+    raw = change()
+    raw["incident"]["diagnosis"]["explanation"] = "the FUSE daemon was OOM-killed and restarted over the mount"
+    message = Renderer(locale=locale).render([decode_change(raw)], fmt=fmt)  # type: ignore[arg-type]
+    assert "the FUSE daemon was OOM-killed and restarted over the mount" in message.body

@@ -30,7 +30,10 @@ class Evidence(msgspec.Struct, frozen=True):
 
 class Diagnosis(msgspec.Struct, frozen=True):
     root_cause: str = ""
+    """A stable id of the cause (``stale-fuse-bind-after-daemon-restart``)."""
     summary: str = ""
+    explanation: str = ""
+    """The mechanism in a few sentences."""
     confidence: float = 0.0
     evidence: list[Evidence] = msgspec.field(default_factory=list)
     remediation: list[str] = msgspec.field(default_factory=list)

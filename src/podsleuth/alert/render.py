@@ -49,6 +49,7 @@ def _item(change: Change, *, evidence_lines: int) -> dict[str, Any]:
         "diagnosed": bool(d and d.root_cause),
         "root_cause": d.root_cause if d else "",
         "summary": d.summary if d else "",
+        "explanation": d.explanation if d else "",
         "confidence": d.confidence if d else 0.0,
         "remediation": list(d.remediation) if d else [],
         "evidence": [f"{e.source}: {e.fact}" for e in (d.evidence if d else [])][:evidence_lines],
