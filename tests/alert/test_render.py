@@ -50,7 +50,8 @@ def test_unknown_locale() -> None:
 @pytest.mark.parametrize("locale", ["en", "zh"])
 @pytest.mark.parametrize("fmt", ["markdown", "text"])
 def test_the_explanation_of_the_cause_is_shown(locale: str, fmt: str) -> None:
+    why = "the FUSE daemon was OOM-killed and restarted over the mount"
     raw = change()
-    raw["incident"]["diagnosis"]["explanation"] = "the FUSE daemon was OOM-killed and restarted over the mount"
+    raw["incident"]["diagnosis"]["explanation"] = why
     message = Renderer(locale=locale).render([decode_change(raw)], fmt=fmt)  # type: ignore[arg-type]
-    assert "the FUSE daemon was OOM-killed and restarted over the mount" in message.body
+    assert why in message.body
