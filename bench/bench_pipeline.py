@@ -28,6 +28,7 @@ from aiohttp import web
 from podsleuth.config import Settings
 from podsleuth.detect import IncidentChange
 from podsleuth.kube import connect
+from podsleuth.lab.fake_apiserver import write_kubeconfig
 from podsleuth.lab.sample_pods import watch_lines
 from podsleuth.metrics import WatchMetrics
 from podsleuth.runner import WatchPipeline
@@ -62,20 +63,6 @@ def _serve(port: int, n: int, ready: Any) -> None:
     asyncio.run(main())
 
 
-def _kubeconfig(directory: Path, port: int) -> Path:
-    path = directory / "kubeconfig"
-    path.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
-users: [{{name: u, user: {{token: bench}}}}]
-contexts: [{{name: b, context: {{cluster: c, user: u}}}}]
-current-context: b
-"""
-    )
-    return path
-
-
 async def _podsleuth(port: int, n: int) -> tuple[float, int]:
     changes: list[IncidentChange] = []
 
@@ -83,7 +70,12 @@ async def _podsleuth(port: int, n: int) -> tuple[float, int]:
         changes.append(change)
 
     with tempfile.TemporaryDirectory() as tmp:
-        client = await connect(kubeconfig=str(_kubeconfig(Path(tmp), port)), context=None)
+        client = await connect(
+            kubeconfig=str(
+                write_kubeconfig(Path(tmp) / "kubeconfig", f"http://127.0.0.1:{port}", token="bench")
+            ),
+            context=None,
+        )
         metrics = WatchMetrics()
         pipeline = WatchPipeline(client=client, settings=Settings(), emit=emit, metrics=metrics)
         counts = metrics.event_counts
@@ -173,8 +165,10 @@ def main() -> None:
         ours, changes = asyncio.run(_podsleuth(port, args.events))
     finally:
         proc.kill()
-    print(f"podsleuth pipeline (decode+detect): {ours:>9,.0f} events/s  ({args.events:,} events, "
-          f"{changes} incident changes)")
+    print(
+        f"podsleuth pipeline (decode+detect): {ours:>9,.0f} events/s  ({args.events:,} events, "
+        f"{changes} incident changes)"
+    )
 
     proc, port = _server(args.events)
     try:

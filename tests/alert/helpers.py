@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -116,6 +118,8 @@ class Receiver:
 
     port: int
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    json_bodies: list[Any] = field(default_factory=list)
+    """The bodies that were JSON, decoded (webhook payloads), in arrival order."""
     status: int = 200
     delay: float = 0.0
     reply: Any = None
@@ -128,6 +132,8 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self.requests.append((request.path_qs, dict(request.headers), body))
+        with contextlib.suppress(ValueError):
+            self.json_bodies.append(json.loads(body))
         self.arrived.set()
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from podsleuth.lab.fake_apiserver import write_kubeconfig
+
 CONTRACT_KEYS = {
     "id", "fingerprint", "category", "reason", "signature", "severity", "namespace", "pod", "node",
     "container", "owner", "message", "count", "first_seen", "last_seen", "diagnosis",
@@ -105,16 +107,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 def test_unreachable_server_retries_without_crashing(tmp_path: Path) -> None:
     port = _free_port()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "http://127.0.0.1:{port}"}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
-current-context: x
-"""
-    )
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", token="t")
     result = _podsleuth("watch", "--kubeconfig", str(kubeconfig), "--duration", "3", "-o", "json")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""

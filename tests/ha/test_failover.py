@@ -21,10 +21,10 @@ from typing import Any
 import aiohttp
 import msgspec
 import pytest
-from aiohttp import web
 
 from podsleuth.lab.demo_cluster import demo_steps
 from podsleuth.lab.fake_apiserver import FakeApiServer
+from tests.alert.helpers import http_receiver
 from tests.ha.conftest import LEASES
 from tests.store.postgres_server import PostgresServer
 
@@ -119,21 +119,8 @@ async def until(predicate: Any, *, within: float, what: str) -> float:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook", received
-    finally:
-        await runner.cleanup()
+    async with http_receiver() as rec:
+        yield f"{rec.url}/hook", rec.json_bodies
 
 
 async def test_failover_alerts_every_incident_exactly_once(

@@ -4,7 +4,7 @@ server from Debian's packages, started once per session on loopback; a fresh dat
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,16 +13,7 @@ import pytest
 
 from podsleuth.store import Store, open_store
 from podsleuth.store.migrations import POSTGRES_SCHEMA_VERSION, SCHEMA_VERSION
-from tests.store.postgres_server import PostgresServer, running_server, skip_reason
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    reason = skip_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    with running_server() as server:
-        yield server
+from tests.store.postgres_server import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 
 @dataclass

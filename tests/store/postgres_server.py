@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
 
 def find_bindir() -> Path | None:
@@ -70,8 +71,10 @@ class PostgresServer:
                       "-E", "UTF8", "--no-sync", "--no-instructions"),
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off"
-                   " -c full_page_writes=off -c max_connections=50")
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=50"
+        )
         subprocess.run(
             self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
                       "-w", "-t", "60", "-o", options, "start"),
@@ -117,3 +120,13 @@ def running_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real server per test session (imported as a fixture by the conftests that need it)."""
+    reason = skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_server() as server:
+        yield server

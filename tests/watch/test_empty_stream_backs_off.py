@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from podsleuth.kube import KubeClient, connect
+from podsleuth.lab.fake_apiserver import write_kubeconfig
 from podsleuth.watch import PODS, Reflector
 from tests.watch.helpers import Driver, FakeSleep
 
@@ -41,16 +42,7 @@ async def proxy() -> AsyncIterator[tuple[str, list[str]]]:
 @pytest.fixture
 async def proxy_client(proxy: tuple[str, list[str]], tmp_path: Path) -> AsyncIterator[KubeClient]:
     url, _ = proxy
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters: [{{name: c, cluster: {{server: "{url}"}}}}]
-users: [{{name: u, user: {{token: t}}}}]
-contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
-current-context: x
-"""
-    )
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", url, token="t")
     async with await connect(kubeconfig=str(kubeconfig), context=None) as c:
         yield c
 

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import sqlite3
 
+RETENTION_INDEXES = """
+    CREATE INDEX queue_batch ON queue(batch_id);
+    CREATE INDEX queue_incident ON queue(incident_id, state);
+    CREATE INDEX deliveries_done ON deliveries(state, done_at);
+    CREATE INDEX notification_log_sent ON notification_log(sent_at);
+    CREATE INDEX incidents_resolved ON incidents(status, resolved_at);
+    CREATE INDEX notify_state_incident ON notify_state(incident_id);
+"""
+"""The same DDL in both dialects: one migration step in each backend."""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: incidents, timeline, alert queue, outbox, notify state, notification log, silences
     """
@@ -85,14 +95,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 2: retention (prune) and per-incident delivery order: look rows up by batch, incident, age
-    """
-    CREATE INDEX queue_batch ON queue(batch_id);
-    CREATE INDEX queue_incident ON queue(incident_id, state);
-    CREATE INDEX deliveries_done ON deliveries(state, done_at);
-    CREATE INDEX notification_log_sent ON notification_log(sent_at);
-    CREATE INDEX incidents_resolved ON incidents(status, resolved_at);
-    CREATE INDEX notify_state_incident ON notify_state(incident_id);
-    """,
+    RETENTION_INDEXES,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -210,14 +213,7 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN claimed_until DOUBLE PRECISION;
     """,
     # 3: retention (prune) and per-incident delivery order (SQLite step 2)
-    """
-    CREATE INDEX queue_batch ON queue(batch_id);
-    CREATE INDEX queue_incident ON queue(incident_id, state);
-    CREATE INDEX deliveries_done ON deliveries(state, done_at);
-    CREATE INDEX notification_log_sent ON notification_log(sent_at);
-    CREATE INDEX incidents_resolved ON incidents(status, resolved_at);
-    CREATE INDEX notify_state_incident ON notify_state(incident_id);
-    """,
+    RETENTION_INDEXES,
 )
 
 POSTGRES_SCHEMA_VERSION = len(POSTGRES_MIGRATIONS)

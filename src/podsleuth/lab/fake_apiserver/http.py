@@ -201,13 +201,21 @@ def _list(api: FakeApiServer, target: Target, q: Any) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/json")
 
 
-async def _create(api: FakeApiServer, request: web.Request, target: Target) -> web.StreamResponse:
+async def _read_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The request's JSON object, or the 400 a real API server answers."""
     try:
         obj = msgspec.json.decode(await request.read())
     except msgspec.DecodeError as e:
         return status(400, "BadRequest", f"the object provided is unrecognized: {e}")
     if not isinstance(obj, dict):
         return status(400, "BadRequest", "the object provided is not a JSON object")
+    return obj
+
+
+async def _create(api: FakeApiServer, request: web.Request, target: Target) -> web.StreamResponse:
+    obj = await _read_object(request)
+    if isinstance(obj, web.Response):
+        return obj
     meta = obj.setdefault("metadata", {})
     if target.namespace is not None:
         meta["namespace"] = target.namespace
@@ -222,12 +230,9 @@ async def _replace(api: FakeApiServer, request: web.Request, target: Target) -> 
     """PUT: replace the whole object; a ``metadata.resourceVersion`` that is not the stored one
     is a 409 Conflict (optimistic concurrency), none at all an unconditional update."""
     assert target.name is not None
-    try:
-        obj = msgspec.json.decode(await request.read())
-    except msgspec.DecodeError as e:
-        return status(400, "BadRequest", f"the object provided is unrecognized: {e}")
-    if not isinstance(obj, dict):
-        return status(400, "BadRequest", "the object provided is not a JSON object")
+    obj = await _read_object(request)
+    if isinstance(obj, web.Response):
+        return obj
     meta = obj.setdefault("metadata", {})
     if meta.get("name", target.name) != target.name:
         return status(400, "BadRequest", f"the name of the object ({meta['name']}) does not match the name "

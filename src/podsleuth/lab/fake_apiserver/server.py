@@ -27,8 +27,25 @@ GoneForm = Literal["expired", "gone", "http"]
 """How a too-old watch resourceVersion is answered: ERROR 410 Expired (current servers),
 ERROR 410 Gone (old servers), or a plain HTTP 410 response."""
 
-_EVENT_MIRRORS = {"events": ("events.k8s.io/events", events.core_to_v1),
-                  "events.k8s.io/events": ("events", events.v1_to_core)}
+_EVENT_MIRRORS = {
+    "events": ("events.k8s.io/events", events.core_to_v1),
+    "events.k8s.io/events": ("events", events.v1_to_core),
+}
+
+
+def write_kubeconfig(path: Path, server: str, *, token: str | None = None, context: str = "fake") -> Path:
+    """A kubeconfig for any API server URL (this fake, or a stub in a test or benchmark)."""
+    import yaml
+
+    user: dict[str, Any] = {"token": token} if token else {}
+    config = {
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": context, "user": user}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 class FakeApiServer:
@@ -100,8 +117,9 @@ class FakeApiServer:
         await self.start()
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     async def _tick(self, interval: float) -> None:
@@ -111,20 +129,9 @@ class FakeApiServer:
 
     def kubeconfig_path(self, directory: Path, *, context: str = "fake", token: str | None = None) -> Path:
         """Write a kubeconfig pointing at this server; returns its path."""
-        import yaml
-
-        user: dict[str, Any] = {}
-        if token or self.token:
-            user["token"] = token or self.token
-        config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": user}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        }
-        path = Path(directory) / "kubeconfig"
-        path.write_text(yaml.safe_dump(config))
-        return path
+        return write_kubeconfig(
+            Path(directory) / "kubeconfig", self.url, token=token or self.token, context=context
+        )
 
     # ---- the world -----------------------------------------------------------------------
 
@@ -159,8 +166,9 @@ class FakeApiServer:
         """Stop serving an API group (404), e.g. ``events.k8s.io`` to test the core/v1 fallback."""
         self.disabled_groups.add(group)
 
-    def add_token_review(self, token: str, username: str, *, uid: str = "",
-                         groups: tuple[str, ...] = ()) -> None:
+    def add_token_review(
+        self, token: str, username: str, *, uid: str = "", groups: tuple[str, ...] = ()
+    ) -> None:
         """Make ``POST .../tokenreviews`` answer ``authenticated: true`` as ``username`` for
         ``token`` (every other token: ``authenticated: false``). A ServiceAccount user gets the
         groups the real server adds unless ``groups`` is given."""
@@ -174,8 +182,9 @@ class FakeApiServer:
         """The token stops authenticating (deleted ServiceAccount, expired token)."""
         self.token_reviews.pop(token, None)
 
-    def set_log(self, namespace: str, pod: str, text: str, *, container: str = "",
-                previous: bool = False) -> None:
+    def set_log(
+        self, namespace: str, pod: str, text: str, *, container: str = "", previous: bool = False
+    ) -> None:
         self.logs[(namespace, pod, container, previous)] = text
 
     # ---- faults --------------------------------------------------------------------------
