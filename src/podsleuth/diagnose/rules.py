@@ -142,12 +142,13 @@ def _text(value: Any) -> str:
 
 
 def render(template: str, facts: Mapping[str, Any]) -> str:
-    """``{fact}`` or ``{fact|fallback}`` (the fallback may name one ``{other}`` fact); ``?`` otherwise."""
+    """``{fact}`` or ``{fact|fallback}`` (the fallback may name one ``{other}`` fact, or be empty:
+    ``{oom_clause|}`` for an optional phrase); ``?`` otherwise."""
 
     def one(m: re.Match[str]) -> str:
         value = facts.get(m.group(1))
-        if value is not None and (value not in ("", []) or m.group(1).endswith(("_clause", "_because"))):
-            return _text(value)  # empty *_clause/*_because: "nothing to add", not unknown
+        if value not in (None, "", []):
+            return _text(value)
         fallback = m.group(2)
         return render(fallback, facts) if fallback is not None else "?"
 

@@ -52,3 +52,13 @@ def test_bad_rules_are_rejected_naming_the_problem(text: str, problem: str) -> N
 
 def test_templates_fall_back_and_join_lists() -> None:
     assert render("{a} {b|none} {c|{a}}", {"a": ["x", "y"]}) == "x, y none x, y"
+
+
+def test_templates_render_optional_phrases_and_mark_unknown_facts() -> None:
+    from podsleuth.diagnose.rules import render
+
+    facts = {"volume": "data", "oom_clause": ""}
+    assert render("volume {volume} was {oom_clause|}restarted", facts) == "volume data was restarted"
+    assert render("volume {volume} on {node}", facts) == "volume data on ?"
+    assert render("on {node|node {host}}", {"host": "n1"}) == "on node n1"
+    assert "?" not in render("{oom_clause|}ok", {})
