@@ -55,8 +55,6 @@ def test_templates_fall_back_and_join_lists() -> None:
 
 
 def test_templates_render_optional_phrases_and_mark_unknown_facts() -> None:
-    from podsleuth.diagnose.rules import render
-
     facts = {"volume": "data", "oom_clause": ""}
     assert render("volume {volume} was {oom_clause|}restarted", facts) == "volume data was restarted"
     assert render("volume {volume} on {node}", facts) == "volume data on ?"
