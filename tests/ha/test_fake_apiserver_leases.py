@@ -71,7 +71,7 @@ async def test_a_replace_is_a_modified_watch_event(api: FakeApiServer, client: K
     rv = msgspec.json.decode(await client.get(COLLECTION, {}))["metadata"]["resourceVersion"]
     await client.put(LEASE, lease("b"))
     lines = []
-    async for line in client.stream_lines(COLLECTION, {"watch": "true", "resourceVersion": rv,
-                                                       "timeoutSeconds": 1}, read_timeout=5):  # fmt: skip
-        lines.append(msgspec.json.decode(line))
+    params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": 1}
+    async for batch in client.stream_batches(COLLECTION, params, read_timeout=5):
+        lines.extend(msgspec.json.decode(line) for line in batch)
     assert [(e["type"], e["object"]["spec"]["holderIdentity"]) for e in lines] == [("MODIFIED", "b")]

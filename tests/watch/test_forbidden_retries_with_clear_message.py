@@ -41,7 +41,9 @@ async def test_forbidden_list_is_retried_and_names_the_permission(
 async def test_forbidden_watch_in_a_namespace(api: FakeApiServer, client: KubeClient) -> None:
     api.deny("watch", "pods")
     with pytest.raises(ApiForbidden) as info:
-        async for _ in client.stream_lines("/api/v1/namespaces/shop/pods", {"watch": "true"}, read_timeout=5):
+        async for _ in client.stream_batches(
+            "/api/v1/namespaces/shop/pods", {"watch": "true"}, read_timeout=5
+        ):
             pass
     assert str(info.value) == (
         f'forbidden: cannot watch pods in the namespace "shop" as {USER} (RBAC: grant get/list/watch on pods)'

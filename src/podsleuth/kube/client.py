@@ -138,14 +138,6 @@ class KubeClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise self._unreachable(e) from e
 
-    async def stream_lines(
-        self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE
-    ) -> AsyncIterator[Line | OversizeLine]:
-        """One watch stream, line by line (see ``stream_batches``)."""
-        async for batch in self.stream_batches(path, params, read_timeout=read_timeout, max_line=max_line):
-            for line in batch:
-                yield line
-
     async def stream_batches(
         self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE
     ) -> AsyncIterator[list[Line | OversizeLine]]:
