@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from podsleuth.alert.sinks import Batch
+from tests.fakes.net import free_port
 
 
 class FakeClock:
@@ -104,12 +104,6 @@ class RecordingSink:
     @property
     def ids(self) -> list[list[str]]:
         return [[c.incident.id for c in b.changes] for b in self.batches]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

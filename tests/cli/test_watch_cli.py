@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from podsleuth.lab.fake_apiserver import write_kubeconfig
+from tests.fakes.net import free_port
 
 CONTRACT_KEYS = {
     "id", "fingerprint", "category", "reason", "signature", "severity", "namespace", "pod", "node",
@@ -22,12 +22,6 @@ def _podsleuth(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [sys.executable, "-m", "podsleuth", *args], capture_output=True, text=True, timeout=timeout
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_demo_json_lines_follow_the_contract() -> None:
@@ -59,7 +53,7 @@ def test_demo_json_lines_follow_the_contract() -> None:
 
 
 def test_metrics_and_probes_while_watching() -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "podsleuth", "watch", "--demo", "--duration", "8", "--output", "json",
          "--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
@@ -106,7 +100,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_retries_without_crashing(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", token="t")
     result = _podsleuth("watch", "--kubeconfig", str(kubeconfig), "--duration", "3", "-o", "json")
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,6 @@ import asyncio
 import copy
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ import pytest
 from podsleuth.lab.demo_cluster import demo_steps
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from tests.alert.helpers import http_receiver
+from tests.fakes.net import free_port
 from tests.ha.conftest import LEASES
 from tests.store.postgres_server import PostgresServer
 
@@ -40,12 +40,6 @@ alerts:
   routes:
     - receivers: [hook]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def broken_pod(n: int) -> dict[str, Any]:
@@ -82,9 +76,12 @@ class Watcher:
 
     async def metric(self, name: str) -> float | None:
         try:
-            async with aiohttp.ClientSession() as s, s.get(
-                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=aiohttp.ClientTimeout(total=2)
-            ) as r:
+            async with (
+                aiohttp.ClientSession() as s,
+                s.get(
+                    f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=aiohttp.ClientTimeout(total=2)
+                ) as r,
+            ):
                 text = await r.text()
         except (aiohttp.ClientError, TimeoutError):
             return None
@@ -95,9 +92,12 @@ class Watcher:
 
     async def ready(self) -> bool:
         try:
-            async with aiohttp.ClientSession() as s, s.get(
-                f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=aiohttp.ClientTimeout(total=2)
-            ) as r:
+            async with (
+                aiohttp.ClientSession() as s,
+                s.get(
+                    f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=aiohttp.ClientTimeout(total=2)
+                ) as r,
+            ):
                 return r.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return False
@@ -233,6 +233,7 @@ async def test_a_leader_that_cannot_renew_stops_notifying_and_catches_up_later(
                         what="the first alert")  # fmt: skip
             api.deny("update", LEASES)
             denied = time.monotonic()
+
             async def standing_down() -> bool:
                 return await a.metric("podsleuth_leader") == 0.0
 

@@ -9,7 +9,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.fakes.net import free_port
 
 
 def find_bindir() -> Path | None:
@@ -43,18 +44,12 @@ def skip_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PostgresServer:
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.dir = Path(tempfile.mkdtemp(prefix="podsleuth-pg-"))
         self.data = self.dir / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._counter = 0
 
     def _cmd(self, *args: str) -> list[str]:
