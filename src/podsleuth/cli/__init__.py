@@ -27,6 +27,8 @@ SUBCOMMANDS = {
     "manifests": "podsleuth.cli.manifests:command",
     "silence": "podsleuth.cli.silence:group",
     "config": "podsleuth.cli.config_cmd:group",
+    "incidents": "podsleuth.cli.incidents:group",
+    "ui": "podsleuth.cli.ui:command",
 }
 
 

@@ -1,0 +1,85 @@
+"""``podsleuth ui``: the web console over an incident store.
+
+Listens on 127.0.0.1 unless told otherwise: the console shows cluster data (messages, logs) to
+whoever reaches it. Writes (silences) need ``--token-file``; without one it is read-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import click
+
+from podsleuth.cli.incidents import open_existing
+from podsleuth.cli.options import store_option
+from podsleuth.errors import InputError
+from podsleuth.store import Store
+
+MIN_TOKEN = 16
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InputError(f"--listen {listen!r}: expected HOST:PORT with a port 1-65535, e.g. 127.0.0.1:8080")
+    return host.strip("[]") or "127.0.0.1", int(port_text)
+
+
+def read_token(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--token-file {path}: {getattr(e, 'strerror', None) or e}") from None
+    if len(token) < MIN_TOKEN:
+        raise InputError(f"--token-file {path}: the token must be at least {MIN_TOKEN} characters")
+    return token
+
+
+async def serve_console(
+    store: Store, *, host: str, port: int, token: str | None, lang: str, external_url: str = ""
+) -> None:
+    """Serve until cancelled. Shared by ``podsleuth ui`` and ``watch --ui-port``."""
+    from aiohttp import web
+
+    from podsleuth.console.app import ConsoleSettings, create_app
+
+    app = create_app(ConsoleSettings(store=store, write_token=token, lang=lang, external_url=external_url))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        try:
+            await site.start()
+        except OSError as e:
+            raise InputError(f"--listen {host}:{port}: {e.strerror or e}") from None
+        click.echo(f"podsleuth console on http://{host}:{port}/", err=True)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+@click.command(name="ui")
+@store_option
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to serve on.")
+@click.option("--token-file", default=None, help="File with the token that allows writes (silences).")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="Default language of the pages (a browser may switch).",
+)
+def command(store_url: str | None, listen: str, token_file: str | None, lang: str) -> None:
+    """Serve the web console over an incident store."""
+    host, port = parse_listen(listen)
+    token = read_token(token_file)
+
+    async def run(store: Store) -> None:
+        await serve_console(store, host=host, port=port, token=token, lang=lang)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        open_existing(store_url)(run)

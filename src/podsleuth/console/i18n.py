@@ -1,0 +1,99 @@
+"""The console's own words in English and Chinese; cluster text is never translated.
+
+The language follows ``alerts.locale`` (or ``--lang``); a browser can override it with
+``?lang=zh`` (remembered in a cookie) or its ``Accept-Language`` when no cookie is set.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+WORDS: dict[str, dict[str, str]] = {
+    "incidents": {"en": "Incidents", "zh": "事件"},
+    "silences": {"en": "Silences", "zh": "静默"},
+    "open": {"en": "open", "zh": "未解决"},
+    "resolved": {"en": "resolved", "zh": "已解决"},
+    "all": {"en": "all", "zh": "全部"},
+    "state": {"en": "State", "zh": "状态"},
+    "severity": {"en": "Severity", "zh": "严重级别"},
+    "category": {"en": "Category", "zh": "类别"},
+    "namespace": {"en": "Namespace", "zh": "命名空间"},
+    "cluster": {"en": "Cluster", "zh": "集群"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "filter": {"en": "Filter", "zh": "筛选"},
+    "where": {"en": "Where", "zh": "位置"},
+    "node": {"en": "Node", "zh": "节点"},
+    "count": {"en": "Count", "zh": "次数"},
+    "last_seen": {"en": "Last seen", "zh": "最近出现"},
+    "first_seen": {"en": "First seen", "zh": "首次出现"},
+    "cause": {"en": "Root cause", "zh": "根因"},
+    "confidence": {"en": "confidence", "zh": "置信度"},
+    "summary": {"en": "Summary", "zh": "概述"},
+    "explanation": {"en": "Why", "zh": "原因"},
+    "evidence": {"en": "Evidence chain", "zh": "证据链"},
+    "remediation": {"en": "What to do", "zh": "处理建议"},
+    "copy_button": {"en": "Copy", "zh": "复制"},
+    "copied": {"en": "Copied", "zh": "已复制"},
+    "affected": {"en": "Affected", "zh": "受影响对象"},
+    "events": {"en": "Events", "zh": "事件记录"},
+    "logs": {"en": "Previous container log", "zh": "上一个容器的日志"},
+    "notifications": {"en": "Notification history", "zh": "通知记录"},
+    "no_notifications": {
+        "en": "No notification recorded (no receiver configured, or not routed).",
+        "zh": "没有通知记录（未配置接收方，或未被路由）。",
+    },
+    "timeline": {"en": "Timeline", "zh": "时间线"},
+    "linked": {"en": "Linked incidents (same cause)", "zh": "关联事件（同一根因）"},
+    "matching_silences": {"en": "Silences that match", "zh": "匹配的静默"},
+    "no_incidents": {"en": "No incident matches.", "zh": "没有匹配的事件。"},
+    "total": {"en": "incidents", "zh": "个事件"},
+    "by_category": {"en": "By category", "zh": "按类别"},
+    "by_cluster": {"en": "By cluster", "zh": "按集群"},
+    "live": {"en": "live", "zh": "实时"},
+    "previous": {"en": "Previous", "zh": "上一页"},
+    "next": {"en": "Next", "zh": "下一页"},
+    "message": {"en": "Message", "zh": "消息"},
+    "reason": {"en": "Reason", "zh": "原因码"},
+    "workload": {"en": "Workload", "zh": "工作负载"},
+    "pods": {"en": "Pods", "zh": "Pod"},
+    "nodes": {"en": "Nodes", "zh": "节点"},
+    "node_findings": {"en": "Node-agent findings", "zh": "节点代理发现"},
+    "node_incidents": {"en": "Incidents on this node", "zh": "该节点上的事件"},
+    "no_findings": {
+        "en": "No node-agent finding recorded for this node.",
+        "zh": "该节点没有节点代理的发现记录。",
+    },
+    "silence_this": {"en": "Silence this incident", "zh": "静默此事件"},
+    "matchers": {"en": "Matchers", "zh": "匹配条件"},
+    "duration": {"en": "For", "zh": "时长"},
+    "comment": {"en": "Comment", "zh": "备注"},
+    "token": {"en": "Write token", "zh": "写入令牌"},
+    "create": {"en": "Create silence", "zh": "创建静默"},
+    "expire": {"en": "Expire", "zh": "使失效"},
+    "ends": {"en": "Ends", "zh": "结束于"},
+    "created_by": {"en": "By", "zh": "创建者"},
+    "read_only": {
+        "en": "This console is read-only (started without --token-file).",
+        "zh": "此控制台为只读（启动时未指定 --token-file）。",
+    },
+    "no_silences": {"en": "No silence.", "zh": "没有静默。"},
+    "source": {"en": "Source", "zh": "来源"},
+    "not_found": {"en": "No such incident.", "zh": "没有这个事件。"},
+    "language": {"en": "中文", "zh": "English"},
+    "silence_cmd": {"en": "Silence from a shell", "zh": "在命令行中静默"},
+}
+
+
+def pick_lang(query: str | None, cookie: str | None, accept: str | None, default: str) -> str:
+    for candidate in (query, cookie):
+        if candidate in LANGS:
+            return candidate
+    if accept and not cookie:
+        first = accept.split(",", 1)[0].strip().lower()
+        if first.startswith("zh"):
+            return "zh"
+    return default if default in LANGS else "en"
+
+
+def translator(lang: str) -> dict[str, str]:
+    return {key: forms.get(lang) or forms["en"] for key, forms in WORDS.items()}

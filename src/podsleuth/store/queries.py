@@ -1,0 +1,233 @@
+"""Read-only questions a person asks the store: which incidents, what happened to one, who was told.
+
+``incidents list``, ``incidents show`` and the web console read the store the watcher writes
+through these functions and nothing else, so the SQL a reader runs lives in one place and works
+on both backends (SQLite's ``?`` placeholders become PostgreSQL's ``%s``).
+
+Filtering on the incident's own fields (namespace, category, severity, cluster, free text) is
+done in Python over the JSON the watcher stored: the store keeps the contract's incident shape as
+one document, so there is no column to index, and 10,000 incidents filter in tens of
+milliseconds (``bench/bench_console.py``). The state and the time window are SQL conditions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, NamedTuple
+
+from podsleuth.store.base import IncidentRecord, Store
+from podsleuth.store.common import Row, incident_record
+from podsleuth.store.statements import INCIDENT_COLS
+
+SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2}
+STATES = ("open", "resolved", "all")
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentFilter:
+    """What ``incidents list`` and the console's list page ask for. Empty = no condition."""
+
+    state: str = "open"
+    namespaces: tuple[str, ...] = ()
+    """Globs (``shop*``); any of them matches."""
+    category: str = ""
+    severity: str = ""
+    cluster: str = ""
+    since: float | None = None
+    """Only incidents updated at or after this epoch time."""
+    text: str = ""
+    """Case-insensitive substring of id, pod, node, namespace, message, root cause or summary."""
+    node: str = ""
+
+    def matches(self, data: dict[str, Any]) -> bool:
+        if self.namespaces and not any(
+            fnmatchcase(str(data.get("namespace") or ""), g) for g in self.namespaces
+        ):
+            return False
+        for key in ("category", "severity", "cluster", "node"):
+            wanted = getattr(self, key)
+            if wanted and str(data.get(key) or "") != wanted:
+                return False
+        return not self.text or self.text.lower() in _haystack(data)
+
+
+def _haystack(data: dict[str, Any]) -> str:
+    diagnosis = data.get("diagnosis") or {}
+    parts = [data.get(k) for k in ("id", "namespace", "pod", "node", "container", "message", "category")]
+    parts += [diagnosis.get("root_cause"), diagnosis.get("summary")]
+    parts += list(data.get("pods") or [])
+    return " ".join(str(p) for p in parts if p).lower()
+
+
+class Page(NamedTuple):
+    incidents: list[IncidentRecord]
+    total: int
+    """How many matched the filter (all pages)."""
+    by_category: dict[str, int]
+    by_cluster: dict[str, int]
+    latest_change: float
+    """The newest ``updated_at`` in the store: the console's live view polls it."""
+
+
+class Notification(NamedTuple):
+    receiver: str
+    target: str
+    at: float
+    result: str
+    """``sent``, ``pending`` (waiting or retrying), or ``dead`` (given up)."""
+    detail: str
+
+
+def _sql(store: Store, sql: str) -> str:
+    """The statement in the store's dialect: PostgreSQL's driver takes ``%s``."""
+    return sql.replace("?", "%s") if type(store).__name__ == "PostgresStore" else sql
+
+
+async def _fetch(store: Store, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+    fetch = getattr(store, "_fetchall")  # noqa: B009 - the backends' shared read primitive
+    rows: list[Row] = await fetch(_sql(store, sql), args)
+    return rows
+
+
+def _sort_key(record: IncidentRecord) -> tuple[int, int, float]:
+    """Open before resolved, then by severity, then newest first."""
+    return (
+        0 if record.status == "open" else 1,
+        SEVERITY_RANK.get(str(record.data.get("severity")), 3),
+        -record.updated_at,
+    )
+
+
+async def list_incidents(store: Store, wanted: IncidentFilter, *, limit: int = 50, offset: int = 0) -> Page:
+    """One page of matching incidents (open first, by severity, newest first) and the counts."""
+    where: list[str] = []
+    args: list[object] = []
+    if wanted.state in ("open", "resolved"):
+        where.append("status = ?")
+        args.append(wanted.state)
+    if wanted.since is not None:
+        where.append("updated_at >= ?")
+        args.append(wanted.since)
+    sql = f"SELECT {INCIDENT_COLS} FROM incidents"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    records = [incident_record(r) for r in await _fetch(store, sql, args)]
+    matched = [r for r in records if wanted.matches(r.data)]
+    matched.sort(key=_sort_key)
+    by_category = Counter(str(r.data.get("category") or "-") for r in matched)
+    by_cluster = Counter(str(r.data.get("cluster") or "-") for r in matched)
+    return Page(
+        matched[offset : offset + limit],
+        len(matched),
+        dict(by_category.most_common()),
+        dict(sorted(by_cluster.items())),
+        await latest_change(store),
+    )
+
+
+async def latest_change(store: Store) -> float:
+    rows = await _fetch(store, "SELECT MAX(updated_at) FROM incidents")
+    return float(rows[0][0] or 0.0) if rows else 0.0
+
+
+async def changed_since(store: Store, since: float, *, limit: int = 200) -> list[IncidentRecord]:
+    """Incidents changed after ``since``, oldest change first: what the live view pushes."""
+    sql = f"SELECT {INCIDENT_COLS} FROM incidents WHERE updated_at > ? ORDER BY updated_at LIMIT ?"
+    return [incident_record(r) for r in await _fetch(store, sql, (since, limit))]
+
+
+async def find_incident(store: Store, ref: str) -> IncidentRecord | None:
+    """By full id, or by a unique id prefix of at least 4 characters (as users paste them)."""
+    record = await store.incident(ref)
+    if record is not None or len(ref) < 4:
+        return record
+    escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    sql = f"SELECT {INCIDENT_COLS} FROM incidents WHERE id LIKE ? ESCAPE '\\' LIMIT 2"
+    rows = await _fetch(store, sql, (escaped + "%",))
+    return incident_record(rows[0]) if len(rows) == 1 else None
+
+
+async def notifications(store: Store, incident_id: str) -> list[Notification]:
+    """Who was told about this incident, when, and with what result (oldest first)."""
+    needle = f'%"{incident_id}"%'
+    sent = await _fetch(
+        store,
+        "SELECT receiver, target, sent_at FROM notification_log WHERE incident_ids LIKE ? ORDER BY id",
+        (needle,),
+    )
+    out = [Notification(r[0], r[1], float(r[2]), "sent", "") for r in sent]
+    unsent = await _fetch(
+        store,
+        "SELECT receiver, target, created_at, state, attempts, last_error FROM deliveries"
+        " WHERE state IN ('pending', 'dead') AND payload LIKE ? ORDER BY id",
+        (f'%"id":"{incident_id}"%',),
+    )
+    for r in unsent:
+        detail = f"{r[4]} attempt(s)" + (f"; last error: {r[5]}" if r[5] else "")
+        out.append(Notification(r[0], r[1], float(r[2]), str(r[3]), detail))
+    out.sort(key=lambda n: n.at)
+    return out
+
+
+@dataclass(frozen=True)
+class IncidentStory:
+    """Everything ``incidents show`` and the incident page tell about one incident."""
+
+    record: IncidentRecord
+    timeline: list[tuple[float, str, dict[str, Any]]]
+    notifications: list[Notification]
+    silences: list[dict[str, Any]]
+    """Silences whose matchers match this incident (live or expired), as stored."""
+    linked: list[IncidentRecord] = field(default_factory=list)
+    """Other incidents of the same correlation group (one cause, several victims)."""
+
+
+async def story(store: Store, record: IncidentRecord, *, now: float) -> IncidentStory:
+    timeline = await store.timeline(record.id)
+    fields = _match_fields(record.data)
+    silences = [
+        s._asdict()
+        for s in await store.silences(now=now, include_expired=True)
+        if all(fnmatchcase(fields.get(k, ""), v) for k, v in s.matchers.items())
+    ]
+    linked: list[IncidentRecord] = []
+    group = (record.data.get("diagnosis") or {}).get("group") or {}
+    for other_id in group.get("incidents") or []:
+        if other_id != record.id:
+            other = await store.incident(str(other_id))
+            if other is not None:
+                linked.append(other)
+    return IncidentStory(record, timeline, await notifications(store, record.id), silences, linked)
+
+
+def _match_fields(data: dict[str, Any]) -> dict[str, str]:
+    """The flat fields silences match on (as ``podsleuth.alert.model.field_values``, which the
+    store may not import: it sits below alerting)."""
+    owner = data.get("owner") or {}
+    keys = (
+        "namespace",
+        "pod",
+        "node",
+        "container",
+        "category",
+        "severity",
+        "signature",
+        "reason",
+        "fingerprint",
+        "id",
+    )
+    out = {k: str(data.get(k) or "") for k in keys}
+    out["owner"] = str(owner.get("name") or "")
+    out["workload"] = f"{owner.get('kind')}/{owner.get('name')}" if owner else ""
+    for key, value in (data.get("labels") or {}).items():
+        out[f"label.{key}"] = str(value)
+    return out
+
+
+def to_json(record: IncidentRecord) -> str:
+    """The contract's incident shape, one line (``incidents list -o json``)."""
+    return json.dumps(record.data, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,110 @@
+"""The console's HTTP surface without a browser: headers, CSRF, read-only mode, 404, the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from podsleuth.console.app import CSRF_COOKIE, ConsoleSettings, create_app
+from podsleuth.store import Store, open_store
+from tests.console.conftest import TOKEN
+
+
+@pytest.fixture
+async def store(demo_store: Path, tmp_path: Path) -> AsyncIterator[Store]:
+    copy = tmp_path / "copy.db"
+    shutil.copy(demo_store, copy)
+    opened = await open_store(f"sqlite:///{copy}")
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+async def client_for(store: Store, token: str | None) -> TestClient:
+    app = create_app(ConsoleSettings(store=store, write_token=token, poll_interval=0.05))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+async def test_pages_forbid_inline_script_and_framing(store: Store) -> None:
+    client = await client_for(store, None)
+    try:
+        response = await client.get("/")
+        assert response.status == 200
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "<script>" not in await response.text()
+        assert (await client.get("/incidents/does-not-exist")).status == 404
+    finally:
+        await client.close()
+
+
+async def test_read_only_without_a_token_file(store: Store) -> None:
+    client = await client_for(store, None)
+    try:
+        page = await client.get("/silences")
+        csrf = page.cookies[CSRF_COOKIE].value
+        answer = await client.post(
+            "/silences",
+            data={"csrf": csrf, "token": TOKEN, "matchers": "namespace=a", "duration": "1h"},
+            allow_redirects=False,
+        )
+        assert answer.status == 403 and "read-only" in await answer.text()
+        assert await store.silences(now=0.0) == []
+    finally:
+        await client.close()
+
+
+async def test_writes_need_the_csrf_cookie_echoed_and_the_token(store: Store) -> None:
+    client = await client_for(store, TOKEN)
+    try:
+        page = await client.get("/silences")
+        csrf = page.cookies[CSRF_COOKIE].value
+        form = {"matchers": "namespace=shop*", "duration": "2h", "comment": "x"}
+        forged = await client.post(
+            "/silences", data=dict(form, csrf="forged", token=TOKEN), allow_redirects=False
+        )
+        assert forged.status == 403 and "CSRF" in await forged.text()
+        wrong = await client.post(
+            "/silences", data=dict(form, csrf=csrf, token="nope"), allow_redirects=False
+        )
+        assert wrong.status == 403
+        too_long = await client.post(
+            "/silences", data=dict(form, csrf=csrf, token=TOKEN, duration="400d"), allow_redirects=False
+        )
+        assert too_long.status == 303 and "error=" in too_long.headers["Location"]
+        ok = await client.post("/silences", data=dict(form, csrf=csrf, token=TOKEN), allow_redirects=False)
+        assert ok.status == 303
+        [silence] = await store.silences(now=0.0, include_expired=True)
+        assert silence.matchers == {"namespace": "shop*"} and silence.ends_at - silence.starts_at == 7200
+    finally:
+        await client.close()
+
+
+async def test_live_stream_pushes_a_change_written_after_it_opened(store: Store) -> None:
+    client = await client_for(store, None)
+    try:
+        response = await client.get("/api/changes")
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        await response.content.readuntil(b"\n\n")
+        [record, *_] = await store.open_incidents()
+        await store.record_change(
+            {"event": "incident.updated", "incident": dict(record.data, count=99)}, at=9e9
+        )
+        frame = await asyncio.wait_for(response.content.readuntil(b"\n\n"), timeout=5)
+        lines = dict(line.split(": ", 1) for line in frame.decode().strip().splitlines())
+        assert lines["event"] == "incident"
+        assert json.loads(lines["data"]) | {"count": 99} == json.loads(lines["data"])
+        assert json.loads(lines["data"])["id"] == record.id
+        response.close()
+    finally:
+        await client.close()
