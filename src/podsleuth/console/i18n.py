@@ -55,6 +55,7 @@ WORDS: dict[str, dict[str, str]] = {
     "message": {"en": "Message", "zh": "消息"},
     "reason": {"en": "Reason", "zh": "原因码"},
     "workload": {"en": "Workload", "zh": "工作负载"},
+    "container": {"en": "Container", "zh": "容器"},
     "pods": {"en": "Pods", "zh": "Pod"},
     "nodes": {"en": "Nodes", "zh": "节点"},
     "node_findings": {"en": "Node-agent findings", "zh": "节点代理发现"},

@@ -43,24 +43,49 @@ class IncidentFilter:
     """Case-insensitive substring of id, pod, node, namespace, message, root cause or summary."""
     node: str = ""
 
-    def matches(self, data: dict[str, Any]) -> bool:
-        if self.namespaces and not any(
-            fnmatchcase(str(data.get("namespace") or ""), g) for g in self.namespaces
-        ):
+    def matches(self, summary: Summary) -> bool:
+        data = summary.fields
+        namespace = str(data.get("namespace") or "")
+        if self.namespaces and not any(fnmatchcase(namespace, g) for g in self.namespaces):
             return False
         for key in ("category", "severity", "cluster", "node"):
             wanted = getattr(self, key)
             if wanted and str(data.get(key) or "") != wanted:
                 return False
-        return not self.text or self.text.lower() in _haystack(data)
+        return not self.text or self.text.lower() in summary.haystack()
 
 
-def _haystack(data: dict[str, Any]) -> str:
-    diagnosis = data.get("diagnosis") or {}
-    parts = [data.get(k) for k in ("id", "namespace", "pod", "node", "container", "message", "category")]
-    parts += [diagnosis.get("root_cause"), diagnosis.get("summary")]
-    parts += list(data.get("pods") or [])
-    return " ".join(str(p) for p in parts if p).lower()
+SUMMARY_FIELDS = ("namespace", "category", "severity", "cluster", "node", "pod", "container", "message",
+                  "pods")
+DIAGNOSIS_FIELDS = ("root_cause", "summary")
+
+
+def _summary_sql(store: Store) -> str:
+    """Only the fields a filter looks at, extracted by the database (far cheaper than decoding
+    every stored document in Python: 10,000 incidents of ~8 KB each)."""
+    if _is_postgres(store):
+        fields = [f"(data::jsonb)->>'{f}'" for f in SUMMARY_FIELDS]
+        fields += [f"(data::jsonb)->'diagnosis'->>'{f}'" for f in DIAGNOSIS_FIELDS]
+    else:
+        fields = [f"json_extract(data, '$.{f}')" for f in SUMMARY_FIELDS]
+        fields += [f"json_extract(data, '$.diagnosis.{f}')" for f in DIAGNOSIS_FIELDS]
+    return "SELECT id, status, updated_at, " + ", ".join(fields) + " FROM incidents"
+
+
+class Summary(NamedTuple):
+    id: str
+    status: str
+    updated_at: float
+    fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Row) -> Summary:
+        names = (*SUMMARY_FIELDS, *(f"diagnosis.{f}" for f in DIAGNOSIS_FIELDS))
+        return cls(str(row[0]), str(row[1]), float(row[2]), dict(zip(names, row[3:], strict=True)))
+
+    def haystack(self) -> str:
+        parts = [self.id, *(v for v in self.fields.values() if isinstance(v, str))]
+        return " ".join(parts).lower()
 
 
 class Page(NamedTuple):
@@ -82,9 +107,13 @@ class Notification(NamedTuple):
     detail: str
 
 
+def _is_postgres(store: Store) -> bool:
+    return type(store).__name__ == "PostgresStore"
+
+
 def _sql(store: Store, sql: str) -> str:
     """The statement in the store's dialect: PostgreSQL's driver takes ``%s``."""
-    return sql.replace("?", "%s") if type(store).__name__ == "PostgresStore" else sql
+    return sql.replace("?", "%s") if _is_postgres(store) else sql
 
 
 async def _fetch(store: Store, sql: str, args: Sequence[Any] = ()) -> list[Row]:
@@ -93,12 +122,13 @@ async def _fetch(store: Store, sql: str, args: Sequence[Any] = ()) -> list[Row]:
     return rows
 
 
-def _sort_key(record: IncidentRecord) -> tuple[int, int, float]:
+def _sort_key(summary: Summary) -> tuple[int, int, float, str]:
     """Open before resolved, then by severity, then newest first."""
     return (
-        0 if record.status == "open" else 1,
-        SEVERITY_RANK.get(str(record.data.get("severity")), 3),
-        -record.updated_at,
+        0 if summary.status == "open" else 1,
+        SEVERITY_RANK.get(str(summary.fields.get("severity")), 3),
+        -summary.updated_at,
+        summary.id,
     )
 
 
@@ -112,16 +142,22 @@ async def list_incidents(store: Store, wanted: IncidentFilter, *, limit: int = 5
     if wanted.since is not None:
         where.append("updated_at >= ?")
         args.append(wanted.since)
-    sql = f"SELECT {INCIDENT_COLS} FROM incidents"
+    sql = _summary_sql(store)
     if where:
         sql += " WHERE " + " AND ".join(where)
-    records = [incident_record(r) for r in await _fetch(store, sql, args)]
-    matched = [r for r in records if wanted.matches(r.data)]
+    summaries = [Summary.of(r) for r in await _fetch(store, sql, args)]
+    matched = [s for s in summaries if wanted.matches(s)]
     matched.sort(key=_sort_key)
-    by_category = Counter(str(r.data.get("category") or "-") for r in matched)
-    by_cluster = Counter(str(r.data.get("cluster") or "-") for r in matched)
+    by_category = Counter(str(s.fields.get("category") or "-") for s in matched)
+    by_cluster = Counter(str(s.fields.get("cluster") or "-") for s in matched)
+    shown = [s.id for s in matched[offset : offset + limit]]
+    records: dict[str, IncidentRecord] = {}
+    if shown:
+        marks = ", ".join("?" for _ in shown)
+        rows = await _fetch(store, f"SELECT {INCIDENT_COLS} FROM incidents WHERE id IN ({marks})", shown)
+        records = {r.id: r for r in map(incident_record, rows)}
     return Page(
-        matched[offset : offset + limit],
+        [records[i] for i in shown if i in records],
         len(matched),
         dict(by_category.most_common()),
         dict(sorted(by_cluster.items())),
