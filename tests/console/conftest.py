@@ -151,8 +151,10 @@ def console(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread, which
+    async tests (pytest-asyncio) of later modules must not find."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
