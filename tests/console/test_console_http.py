@@ -108,3 +108,24 @@ async def test_live_stream_pushes_a_change_written_after_it_opened(store: Store)
         response.close()
     finally:
         await client.close()
+
+
+async def test_json_api_lists_incidents_and_takes_silences_with_a_bearer_token(store: Store) -> None:
+    client = await client_for(store, TOKEN)
+    try:
+        listing = await (await client.get("/api/incidents?state=all&category=oom-killed")).json()
+        assert listing["total"] >= 1 and {i["category"] for i in listing["incidents"]} == {"oom-killed"}
+        body = {"matchers": {"namespace": "shop", "category": "oom-killed"}, "duration": "30m", "comment": "laptop"}
+        assert (await client.post("/api/silences", json=body)).status == 401
+        bad = await client.post("/api/silences", json=dict(body, duration="9999d"),
+                                headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        assert bad.status == 400 and "366 days" in (await bad.json())["error"]
+        unknown = await client.post("/api/silences", json=dict(body, matchers={"nope": "x"}),
+                                    headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+        assert unknown.status == 400
+        made = await client.post("/api/silences", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert made.status == 201
+        [silence] = await store.silences(now=0.0, include_expired=True)
+        assert silence.matchers == body["matchers"] and silence.comment == "laptop"
+    finally:
+        await client.close()

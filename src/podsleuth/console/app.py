@@ -109,7 +109,7 @@ def render(request: web.Request, name: str, *, status: int = 200, **context: obj
 
 
 def create_app(settings: ConsoleSettings) -> web.Application:
-    from podsleuth.console import live, views
+    from podsleuth.console import api, live, views
 
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -122,6 +122,8 @@ def create_app(settings: ConsoleSettings) -> web.Application:
     app.router.add_post("/silences", views.silence_create)
     app.router.add_post("/silences/{silence_id}/expire", views.silence_expire)
     app.router.add_get("/api/changes", live.changes_stream)
+    app.router.add_get("/api/incidents", api.incidents)
+    app.router.add_post("/api/silences", api.create_silence)
     app.router.add_get("/healthz", views.healthz)
     app.router.add_static("/static", views.STATIC_DIR, show_index=False)
     app[live.STREAMS] = weakref.WeakSet()

@@ -13,19 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
+from podsleuth.console.api import validate_silence
 from podsleuth.console.app import CSRF_COOKIE, SETTINGS, render
 from podsleuth.console.present import source_kind
-from podsleuth.durations import parse_duration
-from podsleuth.errors import InputError
 from podsleuth.store.base import Silence
 from podsleuth.store.queries import STATES, IncidentFilter, find_incident, list_incidents, story
 
 STATIC_DIR = Path(str(files("podsleuth") / "data" / "console" / "static"))
-MAX_SILENCE = 366 * 86400.0
 FILTER_KEYS = ("state", "namespace", "category", "severity", "cluster", "q", "node")
 
 
-def _filter(query: Any) -> IncidentFilter:
+def filter_from_query(query: Any) -> IncidentFilter:
     state = query.get("state", "open")
     namespace = query.get("namespace", "").strip()
     return IncidentFilter(
@@ -48,7 +46,7 @@ def _int(value: str | None, default: int) -> int:
 
 async def incident_list(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    wanted = _filter(request.query)
+    wanted = filter_from_query(request.query)
     offset = _int(request.query.get("offset"), 0)
     page = await list_incidents(settings.store, wanted, limit=settings.page_size, offset=offset)
     params = {k: request.query[k] for k in FILTER_KEYS if request.query.get(k)}
@@ -124,11 +122,19 @@ def _check_write(request: web.Request, form: Any) -> str | None:
     return None
 
 
-def _matchers(text: str) -> dict[str, str]:
-    from podsleuth.cli.silence import parse_matchers
-
-    items = tuple(part.strip() for part in text.replace(",", "\n").splitlines() if part.strip())
-    return dict(parse_matchers(items))
+def _form_silence(form: Any) -> tuple[dict[str, str], float, str]:
+    """The form's ``key=value`` lines as the API's body, validated the same way."""
+    matchers: dict[str, str] = {}
+    for line in str(form.get("matchers", "")).replace(",", "\n").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if line.strip() and (not sep or not key.strip()):
+            raise ValueError(f"matchers: {line.strip()!r} is not key=value")
+        if sep:
+            if key.strip() in matchers:
+                raise ValueError(f"matchers: {key.strip()!r} given twice")
+            matchers[key.strip()] = value.strip()
+    body = {"matchers": matchers, "duration": form.get("duration", ""), "comment": form.get("comment", "")}
+    return validate_silence(body)
 
 
 async def silence_create(request: web.Request) -> web.Response:
@@ -138,14 +144,10 @@ async def silence_create(request: web.Request) -> web.Response:
     if refused:
         return web.Response(status=403, text=refused + "\n")
     try:
-        matchers = _matchers(str(form.get("matchers", "")))
-        seconds = parse_duration(str(form.get("duration", "")))
-        if not 0 < seconds <= MAX_SILENCE:
-            raise ValueError("duration must be more than 0 and at most 366 days")
-    except (InputError, ValueError) as e:
+        matchers, seconds, comment = _form_silence(form)
+    except ValueError as e:
         raise web.HTTPSeeOther(location="/silences?error=" + _q(str(e))) from None
     now = settings.clock()
-    comment = str(form.get("comment", ""))[:500]
     silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, "console", now)
     await settings.store.add_silence(silence)
     raise web.HTTPSeeOther(location="/silences")

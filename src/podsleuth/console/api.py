@@ -1,0 +1,82 @@
+"""The console's JSON API: what scripts and a laptop's `podsleuth` use.
+
+``GET /api/incidents`` takes the list page's filters and answers ``{"total", "incidents"}``
+(contract-shaped incidents). ``POST /api/silences`` creates a silence from
+``{"matchers": {...}, "duration": "4h", "comment": "..."}``: this is how a silence made on a
+laptop reaches a watcher running in the cluster (through ``kubectl port-forward`` to its
+console). It needs ``Authorization: Bearer <token>``; no CSRF token, because a browser never
+attaches that header to a cross-site request by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from podsleuth.console.app import SETTINGS
+from podsleuth.durations import parse_duration
+from podsleuth.store.base import Silence
+from podsleuth.store.queries import list_incidents
+
+MAX_SILENCE = 366 * 86400.0
+MATCH_KEYS = frozenset(
+    {"namespace", "pod", "node", "container", "category", "severity", "signature", "reason", "fingerprint",
+     "id", "owner", "workload", "cluster"}
+)  # fmt: skip
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def incidents(request: web.Request) -> web.Response:
+    from podsleuth.console.views import filter_from_query
+
+    settings = request.app[SETTINGS]
+    limit = min(max(int(request.query.get("limit", "100") or 100), 1), 1000)
+    page = await list_incidents(settings.store, filter_from_query(request.query), limit=limit)
+    body = {"total": page.total, "incidents": [dict(r.data, state=r.status) for r in page.incidents]}
+    return web.json_response(body, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def validate_silence(body: Any) -> tuple[dict[str, str], float, str]:
+    """(matchers, seconds, comment) from a request body; ValueError names what is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    matchers = body.get("matchers")
+    if not isinstance(matchers, dict) or not matchers:
+        raise ValueError("matchers: give at least one key: glob")
+    for key, value in matchers.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"matchers.{key}: the value must be a non-empty string")
+        if key not in MATCH_KEYS and not str(key).startswith("label."):
+            raise ValueError(f"matchers: unknown key {key!r}")
+    seconds = parse_duration(str(body.get("duration", "")))
+    if not 0 < seconds <= MAX_SILENCE:
+        raise ValueError("duration must be more than 0 and at most 366 days")
+    comment = body.get("comment", "")
+    if not isinstance(comment, str):
+        raise ValueError("comment must be a string")
+    return {str(k): v for k, v in matchers.items()}, seconds, comment[:500]
+
+
+async def create_silence(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if settings.write_token is None:
+        return _error(403, "read-only console: started without --token-file")
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not settings.token_ok(header.removeprefix("Bearer ")):
+        return _error(401, "wrong or missing bearer token")
+    try:
+        matchers, seconds, comment = validate_silence(await request.json())
+    except (ValueError, json.JSONDecodeError) as e:
+        return _error(400, str(e))
+    now = settings.clock()
+    creator = str(request.headers.get("X-Podsleuth-User", "api"))[:64]
+    silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, creator, now)
+    await settings.store.add_silence(silence)
+    body = {"id": silence.id, "matchers": matchers, "starts_at": now, "ends_at": now + seconds}
+    return web.json_response(body, status=201)
