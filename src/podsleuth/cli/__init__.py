@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "config": "podsleuth.cli.config_cmd:group",
     "incidents": "podsleuth.cli.incidents:group",
     "ui": "podsleuth.cli.ui:command",
+    "completion": "podsleuth.cli.completion:command",
 }
 
 
@@ -81,7 +82,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="podsleuth")
+@click.version_option(__version__, "-V", "--version", prog_name="podsleuth")
 @click.option("-v", "--verbose", count=True, help="More log detail on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 def cli(verbose: int, quiet: bool) -> None:
