@@ -44,6 +44,10 @@ MAY_BE_OUTRANKED_BY = {
     "container-cannot-run-dockershim": {"docker-mount-source-mkdir-file-exists"},
     # the same FailedScheduling example is listed under both entries
     "scheduling-taints": {"scheduling-insufficient-resources"},
+    # a FailedScheduling text naming several filters is reported as the filter that ruled out
+    # the most nodes (matcher._by_nodes_ruled_out): "1 Insufficient cpu, 3 node(s) didn't
+    # match node selector" is a node-selector problem first
+    "scheduling-insufficient-resources": {"scheduling-node-affinity"},
 }
 
 _ANNOTATION_RE = re.compile(r"\s{2,}\[[^\]]*\]\s*$")

@@ -416,7 +416,7 @@ def test_scheduler_taint_with_comma_inside(kb: KnowledgeBase) -> None:
 
 def test_scheduler_other_predicates(kb: KnowledgeBase) -> None:
     r = kb.classify("0/4 nodes are available: 4 node(s) had volume node affinity conflict.")
-    assert r.signature == "scheduling-failed-generic"
+    assert r.signature == "scheduling-volume-node-affinity-conflict"
     assert r.facts["scheduler_reasons"] == {"node(s) had volume node affinity conflict": 4}
 
 

@@ -145,10 +145,10 @@ class KnowledgeBase:
             )
         best = hits[0]
         sig = best.compiled.signature
-        facts = self._facts(message, sig, best.groups)
+        facts = self._facts(best.text or message, sig, best.groups)
         return Classification(
             signature=sig.id,
-            category=sig.category,
+            category=_category(sig.category, reason),
             score=best.score,
             candidates=candidates,
             root_cause=sig.root_cause,
@@ -169,6 +169,19 @@ class KnowledgeBase:
         # The matching pattern knows the message's structure best: its groups win.
         facts.update(groups)
         return facts
+
+
+#: Categories that become ``init-failure`` when the container is an init container: the
+#: Kubernetes reason says so ("Init:CrashLoopBackOff"), the message itself does not.
+_INIT_CATEGORIES = frozenset({"crash-loop", "oom-killed", "container-start"})
+
+
+def _category(category: str, reason: str | None) -> str:
+    """One failure, one category: an init container's crash loop is an init failure
+    (CONTRACT.md), whatever signature its message matched."""
+    if reason is not None and category in _INIT_CATEGORIES and reason.strip().lower().startswith("init:"):
+        return "init-failure"
+    return category
 
 
 @functools.cache

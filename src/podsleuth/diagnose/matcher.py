@@ -9,6 +9,12 @@ When several signatures fit, the most specific one wins: ``priority`` in the dat
 specific a signature is (a runc ENOENT on a ``kubernetes.io~csi/.../mount`` path outranks any
 runc ENOENT), and a Kubernetes ``reason``, when the caller has one, confirms or contradicts a
 signature's expected reasons.
+
+Messages do not always arrive alone: people paste ``kubectl describe`` Events tables, log
+lines carry journald/klog/dmesg/logrus prefixes, and logrus/klog quote the error a second time
+(``msg="... \\"path\\" ..."``). Such input is also matched line by line, without its prefix and
+with its quoting undone (the Reason column of a table row becomes the reason hint); the best
+hit of any of these views wins, so the failing line of a paste decides, not its first line.
 """
 
 from __future__ import annotations
@@ -80,11 +86,14 @@ def _clamp(score: float) -> float:
 
 
 class Hit(NamedTuple):
-    """One signature that fits a message, with its score and the facts its pattern captured."""
+    """One signature that fits a message, with its score and the facts its pattern captured.
+    ``text`` is the view of the message that matched (a line of a paste, a de-quoted log
+    line), empty when it is the message itself: facts are extracted from it."""
 
     compiled: CompiledSignature
     score: float
     groups: dict[str, str]
+    text: str = ""
 
 
 def scan_text(message: str) -> str:
@@ -108,7 +117,10 @@ class Matcher:
         self._cover = {
             kw: tuple(sorted({i for other, idx in index.items() if other in kw for i in idx})) for kw in index
         }
-        self._scan = re.compile(f"(?=({trie_pattern(index)}))")
+        # No lookahead around the trie: a pattern that starts with a branch of literals lets
+        # the regex engine skip positions by first character; overlaps are found by searching
+        # again from the position after each match's start.
+        self._scan = re.compile(trie_pattern(index))
 
     @property
     def compiled(self) -> tuple[CompiledSignature, ...]:
@@ -118,7 +130,12 @@ class Matcher:
         """Indices of signatures with at least one keyword in the (lowercased) text, in
         knowledge-base order. One regex pass: the keywords form a trie, tried at each position."""
         cover = self._cover
-        found = {cover[m.group(1)] for m in self._scan.finditer(lowered)}
+        search = self._scan.search
+        found: set[tuple[int, ...]] = set()
+        m = search(lowered)
+        while m is not None:
+            found.add(cover[m.group()])
+            m = search(lowered, m.start() + 1)
         if not found:
             return []
         if len(found) == 1:
@@ -126,14 +143,136 @@ class Matcher:
         return sorted({i for idx in found for i in idx})
 
     def hits(self, message: str, reason: str | None = None) -> list[Hit]:
-        """Every fitting signature, best first (score, then priority, then id for stability)."""
+        """Every fitting signature, best first (score, then priority, then id for stability).
+        Pastes and prefixed lines are also matched view by view (see the module docstring);
+        the hits of the view with the best top hit are returned."""
         text = scan_text(message)
-        norm_reason = normalise_reason(reason)
+        best = self._hits(text, normalise_reason(reason), "")
+        if not needs_views(text):
+            return best
+        for view, view_reason in views(text):
+            alt = self._hits(view, normalise_reason(view_reason or reason), view)
+            if alt and (not best or _order(alt[0]) < _order(best[0])):
+                best = alt
+        return best
+
+    def _hits(self, text: str, norm_reason: str | None, view: str) -> list[Hit]:
         out: list[Hit] = []
         for i in self.prefilter(text.lower()):
             c = self._compiled[i]
             groups = c.match(text)
             if groups is not None:
-                out.append(Hit(c, c.score(norm_reason), groups))
-        out.sort(key=lambda h: (-h.score, h.compiled.rank))
-        return out
+                out.append(Hit(c, c.score(norm_reason), groups, view))
+        out.sort(key=_order)
+        return _by_nodes_ruled_out(out, text)
+
+
+def _order(h: Hit) -> tuple[float, int, str]:
+    return (-h.score, *h.compiled.rank)
+
+
+def _by_nodes_ruled_out(hits: list[Hit], text: str) -> list[Hit]:
+    """A FailedScheduling message names several filters with the number of nodes each ruled
+    out ("1 node(s) had untolerated taint, 4 Insufficient cpu"); the filter that ruled out the
+    most nodes is the cause to report. Scheduling signatures capture that number as
+    ``ruled_out``; among those hits the largest total (every occurrence their patterns find:
+    "3 Insufficient cpu, 2 Insufficient memory" is 5) goes first, ties keep the usual order."""
+    if not hits or "ruled_out" not in hits[0].groups:
+        return hits
+    counted = [h for h in hits if "ruled_out" in h.groups]
+    # the preemption summary repeats some filters ("preemption: 0/6 nodes are available: 2
+    # node(s) didn't match ..."): count each filter once, from the scheduling verdict
+    text = _PREEMPTION.sub("", text)
+    top = max(counted, key=lambda h: _ruled_out(h.compiled, text))
+    if top is hits[0]:
+        return hits
+    return [top, *(h for h in hits if h is not top)]
+
+
+_PREEMPTION = re.compile(r"preemption: \d{1,6}/\d{1,6} nodes are available:[^\n]{0,8192}")
+
+
+def _ruled_out(c: CompiledSignature, text: str) -> int:
+    return sum(
+        int(m.group("ruled_out"))
+        for rx in c.patterns
+        if "ruled_out" in rx.groupindex
+        for m in rx.finditer(text)
+        if m.group("ruled_out")
+    )
+
+
+# --- views of pasted or prefixed input ---------------------------------------------------
+
+#: Log-line prefixes, stripped (repeatedly: journald around klog) before matching a line.
+_PREFIX = re.compile(
+    # journald / syslog: "Dec 03 06:12:01 node-1 kubelet[1234]: "
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d{1,9})? [\w.-]{1,253} [\w./@-]{1,64}(?:\[\d{1,10}\])?: "
+    # klog header: "E1203 06:12:01.123456    1234 pod_workers.go:1298] "
+    r"|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d{1,9} {1,12}\d{1,10} [\w.-]{1,128}:\d{1,6}\] "
+    # dmesg, dmesg -T
+    r"|\[ {0,12}\d{1,10}\.\d{1,9}\] "
+    r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\] "
+    # ISO timestamps (dmesg --time-format iso, log shippers), with an optional level word
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?\s{1,8}"
+    r"(?:(?:info|warn|warning|error|debug|INFO|WARN|ERROR)\s{1,8})?"
+    # /dev/kmsg record: "6,1234,5678901,-;"
+    r"|\d,\d{1,20},\d{1,20},[-c];"
+    # e2e framework event dump: "May  4 15:49:12.579: INFO: At ... - event for pod-x: {kubelet n} "
+    r"|[A-Z][a-z]{2} {1,2}\d{1,2} [\d:.]{8,16}: INFO: At [^\n]{1,80}? - event for \S{1,253}: "
+    r"\{[^}\n]{1,300}\} "
+    r")"
+)
+#: The Reason column of a ``kubectl describe`` / ``get events`` row, or of an e2e event dump.
+_ROW_REASON = re.compile(
+    r"(?:^|\s)(?:Normal|Warning)\s{1,40}([A-Z][A-Za-z]{2,63})\s|\} ([A-Z][A-Za-z]{2,63}): "
+)
+#: Values that logrus (msg=, error=) and klog (err=) quote with Go's %q; matched on their own
+#: (unquoted) so that a pattern anchored at the start or the end of an error sees it.
+_QUOTED = re.compile(r'\b(?:msg|err|error)="((?:[^"\\\n]|\\.){1,16384})"')
+_MAX_LINES = 200
+
+
+def needs_views(text: str) -> bool:
+    """Cheap test, so that a plain one-line message costs nothing extra."""
+    return "\n" in text or '\\"' in text or '="' in text or _PREFIX.match(text) is not None
+
+
+def _unquote(value: str) -> str:
+    for _ in range(3):
+        if "\\" not in value:
+            break
+        value = value.replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def _strip_prefix(line: str) -> str:
+    for _ in range(3):
+        m = _PREFIX.match(line)
+        if m is None:
+            break
+        line = line[m.end() :]
+    return line
+
+
+def views(text: str) -> list[tuple[str, str | None]]:
+    """(view, reason hint) pairs: each non-empty line without its prefix, plus the de-quoted
+    values of its msg=/err=/error= fields. At most ``_MAX_LINES`` lines are looked at: the
+    first and the last half of them (an Events table lists the latest rows last)."""
+    out: list[tuple[str, str | None]] = []
+    lines = text.splitlines()
+    if len(lines) > _MAX_LINES:
+        lines = lines[: _MAX_LINES // 2] + lines[-(_MAX_LINES // 2) :]
+    for raw in lines:
+        line = _strip_prefix(raw.strip())
+        if not line:
+            continue
+        m = _ROW_REASON.search(line)
+        reason = (m.group(1) or m.group(2)) if m else None
+        if line != text:
+            out.append((line, reason))
+        quoted = [_unquote(q) for q in _QUOTED.findall(line)] if '="' in line else []
+        out.extend((q, reason) for q in quoted)
+        if not quoted and '\\"' in line:
+            out.append((_unquote(line), reason))
+    return out
