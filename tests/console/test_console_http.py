@@ -115,7 +115,8 @@ async def test_json_api_lists_incidents_and_takes_silences_with_a_bearer_token(s
     try:
         listing = await (await client.get("/api/incidents?state=all&category=oom-killed")).json()
         assert listing["total"] >= 1 and {i["category"] for i in listing["incidents"]} == {"oom-killed"}
-        body = {"matchers": {"namespace": "shop", "category": "oom-killed"}, "duration": "30m", "comment": "laptop"}
+        matchers = {"namespace": "shop", "category": "oom-killed"}
+        body = {"matchers": matchers, "duration": "30m", "comment": "laptop"}
         assert (await client.post("/api/silences", json=body)).status == 401
         bad = await client.post("/api/silences", json=dict(body, duration="9999d"),
                                 headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip

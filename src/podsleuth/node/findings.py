@@ -31,6 +31,8 @@ KINDS: dict[str, str] = {
     "hung-task": "warning",
     "nfs-not-responding": "error",
     "io-error": "warning",
+    "soft-lockup": "warning",
+    "fs-error": "error",
     "kubelet-dir-missing": "info",
     "kernel-log-unavailable": "info",
 }

@@ -1,162 +1,226 @@
-"""Kernel log events that break pods: OOM kills, hung tasks, NFS timeouts, I/O errors.
+"""Kernel log events that break pods: OOM kills, hung tasks, soft lockups, NFS timeouts, I/O and
+filesystem errors.
 
-Every OOM wording of the signature catalogue is understood: the legacy two-liner ``Kill process
-N (comm) score S or sacrifice child`` / ``Killed process N (comm) ...`` (3.x/4.x), the modern
-``Out of memory: Killed process N (comm) total-vm:...`` and its ``Memory cgroup out of memory``
-variant, the one-line ``oom-kill:constraint=...,task_memcg=...,task=...,pid=...`` summary (4.19+),
-and cgroup v1's ``Task in <cg> killed as a result of limit of <cg>``.  Lines about one kill are
-merged by pid so each kill is one event with its cgroup and pod UID.
+Inputs come in whatever form the operator has at hand, so each line's prefix is peeled off
+before the message is read: ``/dev/kmsg`` records (``prio,seq,usec,flags;text``), ``dmesg``
+(``[  123.456789] text``), ``dmesg -T`` (``[Thu Dec  7 00:05:15 2017] text``), ``dmesg
+--time-format iso`` / ``journalctl -o short-iso`` (``2021-03-25T00:50:20,123456+0100``), journald
+``short`` / syslog files (``Jan  5 02:12:02 host kernel: text``, other tags are not the kernel and
+are dropped), ``short-monotonic`` (``[  147.358790] host kernel: text``), a ``<4>`` priority, or
+bare text.  A wall-clock stamp, when the form has one with a year, is the event's time; otherwise
+boot time + the monotonic stamp.
 
-Inputs: ``/dev/kmsg`` records (``prio,seq,usec,flags;text``), ``dmesg`` lines
-(``[  123.456789] text``), ``journalctl -k -o short-monotonic`` lines, or bare text.
+OOM lines are the job of :mod:`podsleuth.node.oom`; the victim's cgroup path is mapped to pod and
+container by :mod:`podsleuth.node.cgroup`.  Repeats of one other event (the same hung task every
+two minutes, a thousand ``Buffer I/O error`` lines of one disk) are counted, not multiplied.
 """
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import errno
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from podsleuth.node import cgroup, oom
 
 _KMSG = re.compile(r"^(\d+),(\d+),(\d+),[^;]*;(.*)$")
-_BRACKET = re.compile(r"^(?:[^\[]*?)\[\s*(\d+)\.(\d+)\]\s?(.*)$")
-_JOURNAL_HOST = re.compile(r"^\S+ kernel: ?(.*)$")
+_KMSG_DICT = re.compile(r"^ [A-Z][A-Z0-9_]*=")
+_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})?\s+")
+_SYSLOG = re.compile(r"^[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?\s+")
+_CTIME = re.compile(r"^\[((?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})\]\s?")
+_JOURNAL_KERNEL = re.compile(r"^(?:\S+ )?kernel: ?")
+_JOURNAL_OTHER = re.compile(r"^\S+ [\w.\-@/]+\[\d+\]: ")
+_SYSLOG_OTHER = re.compile(r"^\S+ [^\s:\[]+(?:\[\d+\])?: ")
+_PRIO = re.compile(r"^<\d{1,3}>")
+#: dmesg --time-format delta ``[<    0.000011>]`` and reltime ``[Dec 3 06:57]`` / ``[  +0.000011]``
+_DMESG_REL = re.compile(r"^\[(?:<\s*\d+\.\d+>|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}|\s*\+\d+\.\d+)\]\s?")
+_MONO = re.compile(r"^\s*\[\s*(\d+)\.(\d+)\]\s?")
+_MONO_ANYWHERE = re.compile(r"^[^\[]*?(?:<\d{1,3}>)?\[\s*(\d+)\.(\d+)\]\s?(.*)$")
 
-_LEGACY = re.compile(
-    r"(?:Out of memory|Memory cgroup out of memory): Kill process (\d+) \((.*?)\) score (\d+)")
-_KILLED = re.compile(
-    r"(?:(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?"
-    r"Killed process (\d+) \((.*?)\),?(?: UID:? ?(\d+),?)? total-vm:(\d+)kB, anon-rss:(\d+)kB")
-_SUMMARY = re.compile(r"oom-kill:(.*)$")
-_TASK_IN = re.compile(r"Task in (\S+) killed as a result of limit of (\S+)")
-_INVOKED = re.compile(r"^(.*?) invoked oom-killer:")
 _HUNG = re.compile(r"INFO: task (.+?):(\d+) blocked for more than (\d+) seconds")
+_SOFT = re.compile(r"BUG: soft lockup - CPU#(\d+) stuck for (\d+)s! \[(.+):(\d+)\]")
 _NFS = re.compile(r"nfs: server (\S+) not responding")
 _NFS_OK = re.compile(r"nfs: server (\S+) OK")
-_IOERR = re.compile(r"(?:I/O error, dev (\S+?),|Buffer I/O error on dev(?:ice)? (\S+?),|"
-                    r"EXT4-fs error \(device (\S+?)\)|XFS \((\S+?)\): .*I/O error)")
-_POD_UID = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
+_IOERR = re.compile(r"\b(?:I/O|critical medium|critical target|critical nexus|recoverable transport|timeout)"
+                    r" error, dev (\S+?),|Buffer I/O error on dev(?:ice)? (\S+?),|"
+                    r"EXT4-fs warning \(device (\S+?)\): .*I/O error|XFS \((\S+?)\): .*I/O [Ee]rror")
+_FSERR = re.compile(r"EXT4-fs error \(device (\S+?)\)|XFS \((\S+?)\): .*(?:[Cc]orruption|Internal error|"
+                    r"Shutting down filesystem)")
+_FRAME_FS = re.compile(r"(fuse|nfs4?|rpc|xfs|ext4|jbd2|ceph)_\w*\+0x|"
+                       r"\[(fuse|nfsv?4?|sunrpc|xfs|ext4|jbd2|ceph)\]\s*$")
+_FS_NAMES = {"nfs4": "nfs", "nfsv4": "nfs", "rpc": "nfs", "sunrpc": "nfs", "jbd2": "ext4"}
+_STACK_LINES = 40  # frames looked at after a hung-task line for the filesystem it waits on
 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
     text: str
     monotonic: float | None  # seconds since boot, when the source says
+    wall: float | None = None  # epoch seconds, when the source has a full date
 
 
 @dataclass(slots=True)
 class KernelEvent:
-    kind: str  # oom-kill | hung-task | nfs-not-responding | io-error
+    kind: str  # oom-kill | hung-task | soft-lockup | nfs-not-responding | nfs-recovered | io-error | fs-error
     message: str
     monotonic: float | None
-    time: float | None = None  # wall clock; monotonic + boot time
+    time: float | None = None  # wall clock; the line's own date, else monotonic + boot time
     data: dict[str, object] = field(default_factory=dict)
+    wall: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "message": self.message, "monotonic": self.monotonic,
                 "time": self.time, "data": self.data}
 
 
-def pod_uid_from_cgroup(cgroup: str) -> str | None:
+def pod_uid_from_cgroup(path: str) -> str | None:
     """``pod<uid>`` (cgroupfs) or ``pod<uid_with_underscores>.slice`` (systemd) -> uid."""
-    m = _POD_UID.search(cgroup)
-    return m.group(1).replace("_", "-") if m else None
+    return cgroup.pod_uid(path)
+
+
+def _iso_epoch(stamp: str, frac: str | None, tz: str | None) -> float | None:
+    tz = "+00:00" if tz in (None, "Z") else tz
+    if len(tz) == 5:
+        tz = tz[:3] + ":" + tz[3:]
+    try:
+        dt = datetime.fromisoformat(f"{stamp}{tz}")
+    except ValueError:
+        return None
+    return dt.timestamp() + (float(f"0.{frac}") if frac else 0.0)
+
+
+def _ctime_epoch(stamp: str) -> float | None:
+    fmt = "%a %b %d %H:%M:%S %Y" if stamp[3] == " " and stamp[4].isalpha() else "%b %d %H:%M:%S %Y"
+    try:
+        return float(calendar.timegm(time.strptime(" ".join(stamp.split()), fmt)))
+    except ValueError:
+        return None
 
 
 def split_line(raw: str) -> LogLine | None:
-    """One input line in any supported format; kmsg continuation lines (`` KEY=v``) -> None."""
-    line = raw.rstrip("\n")
-    if not line or (line.startswith(" ") and "=" in line and _KMSG.match(line) is None):
+    """One input line in any supported form; None for kmsg dictionary lines (`` KEY=v``) and for
+    syslog/journal lines another program wrote."""
+    line = raw.rstrip("\r\n")
+    if not line.strip() or _KMSG_DICT.match(line):
         return None
-    m = _KMSG.match(line)
-    if m:
-        return LogLine(m.group(4), int(m.group(3)) / 1e6)
-    m = _BRACKET.match(line)
-    if m:
-        text = m.group(3)
-        j = _JOURNAL_HOST.match(text)
-        return LogLine(j.group(1) if j else text, float(f"{m.group(1)}.{m.group(2)}"))
-    j = re.match(r"^\w{3} [ \d]\d [\d:]{8} \S+ kernel: ?(.*)$", line)
-    return LogLine(j.group(1) if j else line.strip(), None)
+    if m := _KMSG.match(line):
+        return LogLine(m.group(4).rstrip(), int(m.group(3)) / 1e6)
+    wall: float | None = None
+    mono: float | None = None
+    rest, syslog = line, False
+    if m := _ISO.match(rest):
+        wall, rest = _iso_epoch(m.group(1), m.group(2), m.group(3)), rest[m.end():]
+    elif m := _SYSLOG.match(rest):
+        rest, syslog = rest[m.end():], True
+    elif m := _CTIME.match(rest):
+        wall, rest = _ctime_epoch(m.group(1)), rest[m.end():]
+    elif m := _DMESG_REL.match(rest):
+        rest = rest[m.end():]
+    rest = _PRIO.sub("", rest, count=1)
+    if m := _MONO.match(rest):
+        mono, rest = float(f"{m.group(1)}.{m.group(2)}"), rest[m.end():]
+    if m := _JOURNAL_KERNEL.match(rest.lstrip()):
+        rest = rest.lstrip()[m.end():]
+    elif _JOURNAL_OTHER.match(rest) or (syslog and _SYSLOG_OTHER.match(rest)):
+        return None
+    rest = _PRIO.sub("", rest, count=1)
+    if mono is None and (m := _MONO_ANYWHERE.match(rest)):
+        mono, rest = float(f"{m.group(1)}.{m.group(2)}"), m.group(3)
+    return LogLine(rest.rstrip(), mono, wall)
+
+
+def _event(kind: str, ll: oom.Line, data: dict[str, object]) -> KernelEvent:
+    return KernelEvent(kind, ll.text.strip(), ll.monotonic, data=data, wall=ll.wall)
+
+
+def _other(t: str) -> tuple[str, dict[str, object], tuple[object, ...]] | None:
+    """kind, data and the key that makes two lines the same event, for the non-OOM kinds."""
+    if m := _HUNG.search(t):
+        return "hung-task", {"comm": m.group(1), "pid": int(m.group(2)), "blocked_s": int(m.group(3))}, \
+            (m.group(1), m.group(2))
+    if m := _SOFT.search(t):
+        return "soft-lockup", {"comm": m.group(3), "pid": int(m.group(4)), "cpu": int(m.group(1)),
+                               "stuck_s": int(m.group(2))}, (m.group(3), m.group(4))
+    if m := _NFS.search(t):
+        return "nfs-not-responding", {"server": m.group(1)}, (m.group(1),)
+    if m := _NFS_OK.search(t):
+        return "nfs-recovered", {"server": m.group(1)}, (m.group(1),)
+    if m := _IOERR.search(t):
+        dev = next(g for g in m.groups() if g)
+        return "io-error", {"device": dev}, (dev,)
+    if m := _FSERR.search(t):
+        dev = next(g for g in m.groups() if g)
+        return "fs-error", {"device": dev}, (dev,)
+    return None
 
 
 def parse_lines(lines: Iterable[str], *, boot_time: float | None = None) -> list[KernelEvent]:
-    """Kernel events in order; OOM lines about the same pid merged into one ``oom-kill``."""
+    """Kernel events in order of first appearance; the lines of one OOM kill are one ``oom-kill``."""
     events: list[KernelEvent] = []
-    ooms: dict[int, KernelEvent] = {}
-    pending_cgroup: dict[str, object] = {}
-    trigger: str | None = None
-
-    def oom(pid: int, ll: LogLine) -> KernelEvent:
-        ev = ooms.get(pid)
-        if ev is None:
-            ev = KernelEvent("oom-kill", ll.text, ll.monotonic, data={"pid": pid})
-            ooms[pid] = ev
-            events.append(ev)
-        if pending_cgroup:
-            ev.data.update(pending_cgroup)
-            pending_cgroup.clear()
-        if trigger and "trigger" not in ev.data:
-            ev.data["trigger"] = trigger
-        return ev
-
+    tracker: oom.OomTracker[KernelEvent] = oom.OomTracker(events, _event)
+    seen: dict[tuple[object, ...], KernelEvent] = {}
+    hung: KernelEvent | None = None
+    frames_left = 0
     for raw in lines:
         ll = split_line(raw)
         if ll is None:
             continue
-        t = ll.text
-        if m := _INVOKED.search(t):
-            trigger = m.group(1).strip()
-            ooms.clear()  # a new OOM episode: a pid seen before is another process now
-        elif m := _TASK_IN.search(t):
-            pending_cgroup.update({"cgroup": m.group(1), "limit_cgroup": m.group(2)})
-        elif m := _SUMMARY.search(t):
-            kv = dict(p.partition("=")[::2] for p in m.group(1).split(","))
-            with contextlib.suppress(KeyError, ValueError):
-                ev = oom(int(kv["pid"]), ll)
-                ev.data.update({"comm": kv.get("task"), "constraint": kv.get("constraint"),
-                                "cgroup": kv.get("task_memcg") or ev.data.get("cgroup"),
-                                "limit_cgroup": kv.get("oom_memcg") or ev.data.get("limit_cgroup")})
-                if kv.get("uid"):
-                    ev.data["uid"] = int(kv["uid"])
-        elif m := _LEGACY.search(t):
-            ev = oom(int(m.group(1)), ll)
-            ev.data.update({"comm": m.group(2), "score": int(m.group(3)), "format": "legacy"})
-            ev.data.setdefault("scope", "memcg" if t.startswith("Memory cgroup") else "global")
-        elif m := _KILLED.search(t):
-            ev = oom(int(m.group(2)), ll)
-            ev.message = t
-            ev.data.update({"comm": m.group(3), "total_vm_kb": int(m.group(5)),
-                            "anon_rss_kb": int(m.group(6))})
-            if m.group(1):
-                ev.data["scope"] = "memcg" if m.group(1).startswith("Memory") else "global"
-            uid_m = m.group(4) or (u.group(1) if (u := re.search(r"UID:(\d+)", t)) else None)
-            if uid_m:
-                ev.data["uid"] = int(uid_m)
-            ev.data.setdefault("format", "modern")
-            trigger = None
-        elif m := _HUNG.search(t):
-            events.append(KernelEvent("hung-task", t, ll.monotonic, data={
-                "comm": m.group(1), "pid": int(m.group(2)), "blocked_s": int(m.group(3))}))
-        elif m := _NFS.search(t):
-            events.append(KernelEvent("nfs-not-responding", t, ll.monotonic, data={"server": m.group(1)}))
-        elif m := _NFS_OK.search(t):
-            events.append(KernelEvent("nfs-recovered", t, ll.monotonic, data={"server": m.group(1)}))
-        elif m := _IOERR.search(t):
-            dev = next(g for g in m.groups() if g)
-            events.append(KernelEvent("io-error", t, ll.monotonic, data={"device": dev}))
+        if tracker.feed(ll):
+            continue
+        found = _other(ll.text)
+        if found is None:
+            if hung is not None and frames_left > 0:
+                frames_left -= 1
+                if (f := _FRAME_FS.search(ll.text)) and "fs" not in hung.data:
+                    name = f.group(1) or f.group(2)
+                    hung.data["fs"] = _FS_NAMES.get(name, name)
+            continue
+        kind, data, key = found
+        hung, frames_left = None, 0
+        prev = seen.get((kind, *key))
+        if prev is not None:
+            prev.data["count"] = int(str(prev.data.get("count", 1))) + 1
+            prev.data["last_monotonic"] = ll.monotonic
+            continue
+        ev = _event(kind, ll, data)
+        seen[(kind, *key)] = ev
+        events.append(ev)
+        if kind == "hung-task":
+            hung, frames_left = ev, _STACK_LINES
+    tracker.flush()
     for ev in events:
-        cg = ev.data.get("cgroup")
-        if isinstance(cg, str):
-            uid = pod_uid_from_cgroup(cg)
-            if uid:
-                ev.data["pod_uid"] = uid
-        if ev.monotonic is not None and boot_time is not None:
+        _locate(ev)
+        if ev.wall is not None:
+            ev.time = ev.wall
+        elif ev.monotonic is not None and boot_time is not None:
             ev.time = boot_time + ev.monotonic
     return events
+
+
+def _locate(ev: KernelEvent) -> None:
+    """pod_uid / container_id of an OOM victim from its own cgroup, else from the memcg whose
+    limit was hit (the victim lives inside it, so the pod -- and a container-level limit -- hold)."""
+    for key in ("cgroup", "limit_cgroup"):
+        path = ev.data.get(key)
+        pc = cgroup.parse(path) if isinstance(path, str) else None
+        if pc is None:
+            continue
+        ev.data["pod_uid"] = pc.pod_uid
+        if pc.container_id and not pc.conmon:
+            ev.data["container_id"] = pc.container_id
+            if pc.runtime:
+                ev.data["runtime"] = pc.runtime
+        ev.data["cgroup_driver"] = pc.driver
+        if pc.qos:
+            ev.data["qos"] = pc.qos
+        return
 
 
 def read_kmsg(path: str = "/dev/kmsg") -> Iterator[str]:
