@@ -63,6 +63,12 @@ class WatchMetrics:
             ["resource", "reason"],
             registry=self.registry,
         )
+        self.objects_skipped = Counter(
+            "podsleuth_watch_objects_skipped_total",
+            "Listed or watched objects skipped alone (not decodable even leniently), per resource, reason.",
+            ["resource", "reason"],
+            registry=self.registry,
+        )
         self.incidents_open = Gauge(
             "podsleuth_incidents_open",
             "Open incidents per category.",
@@ -85,6 +91,8 @@ class WatchMetrics:
         self.expected_resources: frozenset[str] = frozenset(RESOURCES)
         self.synced = asyncio.Event()
         """Set once every watched resource finished its initial list (what /readyz reports)."""
+        self.degraded: Callable[[], str | None] = lambda: None
+        """What keeps the replica from working right now (a failing store), shown by /readyz."""
 
     # --- the reflector observer protocol ---
     def on_event(self, resource: str) -> None:
@@ -102,6 +110,9 @@ class WatchMetrics:
 
     def on_bad_line(self, resource: str, reason: str) -> None:
         self.bad_lines.labels(resource=resource, reason=reason).inc()
+
+    def on_object_skipped(self, resource: str, reason: str) -> None:
+        self.objects_skipped.labels(resource=resource, reason=reason).inc()
 
     @property
     def ready(self) -> bool:
@@ -125,6 +136,8 @@ async def serve_metrics(
         return web.Response(text="ok\n") if live() else web.Response(status=503, text="unhealthy\n")
 
     async def readyz(_: web.Request) -> web.Response:
+        if (problem := metrics.degraded()) is not None:
+            return web.Response(status=503, text=f"degraded: {problem}\n")
         if metrics.ready:
             return web.Response(text="ready\n")
         return web.Response(status=503, text="initial sync not finished\n")

@@ -137,11 +137,16 @@ class Receiver:
 
 
 @asynccontextmanager
-async def http_receiver(*, port: int | None = None, delay: float = 0.0) -> AsyncIterator[Receiver]:
+async def http_receiver(
+    *, port: int | None = None, delay: float = 0.0, cancel_on_disconnect: bool = False
+) -> AsyncIterator[Receiver]:
+    """``cancel_on_disconnect``: a client that hangs up ends the handler's ``delay`` at once."""
     rec = Receiver(port=port or free_port(), delay=delay)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", rec.handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=0.5, handler_cancellation=cancel_on_disconnect
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", rec.port)
     await site.start()

@@ -7,7 +7,7 @@ import pytest
 
 from podsleuth.alert.model import decode_change
 from podsleuth.alert.routing import Router
-from podsleuth.config import parse_settings
+from podsleuth.config import AlertSettings, Receiver, Route, parse_settings
 from podsleuth.errors import ConfigError
 from tests.alert.helpers import change
 
@@ -69,6 +69,9 @@ def test_catch_all_route() -> None:
 
 
 def test_unknown_receiver_is_a_config_error() -> None:
-    settings = parse_settings("alerts: {receivers: [{name: a}], routes: [{receivers: [nope]}]}").alerts
+    # refused when the config is loaded (config_checks, issue 11), and by the Router built directly
+    with pytest.raises(ConfigError, match=r"<config>:1: alerts\.routes\.0\.receivers\.0: unknown receiver"):
+        parse_settings("alerts: {receivers: [{name: a}], routes: [{receivers: [nope]}]}")
+    settings = AlertSettings(receivers=[Receiver(name="a")], routes=[Route(receivers=["nope"])])
     with pytest.raises(ConfigError, match="nope"):
         Router(settings)

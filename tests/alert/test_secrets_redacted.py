@@ -46,7 +46,8 @@ def test_redact(url: str, shown: str) -> None:
 
 def test_redact_headers() -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Api-Key": TOKEN, "X-Team": "shop"}
-    assert redact_headers(headers) == {"Authorization": "***", "X-Api-Key": "***", "X-Team": "shop"}
+    # every header but a harmless allow-list is masked (issue 11: X-Custom was shown in clear)
+    assert redact_headers(headers) == {"Authorization": "***", "X-Api-Key": "***", "X-Team": "***"}
 
 
 async def test_failing_sinks_log_no_secret(

@@ -47,7 +47,8 @@ async def test_body_is_the_contract_change_signed_with_hmac(
         await notifier.aclose()
     [(path, headers, body)] = rec.requests
     assert path == "/hook"
-    assert json.loads(body) == sent
+    # the contract change, plus the delivery block a receiver dedups redeliveries by
+    assert json.loads(body) == {**sent, "delivery": {"sequence": 1, "possible_duplicate": False}}
     assert headers["X-Team"] == "shop"
     expected = "sha256=" + hmac.new(b"s3cret-key", body, hashlib.sha256).hexdigest()
     assert headers["X-Podsleuth-Signature"] == expected
@@ -132,6 +133,7 @@ async def test_killed_mid_delivery_resumes_at_least_once(db_path: Path, clock: F
         # Submitted but never batched: also survives the restart.
         rec.delay = 0.0
         store2 = await SqliteStore.open(db_path)
+        assert await store2.adopt_deliveries() == 1  # what `watch` does first: the batch of a, b
         second = Notifier(settings, store2, clock=clock, options=options(settings))
         await second.submit(change(id="c"))
         await second.pump()
@@ -139,9 +141,14 @@ async def test_killed_mid_delivery_resumes_at_least_once(db_path: Path, clock: F
         await second.aclose()
         assert [d.state for d in await store2.deliveries()] == ["sent", "sent"]
         await store2.aclose()
-    ids = [json.loads(body)["incident"]["id"] for _, _, body in rec.requests]
+    bodies = [json.loads(body) for _, _, body in rec.requests]
+    ids = [b["incident"]["id"] for b in bodies]
     # a and b were in flight when killed: sent again (at-least-once); c once; nothing lost.
     assert sorted(ids) == ["a", "a", "b", "b", "c"]
+    # the second copies of a and b say so, under the same sequence number; c is not marked
+    marks = sorted((b["incident"]["id"], b["delivery"]["sequence"], b["delivery"]["possible_duplicate"])
+                   for b in bodies)  # fmt: skip
+    assert marks == [("a", 1, False), ("a", 1, True), ("b", 1, False), ("b", 1, True), ("c", 1, False)]
 
 
 async def test_run_loop_delivers_in_real_time(store: SqliteStore) -> None:

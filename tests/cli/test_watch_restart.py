@@ -4,6 +4,7 @@ incidents that healed while it was down are resolved. A real webhook receiver li
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sys
 from datetime import UTC, datetime
@@ -72,3 +73,71 @@ alerts:
         ]
         await asyncio.sleep(0.5)
         assert [r["event"] for r in received][-1] == "incident.resolved"
+
+
+def _api_pods() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The demo's api pod failing to pull its image: as ErrImagePull, then as ImagePullBackOff."""
+    steps = demo_steps(datetime.now(UTC))
+    pull, backoff = [s.obj for s in steps if s.obj["metadata"]["name"].startswith("api-")]
+    return pull, backoff
+
+
+async def _watch_while(
+    kubeconfig: Path, store: Path, config: Path, seconds: float, during: Any
+) -> list[dict[str, Any]]:
+    """``_watch`` with ``during()`` awaited while it runs."""
+    run = asyncio.create_task(_watch(kubeconfig, store, config, seconds))
+    await during()
+    return await run
+
+
+async def test_restart_does_not_resend_a_pull_error_cycling_with_its_backoff(tmp_path: Path) -> None:
+    """A pod alternating ErrImagePull and ImagePullBackOff is one incident; after a restart it is
+    re-detected in whichever state it is in: not news, nothing sent. A second pod of the same
+    workload later (the count grows) is news again."""
+    pull, backoff = _api_pods()
+    async with http_receiver() as rec, FakeApiServer() as api:
+        config = tmp_path / "podsleuth.yaml"
+        config.write_text(
+            "alerts:\n  group_wait: 0s\n  receivers:\n    - name: hook\n"
+            f"      webhook: {{url: \"{rec.url}/hook\"}}\n  routes:\n    - receivers: [hook]\n"
+        )
+        store = tmp_path / "podsleuth.db"
+        kubeconfig = api.kubeconfig_path(tmp_path)
+        api.put("pods", pull)
+
+        async def flip_to_backoff() -> None:
+            await _until(lambda: len(rec.json_bodies) >= 1)
+            api.put("pods", backoff)
+
+        first = await _watch_while(kubeconfig, store, config, 3, flip_to_backoff)
+        assert [line["event"] for line in first][:1] == ["incident.opened"]
+        (incident_id,) = {line["incident"]["id"] for line in first}
+        sent_before = len(rec.json_bodies)
+
+        async def flip_back() -> None:
+            await asyncio.sleep(1.5)  # the restarted watch has re-listed by then (no output to wait on)
+            api.put("pods", pull)
+
+        second = await _watch_while(kubeconfig, store, config, 3, flip_back)
+        assert second == [], "the restart re-announced an incident that did not change"
+        assert len(rec.json_bodies) == sent_before, rec.json_bodies[sent_before:]
+
+        other = copy.deepcopy(backoff)
+        other["metadata"]["name"], other["metadata"]["uid"] = "api-84d6b7c9f-zz9k1", "uid-api-2"
+        api.put("pods", other)
+        third = await _watch(kubeconfig, store, config, 6)
+        assert [(line["event"], line["incident"]["id"]) for line in third][:1] == [
+            ("incident.updated", incident_id)
+        ]
+        assert third[0]["incident"]["count"] > first[-1]["incident"]["count"]
+        await _until(lambda: len(rec.json_bodies) > sent_before)
+        assert rec.json_bodies[sent_before]["event"] == "incident.updated"
+
+
+async def _until(predicate: Any, within: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.05)

@@ -117,10 +117,11 @@ async def test_an_expired_lease_is_taken_over(api: FakeApiServer, client: KubeCl
     assert await b.try_acquire_or_renew() is Outcome.LEADING
     spec = lease_spec(api)
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 5)
+    assert b.generation == 5  # the term the store's fence records (docs/ha.md)
     acquired = parse_time(spec["acquireTime"])
     assert acquired is not None and acquired > long_ago + 90
     assert await b.try_acquire_or_renew() is Outcome.LEADING  # a renewal is no transition
-    assert lease_spec(api)["leaseTransitions"] == 5
+    assert lease_spec(api)["leaseTransitions"] == 5 and b.generation == 5
     assert lease_spec(api)["acquireTime"] == spec["acquireTime"]
 
 

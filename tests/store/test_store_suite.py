@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from podsleuth.store.base import BatchPlan, Delivery, NotifyState, Silence, Store
+from podsleuth.store.common import with_sequence
 from tests.store.conftest import Backend
 
 
@@ -81,7 +82,12 @@ async def test_queue_batch_outbox(backend: Backend) -> None:
     assert await store.next_ready_at("hook") == 5.0
     assert await store.next_ready_at("nobody") is None
     rows = await store.queued("hook")
-    assert [(r.incident_id, r.ready_at, r.change) for r in rows] == [("a", 5.0, change), ("b", 7.0, other)]
+    # queued changes carry their incident's change sequence number: "a" has one recorded change,
+    # "b" was queued without one
+    assert [(r.incident_id, r.ready_at, r.change) for r in rows] == [
+        ("a", 5.0, with_sequence(change, 1)),
+        ("b", 7.0, with_sequence(other, 0)),
+    ]
 
     plan = BatchPlan(
         batch_id="b1",
@@ -251,3 +257,59 @@ async def test_prune_deletes_what_is_finished_and_old(
     await store.record_change(incident_change("incident.opened", "old"), at=1001.0)  # an id comes back
     assert [e for _, e, _ in await store.timeline("old")] == ["incident.opened"]
     await store.aclose()
+
+
+async def _one_pending_delivery(store: Store) -> None:
+    change = incident_change("incident.opened", "a")
+    await store.record_and_enqueue(change, [("hook", "a", "incident.opened", change, 1.0)], at=1.0)
+    (row,) = await store.queued("hook")
+    plan = BatchPlan("b1", "hook", [row.id], {}, ["webhook"], {"batch_id": "b1", "changes": [row.change]}, [])
+    await store.commit_batch(plan, at=1.0)
+
+
+async def test_a_dead_processes_deliveries_are_adopted_in_doubt(backend: Backend) -> None:
+    first = await backend.open()
+    await _one_pending_delivery(first)
+    (handed_out,) = await first.due_deliveries("hook", now=2.0, limit=10)
+    assert not handed_out.possible_duplicate
+    await first.aclose()  # "killed" before the outcome was recorded
+    second = await backend.open()
+    assert await second.adopt_deliveries() == 1
+    assert await second.adopt_deliveries() == 0  # once
+    (again,) = await second.due_deliveries("hook", now=2.0, limit=10)  # due at once, not after a claim TTL
+    assert again.id == handed_out.id and again.in_doubt and again.possible_duplicate
+    await second.mark_sent(again.id, at=3.0)
+    assert await second.adopt_deliveries() == 0  # finished rows are never adopted
+    await second.aclose()
+
+
+async def test_a_pending_delivery_never_handed_out_is_not_in_doubt(backend: Backend) -> None:
+    first = await backend.open()
+    await _one_pending_delivery(first)
+    await first.aclose()
+    second = await backend.open()
+    assert await second.adopt_deliveries() == 0
+    (d,) = await second.due_deliveries("hook", now=2.0, limit=10)
+    assert not d.possible_duplicate
+    await second.aclose()
+
+
+async def test_fence_names_one_leader_per_generation(backend: Backend) -> None:
+    a, b = await backend.open(), await backend.open()
+    if backend.name == "sqlite":  # one process per file: nothing to fence, always granted
+        assert await a.fence(holder="a", generation=1, at=1.0)
+        assert await b.fence(holder="b", generation=0, at=2.0)
+        assert await a.holds_fence(holder="a", generation=1)
+        await a.aclose()
+        await b.aclose()
+        return
+    assert await a.fence(holder="a", generation=1, at=1.0)
+    assert await a.holds_fence(holder="a", generation=1)
+    assert not await b.fence(holder="b", generation=1, at=2.0)  # same term, other holder
+    assert not await b.fence(holder="b", generation=0, at=2.0)  # an older term
+    assert await b.fence(holder="b", generation=2, at=2.0)  # the next term deposes a
+    assert not await a.holds_fence(holder="a", generation=1)
+    assert not await a.fence(holder="a", generation=1, at=3.0)  # and a cannot take it back
+    assert await b.holds_fence(holder="b", generation=2)
+    await a.aclose()
+    await b.aclose()

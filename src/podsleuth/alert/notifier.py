@@ -27,55 +27,22 @@ from typing import Any
 import msgspec
 from prometheus_client import CollectorRegistry
 
+from podsleuth.alert import failpoints
+from podsleuth.alert.backlog import BACKOFF_BASE, BACKOFF_MAX, STORE_ERRORS, Backlog, StoreHealth, Write
 from podsleuth.alert.grouping import Policy, TokenBucket, plan_batch
 from podsleuth.alert.model import decode_change
 from podsleuth.alert.options import AlertOptions
-from podsleuth.alert.outbox import AlertMetrics, Deliverer
-from podsleuth.alert.render import Renderer
+from podsleuth.alert.outbox import AlertMetrics, Deliverer, Fence
 from podsleuth.alert.routing import Router
 from podsleuth.alert.sinks import Sink
-from podsleuth.alert.sinks.alertmanager import AlertmanagerSink
-from podsleuth.alert.sinks.apprise_sink import AppriseSink
-from podsleuth.alert.sinks.kube_events import KubeEventsSink, PostFn
-from podsleuth.alert.sinks.webhook import WebhookSink
+from podsleuth.alert.sinks.factory import build_sinks
+from podsleuth.alert.sinks.kube_events import PostFn
 from podsleuth.config import AlertSettings
 from podsleuth.store.base import Store
 
 log = logging.getLogger("podsleuth.alert")
 
 Clock = Callable[[], float]
-
-
-def build_sinks(
-    settings: AlertSettings, options: AlertOptions, *, clock: Clock, kube_post: PostFn | None
-) -> dict[str, dict[str, Sink]]:
-    """receiver name -> target -> sink; each target is retried independently in the outbox."""
-    renderer = Renderer(
-        locale=options.locale,
-        template_dir=options.template_dir,
-        max_detail=options.max_detail,
-        evidence_lines=options.evidence_lines,
-    )
-    out: dict[str, dict[str, Sink]] = {}
-    for r in settings.receivers:
-        sinks: dict[str, Sink] = {}
-        if r.webhook is not None:
-            sinks["webhook"] = WebhookSink(r.webhook)
-        if r.alertmanager is not None:
-            sinks["alertmanager"] = AlertmanagerSink(
-                r.alertmanager, clock=clock, hold=options.hold, per_category=options.alertmanager_per_category
-            )
-        for n, url in enumerate(r.apprise or []):
-            sinks[f"apprise:{n}"] = AppriseSink(
-                url, renderer=renderer, target=f"apprise:{n}", timeout=options.apprise_timeout
-            )
-        if r.kubernetes_events is not None:
-            if kube_post is None:
-                log.warning("receiver %s: kubernetes_events needs an API client; events disabled", r.name)
-            else:
-                sinks["kubernetes_events"] = KubeEventsSink(post=kube_post, clock=clock)
-        out[r.name] = sinks
-    return out
 
 
 class Notifier:
@@ -90,6 +57,7 @@ class Notifier:
         sinks: dict[str, dict[str, Sink]] | None = None,
         registry: CollectorRegistry | None = None,
         rng: random.Random | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.options = options or AlertOptions.from_settings(settings)
         self.store = store
@@ -101,6 +69,8 @@ class Notifier:
             else build_sinks(settings, self.options, clock=clock, kube_post=kube_post)
         )
         self.metrics = AlertMetrics(registry)
+        self.health = StoreHealth(self.metrics.registry)
+        self.backlog = Backlog(self._write, self.health, on_written=self._written)
         self.policy = Policy(
             repeat_interval=self.options.repeat_interval,
             send_resolved=self.options.send_resolved,
@@ -120,6 +90,8 @@ class Notifier:
             max_attempts=self.options.max_attempts,
             backoff_base=self.options.backoff_base,
             backoff_max=self.options.backoff_max,
+            fence=fence,
+            health=self.health,
         )
         self.buckets: dict[str, TokenBucket] = {}
         now = clock()
@@ -136,23 +108,35 @@ class Notifier:
 
     # --- the detector side ---
     async def submit(self, change: dict[str, Any]) -> list[str]:
-        """Persist the change for its receivers and return their names; never waits on a sink."""
+        """Persist the change for its receivers and return their names; never waits on a sink.
+        If the store fails, the change waits in the in-memory backlog (podsleuth.alert.backlog)."""
         change = msgspec.to_builtins(change)  # Structs, datetimes, tuples -> plain JSON values
         decoded = decode_change(change)
         receivers = self.router.receivers_for(decoded.incident)
         now = self.clock()
         ready = now + self.options.group_wait
         items = [(r, decoded.incident.id, decoded.event, change, ready) for r in receivers]
-        await self.store.record_and_enqueue(change, items, at=now)
         if not receivers and self.sinks:
             log.warning(
                 "incident %s (%s) matched no route and no default receiver",
                 decoded.incident.id,
                 decoded.incident.category,
             )
-        for r in receivers:
-            self._wake[r].set()
+        await self.backlog.submit(Write(change, items, now))
         return receivers
+
+    async def _write(self, entry: Write) -> None:
+        await self.store.record_and_enqueue(entry.change, entry.items, at=entry.at)
+        failpoints.hit("submit.after-store")
+
+    def _written(self, entry: Write) -> None:
+        for r, *_ in entry.items:
+            self._wake[r].set()
+
+    @property
+    def unwritten(self) -> int:
+        """Changes accepted but not in the store: waiting in the backlog, or dropped from it."""
+        return len(self.backlog) + self.backlog.dropped
 
     # --- one receiver, one step ---
     async def queue_repeats(self, receiver: str) -> int:
@@ -283,13 +267,25 @@ class Notifier:
             for receiver in self.sinks:
                 group.create_task(self._worker(receiver))
             group.create_task(self._retention())
+            group.create_task(self.backlog.drain())
 
     async def _worker(self, receiver: str) -> None:
         wake = self._wake[receiver]
+        failing = BACKOFF_BASE
         while True:
             wake.clear()
-            next_flush = await self.flush(receiver)
-            next_delivery = await self.dispatch(receiver)
+            try:
+                next_flush = await self.flush(receiver)
+                next_delivery = await self.dispatch(receiver)
+            except STORE_ERRORS as e:  # the store is down: what is queued stays queued; retry
+                self.health.failed("outbox", e)
+                await asyncio.sleep(failing)
+                failing = min(BACKOFF_MAX, failing * 2)
+                continue
+            if failing > BACKOFF_BASE:
+                failing = BACKOFF_BASE
+                if not self.backlog:
+                    self.health.ok()
             now = self.clock()
             candidates = [t for t in (next_flush, next_delivery) if t is not None]
             if next_delivery is not None and next_delivery <= now and self._in_flight[receiver]:
@@ -300,6 +296,12 @@ class Notifier:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
+
+    def cancel_deliveries(self) -> None:
+        """Cancel the deliveries in flight (a step-down): they stay pending, handed out by this
+        process, and the next leader sends them again marked ``possible_duplicate``."""
+        for task in list(self._tasks):
+            task.cancel()
 
     async def aclose(self) -> None:
         """Stop deliveries in progress (they stay pending in the outbox) and close the sinks."""

@@ -2,17 +2,26 @@
 
 A delivery row is marked sent only after its sink returned, so a crash between the sink call
 and the commit sends that one notification again on restart (at-least-once); a row never
-disappears without being sent or dead-lettered with a log line and a metric.
+disappears without being sent or dead-lettered with a log line and a metric. A redelivery that
+may repeat what the sink already got (an earlier attempt, or a delivery left in doubt by a dead
+or deposed leader) is marked ``delivery.possible_duplicate: true`` in each change it carries.
+
+With leader election, ``fence`` is asked right before every sink call: a replica that is no
+longer the leader (its Lease lost, or the store names a newer leader) sends nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from podsleuth.alert import failpoints
+from podsleuth.alert.backlog import StoreHealth, retrying
 from podsleuth.alert.redact import describe_error, scrub_text, scrubbed_traceback
 from podsleuth.alert.sinks import Batch, Sink, SinkError, SinkRejected
 from podsleuth.store.base import Delivery, Store
@@ -63,6 +72,19 @@ def backoff(attempts: int, *, base: float, cap: float, rng: random.Random) -> fl
     return rng.uniform(min(base / 2, ceiling), ceiling)
 
 
+Fence = Callable[[], Awaitable[bool]]
+FENCED_PAUSE = 1.0
+
+
+def marked_duplicate(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with every change's ``delivery.possible_duplicate`` set."""
+    changes = [
+        {**c, "delivery": {**(c.get("delivery") or {}), "possible_duplicate": True}}
+        for c in payload.get("changes", [])
+    ]
+    return {**payload, "changes": changes}
+
+
 class Deliverer:
     """Runs one delivery attempt and records its outcome in the store."""
 
@@ -78,7 +100,11 @@ class Deliverer:
         max_attempts: int,
         backoff_base: float,
         backoff_max: float,
+        fence: Fence | None = None,
+        health: StoreHealth | None = None,
     ) -> None:
+        self.fence = fence
+        self.health = health if health is not None else StoreHealth(metrics.registry)
         self.store = store
         self.sinks = sinks
         self.secrets = secrets
@@ -96,8 +122,13 @@ class Deliverer:
         if sink is None:
             await self._dead(d, attempts, "receiver or target no longer configured")
             return False
+        if self.fence is not None and not await self.fence():
+            log.warning("delivery of batch %s to %s/%s not started: no longer the leader",
+                        d.batch_id[:8], d.receiver, d.target)
+            await asyncio.sleep(FENCED_PAUSE)  # the worker is about to be stopped: do not spin
+            return False
         try:
-            batch = Batch.from_payload(d.payload)
+            batch = Batch.from_payload(marked_duplicate(d.payload) if d.possible_duplicate else d.payload)
             if attempts == 1:
                 self.metrics.latency.observe(max(0.0, self.clock() - d.created_at))
             await sink.send(batch)
@@ -119,7 +150,9 @@ class Deliverer:
                 log.debug("traceback (scrubbed): %s", scrubbed_traceback(e, self.secrets))
             await self._retry(d, attempts, f"{type(e).__name__}", sink.description)
             return False
-        await self.store.mark_sent(d.id, at=self.clock())
+        failpoints.hit("deliver.after-send")
+        at = self.clock()
+        await retrying(self.health, "mark-sent", lambda: self.store.mark_sent(d.id, at=at))
         self.metrics.sent.labels(receiver=d.receiver, target=d.target).inc()
         log.info(
             "delivered batch %s (%d changes) to %s/%s after %d attempt(s)",
@@ -147,7 +180,12 @@ class Deliverer:
             delay,
             error,
         )
-        await self.store.mark_retry(d.id, attempts=attempts, next_at=self.clock() + delay, error=error)
+        next_at = self.clock() + delay
+
+        async def mark() -> None:
+            await self.store.mark_retry(d.id, attempts=attempts, next_at=next_at, error=error)
+
+        await retrying(self.health, "mark-retry", mark)
 
     async def _dead(self, d: Delivery, attempts: int, error: str) -> None:
         error = " ".join(scrub_text(error, self.secrets).split())
@@ -160,4 +198,6 @@ class Deliverer:
             attempts,
             error,
         )
-        await self.store.mark_dead(d.id, attempts=attempts, at=self.clock(), error=error)
+        at = self.clock()
+        await retrying(self.health, "mark-dead",
+                       lambda: self.store.mark_dead(d.id, attempts=attempts, at=at, error=error))  # fmt: skip

@@ -12,6 +12,7 @@ match the whole field (``~shop-(eu|us)``); a list means any of them.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,11 +22,23 @@ from podsleuth.alert.model import Incident, field_values
 from podsleuth.config import AlertSettings, RouteMatch
 from podsleuth.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
+
+_NEVER = re.compile(r"(?!)")
+
 
 @lru_cache(maxsize=1024)
 def _pattern(value: str) -> re.Pattern[str]:
+    """The compiled pattern; one that does not compile matches nothing (and is logged once):
+    config patterns are checked at load (``config_checks``), but silences come from the store,
+    and a bad stored row must not crash routing of every incident."""
     if value.startswith("~"):
-        return re.compile(value[1:])
+        try:
+            return re.compile(value[1:])
+        except (re.error, RecursionError, OverflowError) as e:
+            log.warning("pattern %r does not compile (%s); it matches nothing", value[:200], e)
+            return _NEVER
     return re.compile(fnmatch.translate(value))
 
 

@@ -18,7 +18,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ import click
 import msgspec
 from prometheus_client import Gauge
 
-from podsleuth.alert.model import content_hash, decode_change
+from podsleuth.alert import failpoints
 from podsleuth.alert.notifier import Notifier
 from podsleuth.cli.render import render_change
 from podsleuth.config import Settings
@@ -39,7 +38,7 @@ from podsleuth.errors import PodsleuthError, UsageError
 from podsleuth.kube import KubeClient, connect
 from podsleuth.kube.leader import LeaderElector
 from podsleuth.metrics import WatchMetrics, serve_metrics
-from podsleuth.resume import Resumption
+from podsleuth.resume import Resumption, Shadow, same_content
 from podsleuth.runner import WatchPipeline
 from podsleuth.store import Store, open_store
 from podsleuth.store.base import IncidentRecord
@@ -47,6 +46,13 @@ from podsleuth.store.base import IncidentRecord
 log = logging.getLogger(__name__)
 
 DEMO_DURATION = 12.0
+UNWRITTEN_GRACE = 5.0
+"""At shutdown, how long changes waiting for a failing store are retried before giving up."""
+
+
+class StoreUnwritten(PodsleuthError):
+    """The run ends with incident changes the store never took: exit 1, never a silent 0."""
+
 DEMO_STORE = "sqlite:///:memory:"
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
@@ -82,38 +88,6 @@ class Election:
     retry_period: float = 2.0
 
 
-class _Shadow:
-    """The latest change of every incident the detector knows, kept by a leader-elect replica
-    whether it leads or not, in the order they happened: what a new leader replays against the
-    shared store to catch up on what its predecessor missed. Resolved incidents are forgotten
-    after ``keep_resolved`` seconds (their resolve is news only if a store still has them open)."""
-
-    def __init__(self, *, keep_resolved: float = 900.0) -> None:
-        self.keep_resolved = keep_resolved
-        self._changes: OrderedDict[str, tuple[float, IncidentChange]] = OrderedDict()
-        self._notes = 0
-
-    def note(self, change: IncidentChange) -> None:
-        key = change.incident.id
-        self._changes[key] = (time.monotonic(), change)
-        self._changes.move_to_end(key)
-        self._notes += 1
-        if self._notes % 1000 == 0:
-            self.prune()
-
-    def prune(self) -> None:
-        before = time.monotonic() - self.keep_resolved
-        for key, (at, change) in list(self._changes.items()):
-            if change.kind == "incident.resolved" and at < before:
-                del self._changes[key]
-
-    def snapshot(self) -> list[IncidentChange]:
-        return [change for _, change in self._changes.values()]
-
-    def __len__(self) -> int:
-        return len(self._changes)
-
-
 def _write_stdout(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -144,7 +118,7 @@ class WatchJob:
         self.notifier: Notifier | None = None
         self.store: Store | None = None
         self.elector: LeaderElector | None = None
-        self.shadow = _Shadow() if election is not None else None
+        self.shadow = Shadow() if election is not None else None
         self.active = False
         """True while this process publishes: it leads (or runs without election) and has caught
         up with the store. Standbys print nothing, record nothing, send nothing."""
@@ -165,8 +139,13 @@ class WatchJob:
             if self.active and (self.elector is None or self.elector.is_leader):
                 await self._publish(change)
 
-    async def _publish(self, change: IncidentChange) -> None:
-        change = self.resumption.apply(change)
+    async def _publish(self, change: IncidentChange, *, replay: bool = False) -> None:
+        """Print, record and notify; ``replay``: a catch-up change a predecessor may have emitted
+        (always told), not a re-detection of a stored incident (told only if its count grew)."""
+        news = self.resumption.apply(change) if replay else self.resumption.news(change)
+        if news is None:
+            return  # a stored incident re-detected after a restart, no new occurrence: old news
+        change = news
         if self.output == "json":
             text = json.dumps(change.to_contract(), ensure_ascii=False) + "\n"
         else:
@@ -174,6 +153,7 @@ class WatchJob:
         # a slow reader of stdout (a full pipe) must not freeze the event loop: lease renewal,
         # watch reads and deliveries go on; one writer thread keeps the lines in order
         await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, text)
+        failpoints.hit("publish.before-store")
         if self.notifier is not None:
             try:
                 await self.notifier.submit(change.to_contract())
@@ -201,16 +181,48 @@ class WatchJob:
         self._spawn(self._lead())
 
     def _stopped_leading(self) -> None:
-        """Stop at once: no more prints, batches or deliveries started (those in flight finish)."""
+        """Stop at once: no more prints, batches or deliveries; those in flight are cancelled, so
+        a deposed leader has stopped sending before anybody can take the Lease over (the next
+        leader sends them again, marked as possible duplicates)."""
         self.active = False
         if self._leader_gauge is not None:
             self._leader_gauge.set(0)
         for task in list(self._leader_tasks):
             task.cancel()
+        if self.notifier is not None:
+            self.notifier.cancel_deliveries()
+
+    async def _fence(self) -> bool:
+        """Asked before every sink call: still the leader, by the Lease and by the store."""
+        elector, store = self.elector, self.store
+        if elector is None or store is None:
+            return True
+        if not elector.is_leader:
+            return False
+        return await store.holds_fence(holder=elector.identity, generation=elector.generation)
+
+    async def _take_over(self) -> bool:
+        """Name this replica the leader in the store (fencing a deposed one off the outbox) and
+        adopt what a dead or deposed predecessor handed out and never finished."""
+        assert self.store is not None
+        elector = self.elector
+        if elector is not None:
+            generation = elector.generation
+            if not await self.store.fence(holder=elector.identity, generation=generation, at=time.time()):
+                log.warning("leader election: the store names a newer leader than generation %d; not "
+                            "delivering until the Lease says who leads", generation)
+                return False
+        adopted = await self.store.adopt_deliveries()
+        if adopted:
+            log.warning("took over %d delivery(ies) a previous leader left unfinished; sending them again "
+                        "marked as possible duplicates", adopted)
+        return True
 
     async def _lead(self) -> None:
         """Catch up with the shared store, then publish and notify until cancelled."""
         assert self.store is not None and self.notifier is not None
+        if not await self._take_over():
+            return
         self.active = True
         self._spawn(self.notifier.run())  # first: what a predecessor left in the outbox goes out now
         async with self._publish_lock:
@@ -233,9 +245,9 @@ class WatchJob:
                 change = msgspec.structs.replace(change, kind="incident.opened")
                 if record is not None:
                     mapped = self.resumption.apply(change)  # now an update of the stored incident
-                    if _same_content(mapped, record):
+                    if same_content(mapped, record):
                         continue
-            await self._publish(change)
+            await self._publish(change, replay=True)
             published += 1
         if replay:
             log.info("leader catch-up: %d incident(s) known, %d published", len(replay), published)
@@ -272,7 +284,11 @@ class WatchJob:
         async def kube_post(path: str, body: dict[str, object]) -> None:
             await client.post(path, body)
 
-        self.notifier = Notifier(self.settings.alerts, store, kube_post=kube_post, registry=metrics.registry)
+        self.notifier = Notifier(
+            self.settings.alerts, store, kube_post=kube_post, registry=metrics.registry, fence=self._fence
+        )
+        health = self.notifier.health
+        metrics.degraded = lambda: None if health.problem is None else f"store: {health.problem}"
         pipeline = WatchPipeline(
             client=client,
             settings=self.settings,
@@ -293,6 +309,7 @@ class WatchJob:
                     err=True,
                 )
         runner = None
+        unwritten = 0
         tasks: list[asyncio.Task[None]] = []
         elector_task: asyncio.Task[None] | None = None
         try:
@@ -340,6 +357,7 @@ class WatchJob:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await pipeline.aclose()
+            unwritten = await self.notifier.backlog.flush_within(UNWRITTEN_GRACE)
             await self.notifier.aclose()
             if self.elector is not None:
                 await self.elector.release(within=min(5.0, self.elector.renew_deadline))
@@ -347,6 +365,12 @@ class WatchJob:
                 await runner.cleanup()
         if self._failure is not None:
             raise self._failure
+        if unwritten or self.notifier.backlog.dropped:
+            raise StoreUnwritten(
+                f"the store did not take {unwritten} incident change(s) before the end of the run"
+                f" ({self.notifier.backlog.dropped} more dropped from the full in-memory backlog): "
+                f"{self.notifier.health.problem or 'see the log'}"
+            )
 
     async def _resolve_leftovers(self) -> None:
         """Resolve stored incidents the synced cluster no longer shows (see podsleuth.resume)."""
@@ -371,12 +395,3 @@ class WatchJob:
         with tempfile.TemporaryDirectory(prefix="podsleuth-demo-") as tmp:
             async with DemoCluster(now=datetime.now(UTC)) as cluster:
                 yield str(cluster.api.kubeconfig_path(Path(tmp)))
-
-
-def _same_content(change: IncidentChange, record: IncidentRecord) -> bool:
-    """Nothing a receiver would be told again: the stored incident says the same."""
-    try:
-        stored = decode_change({"event": "incident.updated", "incident": record.data})
-    except (msgspec.ValidationError, KeyError, TypeError):
-        return False
-    return content_hash(decode_change(msgspec.to_builtins(change.to_contract()))) == content_hash(stored)

@@ -135,12 +135,19 @@ class LeaderElector:
         self._observed: LeaseRecord | None = None
         self._observed_at = -math.inf
         self._failing = False
+        self._generation = 0
 
     # --- state ---
     @property
     def is_leader(self) -> bool:
         """True while we hold the lease and the last renewal is within the renew deadline."""
         return self._leading and self.clock() < self._renewed_at + self.renew_deadline
+
+    @property
+    def generation(self) -> int:
+        """The Lease's ``leaseTransitions`` as we last wrote it: it grows with every change of
+        holder, so (identity, generation) names one term of leadership (the store's fence)."""
+        return self._generation
 
     @property
     def holder(self) -> str | None:
@@ -187,11 +194,12 @@ class LeaderElector:
         try:
             raw = await self.api.get(self.path)
         except errors.ApiNotFound:
+            spec = self._spec(None, now)
             body: dict[str, Any] = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
                 "metadata": {"name": self.name, "namespace": self.namespace},
-                "spec": self._spec(None, now),
+                "spec": spec,
             }
             try:
                 await self.api.post(self.collection, body)
@@ -199,7 +207,7 @@ class LeaderElector:
                 if e.status == 409:  # AlreadyExists: another candidate created it first
                     return Outcome.HELD
                 raise
-            self._renewed_at = now
+            self._renewed_at, self._generation = now, int(spec["leaseTransitions"])
             return Outcome.LEADING
         obj: dict[str, Any] = msgspec.json.decode(raw)
         record = parse_lease(obj, default_duration=self.lease_duration)
@@ -208,13 +216,14 @@ class LeaderElector:
         if record.holder != self.identity and not self._expired(record, now):
             return Outcome.HELD
         update: dict[str, Any] = copy.deepcopy(obj)
-        update["spec"] = {**(obj.get("spec") or {}), **self._spec(record, now)}
+        spec = self._spec(record, now)
+        update["spec"] = {**(obj.get("spec") or {}), **spec}
         update.setdefault("metadata", {})["resourceVersion"] = record.resource_version
         try:
             await self.api.put(self.path, update)
         except errors.ApiConflict:
             return Outcome.FAILED
-        self._renewed_at = now
+        self._renewed_at, self._generation = now, int(spec["leaseTransitions"])
         return Outcome.LEADING
 
     async def _attempt(self, *, within: float) -> Outcome:

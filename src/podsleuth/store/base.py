@@ -66,6 +66,15 @@ class Delivery(NamedTuple):
     next_attempt_at: float
     state: str
     last_error: str
+    in_doubt: bool = False
+    """Handed out by a process that died or was deposed before recording the outcome: it may
+    have reached its sink, so it goes out again marked ``possible_duplicate``."""
+
+    @property
+    def possible_duplicate(self) -> bool:
+        """It may have been delivered already: tried before (a timeout may hide a success; a
+        batch is retried whole), or in doubt."""
+        return self.in_doubt or self.attempts > 0
 
 
 class NotifyState(NamedTuple):
@@ -152,6 +161,19 @@ class Store(Protocol):
     async def mark_dead(self, delivery_id: int, *, attempts: int, at: float, error: str) -> None: ...
 
     async def deliveries(self, *, state: str | None = None) -> list[Delivery]: ...
+
+    async def adopt_deliveries(self) -> int:
+        """Take over the pending deliveries handed out and never finished - by a process that was
+        killed or deposed, or by this one before a step-down cancelled them: their claims go and
+        they are marked in doubt. Call it with nothing in flight (on start, on taking the Lease).
+        Returns how many."""
+
+    async def fence(self, *, holder: str, generation: int, at: float) -> bool:
+        """Record this process as the leader ``holder`` of Lease generation ``generation``, unless
+        the store already names a newer one; True when it now holds the fence (SQLite: always)."""
+
+    async def holds_fence(self, *, holder: str, generation: int) -> bool:
+        """Still the leader the store names (checked before each delivery; SQLite: always)."""
 
     async def open_incidents(self) -> list[IncidentRecord]: ...
 

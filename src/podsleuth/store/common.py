@@ -9,7 +9,7 @@ both backends over one method, ``_fetchall``, that each backend provides.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from podsleuth.store.base import (
@@ -51,9 +51,18 @@ def incident_rows(change: JSON, at: float) -> tuple[Row, Row]:
     return upsert, (str(incident["id"]), at, event, dumps(incident))
 
 
-def queue_rows(items: Sequence[tuple[str, str, str, JSON, float]], at: float) -> list[Row]:
-    """The ``insert_queue`` rows for (receiver, incident_id, event, change, ready_at) items."""
-    return [(r, i, e, dumps(c), at, ready) for r, i, e, c, ready in items]
+def with_sequence(change: JSON, sequence: int) -> JSON:
+    """The change as queued: ``delivery.sequence`` numbers the changes of its incident (1, 2, ...),
+    so a receiver can drop a redelivery marked ``possible_duplicate`` (docs/contract.md)."""
+    return {**change, "delivery": {"sequence": sequence, "possible_duplicate": False}}
+
+
+def queue_rows(
+    items: Sequence[tuple[str, str, str, JSON, float]], at: float, sequences: Mapping[str, int]
+) -> list[Row]:
+    """The ``insert_queue`` rows for (receiver, incident_id, event, change, ready_at) items;
+    ``sequences``: incident id -> the number of changes recorded for it."""
+    return [(r, i, e, dumps(with_sequence(c, sequences.get(i, 0))), at, ready) for r, i, e, c, ready in items]
 
 
 class BatchRows(NamedTuple):
@@ -103,7 +112,7 @@ def incident_record(row: Sequence[Any]) -> IncidentRecord:
 
 
 def delivery_record(r: Sequence[Any]) -> Delivery:
-    return Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], r[8], r[9])
+    return Delivery(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], r[8], r[9], bool(r[10]))
 
 
 # --- retention ---

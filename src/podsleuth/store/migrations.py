@@ -96,6 +96,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: retention (prune) and per-incident delivery order: look rows up by batch, incident, age
     RETENTION_INDEXES,
+    # 3: failover (docs/ha.md): who handed a delivery out, whether it may have reached its sink
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN in_doubt INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -214,6 +219,17 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: retention (prune) and per-incident delivery order (SQLite step 2)
     RETENTION_INDEXES,
+    # 4: failover: deliveries that may have reached their sink, and the fence of the leader
+    """
+    ALTER TABLE deliveries ADD COLUMN in_doubt INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE leadership (
+        id INTEGER PRIMARY KEY,
+        holder TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        since DOUBLE PRECISION NOT NULL
+    );
+    """,
 )
 
 POSTGRES_SCHEMA_VERSION = len(POSTGRES_MIGRATIONS)

@@ -76,6 +76,15 @@ _PRUNE_INCIDENTS = (
 )
 
 
+_INSERT_FENCE = (
+    "INSERT INTO leadership (id, holder, generation, owner, since) VALUES (1, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+_READ_FENCE = "SELECT holder, generation, owner FROM leadership WHERE id=1 FOR UPDATE"
+_WRITE_FENCE = "UPDATE leadership SET holder=%s, generation=%s, owner=%s, since=%s WHERE id=1"
+_HOLDS_FENCE = "SELECT 1 FROM leadership WHERE id=1 AND holder=%s AND generation=%s AND owner=%s"
+
+
 class _LostRace(Exception):
     """Raised inside a transaction to roll it back: another process got there first."""
 
@@ -120,8 +129,12 @@ class PostgresStore(PostgresSession, SqlReads):
     async def _enqueue(conn: Conn, items: Sequence[tuple[str, str, str, JSON, float]], at: float) -> None:
         if not items:
             return
+        sequences: dict[str, int] = {}
+        for incident_id in {item[1] for item in items}:
+            row = await (await conn.execute(POSTGRES.change_count, (incident_id,))).fetchone()
+            sequences[incident_id] = int(row[0]) if row else 0
         async with conn.cursor() as cur:
-            await cur.executemany(POSTGRES.insert_queue, queue_rows(items, at))
+            await cur.executemany(POSTGRES.insert_queue, queue_rows(items, at, sequences))
 
     async def record_change(self, change: JSON, *, at: float) -> None:
         await self._run(lambda conn: self._record(conn, change, at), tx=True)
@@ -202,6 +215,29 @@ class PostgresStore(PostgresSession, SqlReads):
                 await conn.execute(POSTGRES.insert_notification_log, log_row)
 
         await self._run(run, tx=True)
+
+    async def adopt_deliveries(self) -> int:
+        return await self._execute(POSTGRES.adopt_deliveries, ())
+
+    async def fence(self, *, holder: str, generation: int, at: float) -> bool:
+        """Name this process the leader (``holder``, Lease generation ``generation``) in the
+        database, unless a newer generation (or another holder of this one) is recorded."""
+
+        async def run(conn: Conn) -> bool:
+            await conn.execute(_INSERT_FENCE, (holder, generation, self.owner, at))
+            cur = await conn.execute(_READ_FENCE)
+            row = await cur.fetchone()
+            assert row is not None  # inserted above, never deleted
+            if int(row[1]) > generation or (int(row[1]) == generation and row[0] != holder):
+                return False
+            await conn.execute(_WRITE_FENCE, (holder, generation, self.owner, at))
+            return True
+
+        return await self._run(run, tx=True)
+
+    async def holds_fence(self, *, holder: str, generation: int) -> bool:
+        rows = await self._fetchall(_HOLDS_FENCE, (holder, generation, self.owner))
+        return bool(rows)
 
     async def _execute(self, sql: str, args: Sequence[object]) -> int:
         """Run one statement in its own transaction; the rows it changed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,6 +65,9 @@ class SqliteStore(SqlReads):
         self._conn = conn
         self._executor = executor
         self.path = path
+        self.owner = uuid.uuid4().hex
+        """Written on the deliveries this store hands out, so the next process knows which ones
+        were in flight when this one died (``adopt_deliveries``)."""
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -122,7 +126,10 @@ class SqliteStore(SqlReads):
     def _enqueue(
         conn: sqlite3.Connection, items: Sequence[tuple[str, str, str, JSON, float]], at: float
     ) -> None:
-        conn.executemany(SQLITE.insert_queue, queue_rows(items, at))
+        sequences = {
+            i: conn.execute(SQLITE.change_count, (i,)).fetchone()[0] for i in {item[1] for item in items}
+        }
+        conn.executemany(SQLITE.insert_queue, queue_rows(items, at, sequences))
 
     async def record_change(self, change: JSON, *, at: float) -> None:
         await self._tx(lambda conn: self._record(conn, change, at))
@@ -169,8 +176,22 @@ class SqliteStore(SqlReads):
 
     # --- deliveries (the outbox) ---
     async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Delivery]:
+        """Due rows, marked as handed out by this store (see ``adopt_deliveries``)."""
+
         rows = await self._fetchall(_DUE_DELIVERIES, (receiver, now, limit))
+        if rows:  # one thread owns the connection: nothing else hands these out meanwhile
+            marks = [(self.owner, r[0]) for r in rows]
+            await self._tx(lambda c: c.executemany("UPDATE deliveries SET claimed_by=? WHERE id=?", marks))
         return [delivery_record(r) for r in rows]
+
+    async def adopt_deliveries(self) -> int:
+        return await self._tx(lambda c: c.execute(SQLITE.adopt_deliveries).rowcount)
+
+    async def fence(self, *, holder: str, generation: int, at: float) -> bool:
+        return True  # one process per file: nothing to fence
+
+    async def holds_fence(self, *, holder: str, generation: int) -> bool:
+        return True
 
     async def next_delivery_at(self, receiver: str) -> float | None:
         rows = await self._fetchall(_NEXT_DELIVERY_AT, (receiver,))

@@ -16,13 +16,19 @@ from dataclasses import dataclass, fields, replace
 
 INCIDENT_COLS = "id, fingerprint, status, data, opened_at, updated_at, resolved_at"
 DELIVERY_COLS = (
-    "id, batch_id, receiver, target, payload, created_at, attempts, next_attempt_at, state, last_error"
+    "id, batch_id, receiver, target, payload, created_at, attempts, next_attempt_at, state, last_error,"
+    " in_doubt"
 )
 SENT_COLS = "receiver, target, batch_id, payload"
 """What ``mark_sent`` reads back from the delivery it marked, for the notification log."""
 
 _RELEASE = ", claimed_by=NULL, claimed_until=NULL"
 """PostgreSQL: a delivery that is sent, retried later or dead is no longer claimed."""
+_RELEASE_SQLITE = ", claimed_by=NULL"
+"""SQLite: the same; its claims only say which process handed a delivery out (no expiry)."""
+_ADOPT = "UPDATE deliveries SET in_doubt=1{release} WHERE state='pending' AND claimed_by IS NOT NULL"
+"""Every pending delivery handed out and not finished - by a dead process, or by this one before
+a step-down cancelled it: the caller has nothing in flight when it adopts."""
 
 _DUE_FOR_REPEAT = (
     "SELECT i.id, i.fingerprint, i.status, i.data, i.opened_at, i.updated_at, i.resolved_at"
@@ -47,6 +53,8 @@ class Statements:
     open_incidents: str
     incident: str
     timeline: str
+    change_count: str
+    """The number of changes recorded for an incident: the ``delivery.sequence`` of its latest."""
     # queue
     insert_queue: str
     queued: str
@@ -67,6 +75,8 @@ class Statements:
     mark_dead: str
     insert_notification_log: str
     notification_log: str
+    adopt_deliveries: str
+    """Release every claim on a pending delivery and mark those deliveries in doubt."""
     # silences
     add_silence: str
     all_silences: str
@@ -110,6 +120,7 @@ SQLITE = Statements(
     open_incidents=f"SELECT {INCIDENT_COLS} FROM incidents WHERE status='open' ORDER BY opened_at",
     incident=f"SELECT {INCIDENT_COLS} FROM incidents WHERE id=?",
     timeline="SELECT at, event, data FROM timeline WHERE incident_id=? ORDER BY id",
+    change_count="SELECT COUNT(*) FROM timeline WHERE incident_id=?",
     insert_queue=(
         "INSERT INTO queue (receiver, incident_id, event, change, enqueued_at, ready_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
@@ -138,9 +149,9 @@ SQLITE = Statements(
     ),
     all_deliveries=f"SELECT {DELIVERY_COLS} FROM deliveries ORDER BY id",
     deliveries_in_state=f"SELECT {DELIVERY_COLS} FROM deliveries WHERE state=? ORDER BY id",
-    mark_sent=_MARK_SENT.format(release=""),
-    mark_retry=_MARK_RETRY.format(release=""),
-    mark_dead=_MARK_DEAD.format(release=""),
+    mark_sent=_MARK_SENT.format(release=_RELEASE_SQLITE),
+    mark_retry=_MARK_RETRY.format(release=_RELEASE_SQLITE),
+    mark_dead=_MARK_DEAD.format(release=_RELEASE_SQLITE),
     insert_notification_log=(
         "INSERT INTO notification_log (delivery_id, receiver, target, batch_id, sent_at, incident_ids)"
         " VALUES (?, ?, ?, ?, ?, ?)"
@@ -148,6 +159,7 @@ SQLITE = Statements(
     notification_log=(
         "SELECT receiver, target, batch_id, sent_at, incident_ids FROM notification_log ORDER BY id"
     ),
+    adopt_deliveries=_ADOPT.format(release=_RELEASE_SQLITE),
     add_silence=(
         "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -180,6 +192,7 @@ POSTGRES = _converted(
         mark_sent=_MARK_SENT.format(release=_RELEASE) + f" RETURNING {SENT_COLS}",
         mark_retry=_MARK_RETRY.format(release=_RELEASE),
         mark_dead=_MARK_DEAD.format(release=_RELEASE),
+        adopt_deliveries=_ADOPT.format(release=_RELEASE),
         all_silences=SQLITE.all_silences + ", id",
         live_silences=SQLITE.live_silences + ", id",
     )
