@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from aiohttp import web
 
 from podsleuth.cli.incidents import open_existing
 from podsleuth.cli.options import store_option
@@ -39,27 +41,35 @@ def read_token(path: str | None) -> str | None:
     return token
 
 
-async def serve_console(
-    store: Store, *, host: str, port: int, token: str | None, lang: str, external_url: str = ""
-) -> None:
-    """Serve until cancelled. Shared by ``podsleuth ui`` and ``watch --ui-port``."""
-    from aiohttp import web
+@dataclass(frozen=True, kw_only=True)
+class ConsoleOptions:
+    """Where and how a console is served (``podsleuth ui``, ``watch --ui-port``)."""
 
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = None
+    lang: str = "en"
+    external_url: str = ""
+
+
+async def start_console(store: Store, options: ConsoleOptions) -> web.AppRunner:
+    """Serve the console until the returned runner is cleaned up."""
     from podsleuth.console.app import ConsoleSettings, create_app
 
-    app = create_app(ConsoleSettings(store=store, write_token=token, lang=lang, external_url=external_url))
+    settings = ConsoleSettings(
+        store=store, write_token=options.token, lang=options.lang, external_url=options.external_url
+    )
+    app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        try:
-            await site.start()
-        except OSError as e:
-            raise InputError(f"--listen {host}:{port}: {e.strerror or e}") from None
-        click.echo(f"podsleuth console on http://{host}:{port}/", err=True)
-        await asyncio.Event().wait()
-    finally:
+        await web.TCPSite(runner, options.host, options.port).start()
+    except OSError as e:
         await runner.cleanup()
+        where = f"{options.host}:{options.port}"
+        raise InputError(f"cannot serve the console on {where}: {e.strerror or e}") from None
+    click.echo(f"podsleuth: console on http://{options.host}:{options.port}/", err=True)
+    return runner
 
 
 @click.command(name="ui")
@@ -78,8 +88,14 @@ def command(store_url: str | None, listen: str, token_file: str | None, lang: st
     host, port = parse_listen(listen)
     token = read_token(token_file)
 
+    options = ConsoleOptions(host=host, port=port, token=token, lang=lang)
+
     async def run(store: Store) -> None:
-        await serve_console(store, host=host, port=port, token=token, lang=lang)
+        runner = await start_console(store, options)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt):
         open_existing(store_url)(run)

@@ -9,11 +9,21 @@ import os
 import click
 
 from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
+from podsleuth.cli.store_access import open_cli_store
+from podsleuth.cli.ui import ConsoleOptions, read_token
 from podsleuth.cli.watch_job import DEMO_DURATION, Election, WatchJob, default_identity, in_cluster
 from podsleuth.config import load_settings
-from podsleuth.errors import UsageError
+from podsleuth.errors import ResourceError, UsageError
 
 log = logging.getLogger(__name__)
+
+async def _check_store(url: str | None) -> None:
+    """Open and close the store once before starting: a store that cannot be used (a directory,
+    read-only, not a database, a newer schema) is one line and exit 2 here, not a traceback from
+    inside the running pipeline."""
+    store = await open_cli_store(url)
+    await store.aclose()
+
 
 @click.command(name="watch")
 @cluster_options
@@ -35,6 +45,19 @@ log = logging.getLogger(__name__)
 )
 @click.option(
     "--metrics-host", default="0.0.0.0", show_default=True, help="Address the metrics server listens on."
+)
+@click.option(
+    "--ui-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Serve the web console (docs/console.md) over this watcher's store on this port; 0 = off.",
+)
+@click.option("--ui-host", default="127.0.0.1", show_default=True, help="Address the console listens on.")
+@click.option(
+    "--ui-token-file",
+    default=None,
+    help="File with the token that allows writes (silences) in the console; without it, read-only.",
 )
 @click.option(
     "--streaming-list/--no-streaming-list",
@@ -97,6 +120,9 @@ def command(
     duration: float | None,
     metrics_port: int,
     metrics_host: str,
+    ui_port: int,
+    ui_host: str,
+    ui_token_file: str | None,
     streaming_list: bool,
     leader_elect: bool | None,
     lease_namespace: str | None,
@@ -137,6 +163,13 @@ def command(
             renew_deadline=renew_deadline,
             retry_period=retry_period,
         )
+    if not (demo and not settings.store):
+        asyncio.run(_check_store(settings.store))
+    console = None
+    if ui_port:
+        console = ConsoleOptions(
+            host=ui_host, port=ui_port, token=read_token(ui_token_file), lang=settings.alerts.locale
+        )
     job = WatchJob(
         settings=settings,
         kubeconfig=kubeconfig,
@@ -149,5 +182,13 @@ def command(
         streaming_list=streaming_list,
         demo=demo,
         election=election,
+        console=console,
     )
     asyncio.run(job.run())
+    metrics = getattr(job, "_metrics", None)
+    if metrics is not None and not metrics.synced.is_set():
+        # Exit 0 would tell a script "watched fine" after a run that never saw the cluster.
+        raise ResourceError(
+            "the watch ended before its first list of the cluster completed: the API server was "
+            "unreachable or refused us (see the warnings above)"
+        )

@@ -32,6 +32,7 @@ from prometheus_client import Gauge
 from podsleuth.alert import failpoints
 from podsleuth.alert.notifier import Notifier
 from podsleuth.cli.render import render_change
+from podsleuth.cli.ui import ConsoleOptions, start_console
 from podsleuth.config import Settings
 from podsleuth.detect import IncidentChange
 from podsleuth.errors import PodsleuthError, UsageError
@@ -108,8 +109,10 @@ class WatchJob:
         streaming_list: bool,
         demo: bool,
         election: Election | None = None,
+        console: ConsoleOptions | None = None,
     ) -> None:
         self.settings, self.kubeconfig, self.context = settings, kubeconfig, context
+        self.console = console
         self.namespaces, self.output, self.duration = namespaces, output, duration
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.streaming_list, self.demo = streaming_list, demo
@@ -309,6 +312,7 @@ class WatchJob:
                     err=True,
                 )
         runner = None
+        console_runner = None
         unwritten = 0
         tasks: list[asyncio.Task[None]] = []
         elector_task: asyncio.Task[None] | None = None
@@ -319,6 +323,8 @@ class WatchJob:
                 except OSError as e:
                     where_ = f"{self.metrics_host}:{self.metrics_port}"
                     raise UsageError(f"cannot serve metrics on {where_}: {e}") from None
+            if self.console is not None:
+                console_runner = await start_console(store, self.console)
             if election is None:
                 self._started_leading()
             else:
@@ -363,6 +369,8 @@ class WatchJob:
                 await self.elector.release(within=min(5.0, self.elector.renew_deadline))
             if runner is not None:
                 await runner.cleanup()
+            if console_runner is not None:
+                await console_runner.cleanup()
         if self._failure is not None:
             raise self._failure
         if unwritten or self.notifier.backlog.dropped:

@@ -36,6 +36,8 @@ STORE_ENV = "PODSLEUTH_STORE"
 HOST_SYS = "/host/sys"
 
 METRICS_PORT = 9090
+UI_PORT = 8080
+"""The console served by the watcher (``watch --ui-port``), reached through its ClusterIP Service."""
 AGENT_PORT = 9808
 NONROOT_UID = 65532
 

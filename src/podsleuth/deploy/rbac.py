@@ -12,10 +12,12 @@ READ = ["get", "list", "watch"]
 
 # (apiGroups, resources, verbs), cluster-wide. Read access is to what the watcher lists and
 # watches (pods, events, nodes) and what the diagnoser looks up for evidence (previous
-# container logs, the PVC -> PV -> CSI driver chain, CSINode for per-node driver registration).
+# container logs, the PVC -> PV -> CSI driver chain, CSINode for per-node driver registration,
+# and a pod's ServiceAccount for the *names* of its imagePullSecrets when a registry refused a
+# pull: ``get`` only, one object per diagnosis; the Secrets themselves are never read).
 WATCHER_CLUSTER_RULES: list[tuple[list[str], list[str], list[str]]] = [
     ([""], ["events", "nodes", "persistentvolumeclaims", "persistentvolumes", "pods"], READ),
-    ([""], ["pods/log"], ["get"]),
+    ([""], ["pods/log", "serviceaccounts"], ["get"]),
     ([""], ["events"], ["create"]),
     (["events.k8s.io"], ["events"], READ),
     (["events.k8s.io"], ["events"], ["create"]),

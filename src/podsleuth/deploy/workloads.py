@@ -28,6 +28,7 @@ from podsleuth.deploy.common import (
     TOKEN_FILE,
     TOKEN_KEY,
     TOKEN_SECRET,
+    UI_PORT,
     WATCHER,
     DeployOptions,
     Obj,
@@ -61,7 +62,10 @@ def _store_dir(opts: DeployOptions) -> str | None:
 
 
 def watcher_deployment(opts: DeployOptions) -> Obj:
-    args = ["watch", "--config", CONFIG_FILE, "--metrics-port", str(METRICS_PORT), "--output", "json"]
+    # The console listens on the pod IP for its ClusterIP Service; it is read-only (no token
+    # file), reached with `kubectl port-forward`, and no Ingress exposes it by default.
+    args = ["watch", "--config", CONFIG_FILE, "--metrics-port", str(METRICS_PORT), "--output", "json",
+            "--ui-port", str(UI_PORT), "--ui-host", "0.0.0.0"]
     env = [_env_field("POD_NAME", "metadata.name"), _env_field("POD_NAMESPACE", "metadata.namespace")]
     if opts.store_in_secret:
         # Kubernetes expands $(VAR) in args from the container's env: the URL stays in the Secret.
@@ -92,7 +96,10 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
         "imagePullPolicy": "IfNotPresent",
         "args": args,
         "env": env,
-        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+            {"name": "ui", "containerPort": UI_PORT, "protocol": "TCP"},
+        ],
         "livenessProbe": _http_probe("/healthz", "metrics", period=20, failures=3),
         "readinessProbe": _http_probe("/readyz", "metrics", period=10, failures=3),
         "resources": {
@@ -247,7 +254,10 @@ def services(opts: DeployOptions) -> list[Obj]:
         "spec": {
             "type": "ClusterIP",
             "selector": selector("watcher"),
-            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+            "ports": [
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+                {"name": "ui", "port": UI_PORT, "targetPort": "ui", "protocol": "TCP"},
+            ],
         },
     }]
     if opts.node_agent:
