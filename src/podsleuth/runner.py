@@ -76,7 +76,7 @@ class WatchPipeline:
         self.clock = clock
         self.namespaces = tuple(dict.fromkeys([*settings.watch.namespaces, *namespaces]))
         self.knowledge = knowledge if knowledge is not None else KnowledgeBase.default()
-        self.detector = Detector(settings.watch, classify=self.knowledge.signature_of)
+        self.detector = Detector(settings.watch, classify=self.knowledge.signature_of, await_events=True)
         self.streaming_list = streaming_list
         self._diagnoses: dict[str, dict[str, Any]] = {}
         self.diagnoser: Diagnoser | None = None
@@ -105,9 +105,14 @@ class WatchPipeline:
 
     async def run(self) -> None:
         scopes: Sequence[str | None] = self.namespaces or (None,)
+        pods = {ns: self._reflector(PODS, ns) for ns in scopes}
+        # an event about a pod the detector does not keep (healthy-looking) is judged with the
+        # pod as the watch cache has it
+        self.detector.pod_source = lambda key: next(
+            (p for r in pods.values() if (p := r.cache.get(key)) is not None), None)
         async with asyncio.TaskGroup() as tg:
             for ns in scopes:
-                tg.create_task(self._consume(self._reflector(PODS, ns), self._on_pod))
+                tg.create_task(self._consume(pods[ns], self._on_pod))
                 tg.create_task(self._consume(self._reflector(EVENTS, ns), self._on_event))
             tg.create_task(self._consume(self._reflector(NODES, None), self._on_node))
             tg.create_task(self._timers())
@@ -132,6 +137,7 @@ class WatchPipeline:
             for item in batch:
                 if isinstance(item, Synced):
                     log.info("%s: synced %d objects", reflector.name, item.count)
+                    changes.extend(self.detector.on_synced(item.resource, reflector.namespace, now))
                     continue
                 try:
                     found = handle(item, now)

@@ -26,14 +26,16 @@ def test_exports() -> None:
 
 def test_detector_signatures() -> None:
     params = inspect.signature(Detector.__init__).parameters
-    assert list(params) == ["self", "settings", "classify", "catalog", "default_ignore"]
+    assert list(params) == ["self", "settings", "classify", "catalog", "default_ignore", "await_events"]
     assert all(
-        params[p].kind is inspect.Parameter.KEYWORD_ONLY for p in ("classify", "catalog", "default_ignore")
+        params[p].kind is inspect.Parameter.KEYWORD_ONLY
+        for p in ("classify", "catalog", "default_ignore", "await_events")
     )
     assert list(inspect.signature(Detector.on_pod).parameters) == ["self", "old", "new", "now"]
     assert list(inspect.signature(Detector.on_node).parameters) == ["self", "old", "new", "now"]
     assert list(inspect.signature(Detector.on_event).parameters) == ["self", "event", "now"]
     assert list(inspect.signature(Detector.tick).parameters) == ["self", "now"]
+    assert list(inspect.signature(Detector.on_synced).parameters) == ["self", "resource", "namespace", "now"]
     for name in ("next_deadline", "open_incidents", "attach_logs"):
         assert callable(getattr(Detector, name))
     assert set(IncidentChange.__struct_fields__) == {"kind", "incident", "wants_logs"}

@@ -70,3 +70,18 @@ async def test_find_by_prefix_and_the_story(backend: Backend) -> None:
         assert told.notifications == []
     finally:
         await store.aclose()
+
+
+async def test_an_update_that_refines_the_category_moves_the_fingerprint(backend: Backend) -> None:
+    """A vague stuck incident explained later becomes the precise one under the same id; the
+    stored fingerprint follows, so a restart re-detecting the precise one finds it."""
+    store = await backend.open()
+    try:
+        await store.record_change(change("cccc01", category="container-start"), at=1.0)
+        refined = change("cccc01", event="incident.updated", category="volume-mount")
+        refined["incident"]["fingerprint"] = "fp-volume"  # type: ignore[index]
+        await store.record_change(refined, at=2.0)
+        [record] = await store.open_incidents()
+        assert record.fingerprint == "fp-volume" and record.data["category"] == "volume-mount"
+    finally:
+        await store.aclose()

@@ -44,6 +44,7 @@ class Observed:
         self.restarts: list[tuple[str, str]] = []
         self.synced: list[str] = []
         self.bad: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str]] = []
 
     def on_event(self, resource: str) -> None:
         self.events[resource] += 1
@@ -56,6 +57,9 @@ class Observed:
 
     def on_bad_line(self, resource: str, reason: str) -> None:
         self.bad.append((resource, reason))
+
+    def on_object_skipped(self, resource: str, reason: str) -> None:
+        self.skipped.append((resource, reason))
 
 
 class Driver:

@@ -77,6 +77,9 @@ class Anomaly(msgspec.Struct, frozen=True, kw_only=True):
     restart_count: int = 0
     last_termination: Termination | None = None
     condition: str | None = None
+    provisional: bool = False
+    """A vague anomaly ("stuck, no event explains it"): when a precise one of the same pod
+    follows, the tracker turns the vague incident into the precise one (one alert thread)."""
 
 
 class CategorySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from podsleuth.config import IgnoreRule, WatchSettings
 from podsleuth.detect.anomaly import Catalog, load_catalog
 from podsleuth.detect.filters import DEFAULT_IGNORE, Filters
-from podsleuth.detect.incidents import Incident, IncidentChange, Subject, Tracker
+from podsleuth.detect.incidents import NODE_CAUSES, Incident, IncidentChange, Subject, Tracker, node_key
 from podsleuth.detect.owner import Owner, resolve_owner
 from podsleuth.detect.rules_event import Evidence, event_category, event_reason, event_record
 from podsleuth.detect.rules_node import evaluate_node
@@ -30,6 +30,9 @@ PodKey = tuple[str, str]
 EVIDENCE_TTL = timedelta(hours=1)
 """Event memory of a pod we have no other interest in is forgotten after this long."""
 SWEEP_EVERY = timedelta(minutes=10)
+EVENTS_SYNC_WAIT = timedelta(minutes=2)
+"""How long a stuck pod's "no event explains it" waits for the initial event list at most (the
+event list may be forbidden or failing: the vague incident then still comes, late)."""
 
 
 @dataclass(slots=True)
@@ -54,11 +57,13 @@ def _plainly_healthy(st: PodStatus) -> bool:
             if ls is not None and ls.terminated is not None and ls.terminated.reason == "OOMKilled":
                 return False
         return True
-    return phase == "Succeeded"
-
-
-def _node_key(name: str) -> tuple[str, str]:
-    return ("\x00node", name)  # a namespace never contains NUL: no clash with pod keys
+    if phase != "Succeeded":
+        return False
+    for cs in st.container_statuses or ():  # an OOM kill can end in exit code 0 and Succeeded
+        state = cs.state
+        if state is not None and state.terminated is not None and state.terminated.reason == "OOMKilled":
+            return False
+    return True
 
 
 class Detector:
@@ -71,7 +76,10 @@ class Detector:
         classify: Callable[[str, str | None], str | None] | None = None,
         catalog: Catalog | None = None,
         default_ignore: Sequence[IgnoreRule] | None = None,
+        await_events: bool = False,
     ) -> None:
+        """``await_events``: the caller reports ``on_synced("events", ...)``; until then stuck
+        pods are not called unexplained (pods are listed before events at start-up)."""
         self._th = settings.thresholds
         self._catalog = catalog if catalog is not None else load_catalog()
         self._timers = Timers()
@@ -88,6 +96,13 @@ class Detector:
         self._pods: dict[PodKey, _Watched] = {}
         self._evidence: dict[Hashable, Evidence] = {}
         self._nodes: dict[str, _Watched] = {}
+        self._await_events = await_events
+        self._events_synced: set[str | None] = set()
+        """Namespaces (None = all) whose initial event list is complete."""
+        self._born: datetime | None = None
+        self.pod_source: Callable[[PodKey], Pod | None] | None = None
+        """Where to read a pod the detector does not keep (the watch cache), when an event with
+        a category arrives for it: a liveness kill of a pod that looks healthy between kills."""
 
     # ---- inputs ----------------------------------------------------------------------------------
 
@@ -112,7 +127,7 @@ class Detector:
     def on_event(self, event: KubeEvent, now: datetime) -> list[IncidentChange]:
         reg = event.regarding
         reason = event_reason(event)
-        category = event_category(reason, self._catalog)
+        category = event_category(reason, self._catalog, event.message)
         if reg.kind == "Pod":
             namespace = reg.namespace or event.namespace
             if not self._filters.namespace_allowed(namespace):
@@ -122,7 +137,7 @@ class Detector:
             if watched is not None and reg.uid and watched.obj.metadata.uid not in ("", reg.uid):
                 return []  # about an earlier pod of the same name
         elif reg.kind == "Node":
-            key = _node_key(reg.name)
+            key = node_key(reg.name)
             watched = self._nodes.get(reg.name)
         else:
             return []
@@ -143,21 +158,47 @@ class Detector:
         if not ev.add(record, category, now=now):
             return []
         self._tracker.add_event(key, record)
-        if category is not None and reg.kind == "Pod" and watched is not None:
+        if category is None or reg.kind != "Pod":
+            return []
+        pod_key = (reg.namespace or event.namespace, reg.name)
+        if watched is not None:
             assert isinstance(watched.obj, Pod)
-            return self._evaluate_pod((reg.namespace or event.namespace, reg.name), watched.obj, now)
-        return []
+            return self._evaluate_pod(pod_key, watched.obj, now)
+        pod = self.pod_source(pod_key) if self.pod_source is not None else None
+        if pod is None or (reg.uid and pod.metadata.uid not in ("", reg.uid)):
+            return []
+        return self._evaluate_pod(pod_key, pod, now)
 
     def on_node(self, old: Node | None, new: Node | None, now: datetime) -> list[IncidentChange]:
         if new is None:
             if old is not None:
                 name = old.metadata.name
                 self._nodes.pop(name, None)
-                self._evidence.pop(_node_key(name), None)
+                self._evidence.pop(node_key(name), None)
                 self._timers.cancel(("node", name))
-                self._tracker.gone(_node_key(name), now=now)
+                self._tracker.gone(node_key(name), now=now)
             return []
         return self._evaluate_node(new, now)
+
+    def on_synced(self, resource: str, namespace: str | None, now: datetime) -> list[IncidentChange]:
+        """A reflector finished a list. The first complete event list lets stuck pods waiting
+        for it be judged: explained by an event now, or truly unexplained."""
+        if resource != "events" or namespace in self._events_synced:
+            return []
+        self._events_synced.add(namespace)
+        changes: list[IncidentChange] = []
+        for key, watched in list(self._pods.items()):
+            if namespace is None or key[0] == namespace:
+                assert isinstance(watched.obj, Pod)
+                changes.extend(self._evaluate_pod(key, watched.obj, now))
+        return changes
+
+    def _events_wait(self, namespace: str, now: datetime) -> datetime | None:
+        if not self._await_events or None in self._events_synced or namespace in self._events_synced:
+            return None
+        if self._born is None:
+            self._born = now
+        return self._born + EVENTS_SYNC_WAIT
 
     def tick(self, now: datetime) -> list[IncidentChange]:
         """Fire every deadline at or before ``now``."""
@@ -206,7 +247,8 @@ class Detector:
             del self._evidence[key]
             ev = None
         result = evaluate_pod(
-            pod, ev, now=now, thresholds=self._th, catalog=self._catalog, first_seen=watched.first_seen
+            pod, ev, now=now, thresholds=self._th, catalog=self._catalog, first_seen=watched.first_seen,
+            events_wait=self._events_wait(meta.namespace, now),
         )
         anomalies = self._filters.keep(
             result.anomalies, namespace=meta.namespace, pod=meta.name, labels=meta.labels
@@ -246,7 +288,7 @@ class Detector:
         result = evaluate_node(
             node, now=now, thresholds=self._th, catalog=self._catalog, first_seen=watched.first_seen
         )
-        key = _node_key(name)
+        key = node_key(name)
         labels = node.metadata.labels
         anomalies = self._filters.keep(result.anomalies, namespace=None, pod=None, labels=labels)
         changes: list[IncidentChange] = []
@@ -262,6 +304,8 @@ class Detector:
             )
             ev = self._evidence.get(key)
             changes = self._tracker.observe(subject, anomalies, now=now, recent=ev.recent if ev else ())
+            if any(c.kind == "incident.opened" and c.incident.category in NODE_CAUSES for c in changes):
+                changes.extend(self._tracker.link_node(name))
         if result.next_deadline is not None:
             self._timers.schedule(("node", name), result.next_deadline)
         else:

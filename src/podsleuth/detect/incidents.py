@@ -20,107 +20,25 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
 
-import msgspec
-
-from podsleuth.detect.anomaly import Anomaly, Catalog, Severity, Termination, rfc3339
-from podsleuth.detect.owner import Owner, incident_id, node_fingerprint, pod_fingerprint
+from podsleuth.detect.anomaly import Anomaly, Catalog, Severity
+from podsleuth.detect.incident_model import (
+    NODE_CAUSES,
+    ChangeKind,
+    Incident,
+    IncidentChange,
+    Subject,
+    node_key,
+)
+from podsleuth.detect.owner import incident_id, node_fingerprint, pod_fingerprint
 from podsleuth.detect.rules_event import RECENT_EVENTS, EventRecord
 from podsleuth.detect.timers import Timers
 
-ChangeKind = Literal["incident.opened", "incident.updated", "incident.resolved"]
+__all__ = ["NODE_CAUSES", "ChangeKind", "Incident", "IncidentChange", "Subject", "Tracker", "node_key"]
+
 Classify = Callable[[str, str | None], str | None]
 MAX_LISTED = 50
 """Pod and node names kept per incident: the first ones tell the story, a storm stays bounded."""
-
-
-class Incident(msgspec.Struct, frozen=True, kw_only=True):
-    """An immutable snapshot of one incident, as handed to the store, notifier and diagnoser."""
-
-    id: str
-    fingerprint: str
-    category: str
-    reason: str
-    signature: str | None
-    severity: Severity
-    namespace: str | None
-    pod: str | None
-    node: str | None
-    container: str | None
-    owner: Owner
-    message: str
-    count: int
-    first_seen: datetime
-    last_seen: datetime
-    diagnosis: dict[str, Any] | None = None
-    pods: tuple[str, ...] = ()
-    nodes: tuple[str, ...] = ()
-    condition: str | None = None
-    restart_count: int | None = None
-    last_termination: Termination | None = None
-    events: tuple[EventRecord, ...] = ()
-    logs: tuple[str, ...] | None = None
-    labels: dict[str, str] = msgspec.field(default_factory=dict)
-    wants_logs: bool = False
-    resolved_at: datetime | None = None
-
-    def to_contract(self) -> dict[str, Any]:
-        """CONTRACT.md's ``incident`` object (RFC3339 UTC times), plus the extra keys."""
-        lt = self.last_termination
-        return {
-            "id": self.id,
-            "fingerprint": self.fingerprint,
-            "category": self.category,
-            "reason": self.reason,
-            "signature": self.signature,
-            "severity": self.severity,
-            "namespace": self.namespace,
-            "pod": self.pod,
-            "node": self.node,
-            "container": self.container,
-            "owner": {"kind": self.owner.kind, "name": self.owner.name},
-            "message": self.message,
-            "count": self.count,
-            "first_seen": rfc3339(self.first_seen),
-            "last_seen": rfc3339(self.last_seen),
-            "diagnosis": self.diagnosis,
-            "pods": list(self.pods),
-            "nodes": list(self.nodes),
-            "condition": self.condition,
-            "restart_count": self.restart_count,
-            "last_termination": None
-            if lt is None
-            else {"reason": lt.reason, "exit_code": lt.exit_code, "finished_at": rfc3339(lt.finished_at)},
-            "events": [e.to_contract() for e in self.events],
-            "logs": None if self.logs is None else list(self.logs),
-            "labels": dict(self.labels),
-            "resolved_at": rfc3339(self.resolved_at),
-        }
-
-
-class IncidentChange(msgspec.Struct, frozen=True, kw_only=True):
-    """One line of ``watch --output json``. ``wants_logs``: fetch the previous container's log
-    lines for ``incident.pod``/``incident.container`` and hand them to ``Detector.attach_logs``."""
-
-    kind: ChangeKind
-    incident: Incident
-    wants_logs: bool = False
-
-    def to_contract(self) -> dict[str, Any]:
-        return {"event": self.kind, "incident": self.incident.to_contract()}
-
-
-class Subject(msgspec.Struct, frozen=True, kw_only=True):
-    """Who the anomalies are about: a pod (with its workload) or a node."""
-
-    key: Hashable
-    uid: str
-    namespace: str | None
-    pod: str | None
-    node: str | None
-    owner: Owner
-    labels: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -197,6 +115,11 @@ class Tracker:
                 continue
             seen.add(fp)
             inc = self._open.get(fp)
+            if inc is None and not a.provisional:
+                adopted = self._adopt(subject, fp, a, now, anomalies_fps=seen)
+                if adopted is not None:
+                    changes.append(adopted)
+                    continue
             if inc is None:
                 inc = self._new(fp, subject, a, now)
                 inc.events.extend(recent)
@@ -228,6 +151,15 @@ class Tracker:
         for fp in self._index.get(key, set()) - seen:
             self._deactivate(self._open[fp], key, now)
         return changes
+
+    def link_node(self, node: str) -> list[IncidentChange]:
+        """A node incident just opened: the open pod incidents on that node say so (an update
+        each, carrying ``node_incident``)."""
+        return [
+            IncidentChange(kind="incident.updated", incident=self._snapshot(inc))
+            for inc in self._open.values()
+            if inc.subject.pod is not None and inc.subject.node == node and inc.active
+        ]
 
     def gone(self, key: Hashable, *, now: datetime) -> None:
         """The subject was deleted: its memberships end (the incident resolves after quiet) and
@@ -266,6 +198,33 @@ class Tracker:
         return IncidentChange(kind="incident.updated", incident=self._snapshot(inc))
 
     # ---- internals ---------------------------------------------------------------------------
+
+    def _adopt(
+        self, subject: Subject, fp: str, a: Anomaly, now: datetime, *, anomalies_fps: set[str]
+    ) -> IncidentChange | None:
+        """A vague incident of this subject alone ("stuck, no event explains it") becomes the
+        precise one now explaining it: same id and thread, new category, one ``updated``."""
+        key = subject.key
+        for old_fp in self._index.get(key, ()):
+            inc = self._open[old_fp]
+            if not inc.anomaly.provisional or old_fp in anomalies_fps or set(inc.members) != {key}:
+                continue
+            del self._open[old_fp]
+            self._timers.cancel(("resolve", old_fp))
+            fps = self._index[key]
+            fps.discard(old_fp)
+            fps.add(fp)
+            inc.fingerprint, inc.category, inc.anomaly = fp, a.category, a
+            inc.severity = self._catalog.severity(a.category, a.reason, a.condition)
+            inc.signature = self._signature(a)
+            inc.wants_logs = self._collect_logs and self._catalog.wants_logs(a.category)
+            inc.members[key] = _Member(subject.uid, a.occurrence)
+            inc.active, inc.quiet_since, inc.subject, inc.last_seen = 1, None, subject, now
+            self._list(inc, subject)
+            self._open[fp] = inc
+            snapshot = self._snapshot(inc)
+            return IncidentChange(kind="incident.updated", incident=snapshot, wants_logs=inc.wants_logs)
+        return None
 
     def _fingerprint(self, subject: Subject, a: Anomaly) -> str:
         if subject.pod is None:
@@ -373,7 +332,15 @@ class Tracker:
             labels=dict(s.labels or {}),
             wants_logs=inc.wants_logs,
             resolved_at=resolved_at,
+            node_incident=self._node_incident(s) if s.pod is not None and s.node else None,
         )
+
+    def _node_incident(self, s: Subject) -> str | None:
+        for fp in self._index.get(node_key(s.node or ""), ()):
+            inc = self._open[fp]
+            if inc.category in NODE_CAUSES and inc.active:
+                return inc.id
+        return None
 
 
 def _remember(events: deque[EventRecord], record: EventRecord) -> None:

@@ -62,6 +62,10 @@ class Finding:
     container: str | None
     first: datetime
     last: datetime
+    liveness: datetime | None = None
+    """When a liveness probe failure or kill was last said (probe-failure findings only)."""
+    kills: int = 0
+    """How many times the kubelet said it killed a container for failed liveness probes."""
 
 
 @dataclass(slots=True)
@@ -75,10 +79,12 @@ class Evidence:
 
     def add(self, record: EventRecord, category: str | None, *, now: datetime) -> bool:
         """Remember one event; False when it is a replay that changes nothing."""
+        before = 0
         for i, old in enumerate(self.recent):
             if old.uid == record.uid and record.uid:
                 if old == record:
                     return False
+                before = old.count
                 del self.recent[i]
                 break
         self.recent.append(record)
@@ -89,14 +95,23 @@ class Evidence:
         first = min(record.first_time or last, last)
         f = self.findings.get(category)
         if f is None:
-            self.findings[category] = Finding(record.reason, record.message, record.container, first, last)
+            f = Finding(record.reason, record.message, record.container, first, last)
+            self.findings[category] = f
         else:
             f.first = min(f.first, first)
             if last >= f.last:
                 f.last = last
                 f.reason, f.message = record.reason, record.message
                 f.container = record.container or f.container
+        if category == "probe-failure" and _is_liveness(record):
+            f.liveness = last if f.liveness is None else max(f.liveness, last)
+            if record.reason == "Killing":
+                f.kills += max(record.count - before, 0)
         return True
+
+
+def _is_liveness(record: EventRecord) -> bool:
+    return record.message.startswith("Liveness probe failed") or "failed liveness probe" in record.message
 
 
 def event_reason(event: KubeEvent) -> str:
@@ -106,8 +121,18 @@ def event_reason(event: KubeEvent) -> str:
     return event.reason
 
 
-def event_category(reason: str, catalog: Catalog) -> str | None:
-    return catalog.event_reasons.get(reason)
+def event_category(reason: str, catalog: Catalog, message: str = "") -> str | None:
+    """The catalog's category of an event reason; two reasons mean a category only with their
+    message: the kubelet's ``Killing`` "... failed liveness probe, will be restarted" is a probe
+    failure, and its ``Evicted`` event is the (fresh) evidence of an eviction."""
+    found = catalog.event_reasons.get(reason)
+    if found is not None:
+        return found
+    if reason == "Killing" and "failed liveness probe" in message:
+        return "probe-failure"
+    if reason == "Evicted":
+        return "evicted"
+    return None
 
 
 def event_record(event: KubeEvent, reason: str) -> EventRecord:

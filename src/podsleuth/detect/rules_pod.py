@@ -12,49 +12,26 @@ active as long as the state lasts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from podsleuth.config import Thresholds
-from podsleuth.detect.anomaly import Anomaly, Catalog, Termination
+from podsleuth.detect.anomaly import Anomaly, Catalog
+from podsleuth.detect.evaluation import Evaluation, condition, pulse, term
 from podsleuth.detect.rules_event import Evidence
-from podsleuth.watch.objects import ContainerStatus, Pod, PodCondition, StateTerminated, StateWaiting
+from podsleuth.detect.rules_waiting import (
+    liveness,
+    probe,
+    stuck_creating,
+    terminating,
+    unschedulable_by_events,
+)
+from podsleuth.watch.objects import ContainerStatus, Pod, StateTerminated, StateWaiting
+
+__all__ = ["Evaluation", "evaluate_pod"]
 
 _CREATING = frozenset({"ContainerCreating", "PodInitializing"})
 _START_FAILURES = frozenset({"StartError", "ContainerCannotRun"})
 _NOT_FAILURES = frozenset({"Completed", "ContainerStatusUnknown"})
-
-
-@dataclass(slots=True)
-class Evaluation:
-    anomalies: list[Anomaly] = field(default_factory=list)
-    next_deadline: datetime | None = None
-
-    def wake_at(self, when: datetime) -> None:
-        if self.next_deadline is None or when < self.next_deadline:
-            self.next_deadline = when
-
-
-def _term(t: StateTerminated | None) -> Termination | None:
-    if t is None:
-        return None
-    return Termination(reason=t.reason, exit_code=t.exit_code, finished_at=t.finished_at)
-
-
-def _condition(pod: Pod, ctype: str) -> PodCondition | None:
-    for c in pod.status.conditions or ():
-        if c.type == ctype:
-            return c
-    return None
-
-
-def _pulse(out: Evaluation, at: datetime | None, now: datetime, window: timedelta, anomaly: Anomaly) -> None:
-    if at is None:
-        return
-    until = at + window
-    if now < until:
-        out.anomalies.append(anomaly)
-        out.wake_at(until)
 
 
 def evaluate_pod(
@@ -65,30 +42,46 @@ def evaluate_pod(
     thresholds: Thresholds,
     catalog: Catalog,
     first_seen: datetime,
+    events_wait: datetime | None = None,
 ) -> Evaluation:
-    """All anomalies of ``pod`` at ``now``; see the module docstring for the time semantics."""
+    """All anomalies of ``pod`` at ``now``; see the module docstring for the time semantics.
+
+    ``events_wait``: the initial event list is not synced yet; until that instant, a stuck pod
+    is not called unexplained (its explaining FailedMount may simply not have arrived)."""
     out = Evaluation()
     meta, st = pod.metadata, pod.status
     window = timedelta(seconds=thresholds.resolve_after)
     if meta.deletion_timestamp is not None:
-        _terminating(pod, evidence, now, thresholds, out)
+        terminating(pod, evidence, now, thresholds, out)
         return out
     category: str | None = None
-    if st.reason and st.phase == "Failed":
-        category = catalog.pod_reasons.get(st.reason)
-        if category is None and st.reason.startswith("OutOf"):
+    pod_reason, pod_message = st.reason, st.message
+    disruption = condition(pod, "DisruptionTarget")
+    if not pod_reason and st.phase == "Failed" and disruption is not None and disruption.status == "True":
+        # only the condition says it
+        pod_reason, pod_message = disruption.reason or "Evicted", disruption.message
+    if pod_reason and st.phase == "Failed":
+        category = catalog.pod_reasons.get(pod_reason)
+        if category is None and (pod_reason.startswith("OutOf") or disruption is not None):
             category = "evicted"
         if category is not None:
             at = _terminal_time(pod)
-            anomaly = Anomaly(category=category, reason=st.reason, message=st.message or st.reason)
-            _pulse(out, at, now, window, anomaly)
-    failed = st.phase == "Failed" and category is None  # the pod reason already explains it
+            f = evidence.findings.get("evicted") if evidence is not None and category == "evicted" else None
+            if f is not None and at is not None and f.last > at:
+                at = f.last  # the eviction itself is fresh even if its container finished earlier
+            anomaly = Anomaly(category=category, reason=pod_reason, message=pod_message or pod_reason)
+            pulse(out, at, now, window, anomaly)
+    # a container that will not be restarted: its non-zero exit is the pod's failure
+    final = (st.phase == "Failed" and category is None) or (
+        category is None and pod.spec.restart_policy == "Never" and st.phase != "Succeeded")
     creating: str | None = None
     for cs in st.init_container_statuses or ():
-        creating = _container(cs, True, failed, now, window, catalog, out) or creating
+        creating = _container(cs, True, final, now, window, catalog, out, st.phase == "Pending") or creating
     for cs in st.container_statuses or ():
-        creating = _container(cs, False, failed, now, window, catalog, out) or creating
-    scheduled = _condition(pod, "PodScheduled")
+        creating = _container(cs, False, final, now, window, catalog, out) or creating
+    if evidence is not None and st.phase == "Running":
+        liveness(pod, evidence, now, window, out)
+    scheduled = condition(pod, "PodScheduled")
     if scheduled is not None and scheduled.status == "False" and scheduled.reason == "Unschedulable":
         since = scheduled.last_transition_time or meta.creation_timestamp or first_seen
         at = since + timedelta(seconds=thresholds.pending)
@@ -98,12 +91,15 @@ def evaluate_pod(
             out.anomalies.append(Anomaly(category="unschedulable", reason="FailedScheduling", message=msg))
         else:
             out.wake_at(at)
+    elif st.phase == "Pending" and not pod.spec.node_name and not (scheduled and scheduled.status == "True"):
+        unschedulable_by_events(pod, evidence, now, thresholds, out)
     if creating is None and st.phase == "Pending" and pod.spec.node_name and not st.container_statuses:
         creating = "ContainerCreating"
     if creating is not None:
-        _stuck_creating(pod, creating, evidence, now, thresholds, first_seen, out)
-    elif st.phase == "Running" and evidence is not None and "probe-failure" in evidence.findings:
-        _probe(pod, evidence, now, thresholds, first_seen, out)
+        stuck_creating(pod, creating, evidence, now, thresholds, first_seen, out, events_wait)
+    elif (st.phase == "Running" and evidence is not None and "probe-failure" in evidence.findings
+          and not any(a.category == "probe-failure" for a in out.anomalies)):
+        probe(pod, evidence, now, thresholds, first_seen, out)
     return out
 
 
@@ -115,6 +111,7 @@ def _container(
     window: timedelta,
     catalog: Catalog,
     out: Evaluation,
+    pod_pending: bool = False,
 ) -> str | None:
     """Append this container's anomalies; return its waiting reason if it is still being created."""
     state, last_state = cs.state, cs.last_state
@@ -151,7 +148,7 @@ def _container(
                 container=cs.name,
                 occurrence=0 if category in ("image-pull", "container-config") else cs.restart_count,
                 restart_count=cs.restart_count,
-                last_termination=_term(last),
+                last_termination=term(last),
             )
         )
         return None
@@ -178,9 +175,12 @@ def _container(
             container=cs.name,
             occurrence=cs.restart_count,
             restart_count=cs.restart_count,
-            last_termination=_term(t),
+            last_termination=term(t),
         )
-        _pulse(out, t.finished_at, now, window, anomaly)
+        if init and pod_pending:
+            out.anomalies.append(anomaly)  # the pod is stuck behind it: a state, not a pulse
+        else:
+            pulse(out, t.finished_at, now, window, anomaly)
         return None
     if state.running is not None and last is not None and last.reason == "OOMKilled":
         msg = last.message or f"container {cs.name} was OOM-killed (exit code {last.exit_code}) and restarted"
@@ -191,9 +191,9 @@ def _container(
             container=cs.name,
             occurrence=cs.restart_count,
             restart_count=cs.restart_count,
-            last_termination=_term(last),
+            last_termination=term(last),
         )
-        _pulse(out, last.finished_at, now, window, anomaly)
+        pulse(out, last.finished_at, now, window, anomaly)
     return None
 
 
@@ -217,81 +217,3 @@ def _terminal_time(pod: Pod) -> datetime | None:
     if times:
         return max(times)
     return pod.metadata.creation_timestamp
-
-
-def _stuck_creating(
-    pod: Pod,
-    waiting: str,
-    evidence: Evidence | None,
-    now: datetime,
-    thresholds: Thresholds,
-    first_seen: datetime,
-    out: Evaluation,
-) -> None:
-    scheduled = _condition(pod, "PodScheduled")
-    since = (
-        (scheduled.last_transition_time if scheduled is not None and scheduled.status == "True" else None)
-        or pod.status.start_time
-        or pod.metadata.creation_timestamp
-        or first_seen
-    )
-    explained = False
-    for category in ("volume-mount", "sandbox"):
-        f = evidence.findings.get(category) if evidence is not None else None
-        if f is None or f.last < since:
-            continue  # about an earlier pod of the same name
-        explained = True
-        at = max(f.first, since) + timedelta(seconds=thresholds.volume_mount)
-        if now >= at:
-            out.anomalies.append(Anomaly(category=category, reason=f.reason, message=f.message))
-        else:
-            out.wake_at(at)
-    at = since + timedelta(seconds=thresholds.stuck_creating)
-    if now < at:
-        out.wake_at(at)
-    elif not explained:
-        minutes = int((now - since).total_seconds() // 60)
-        msg = f"pod waiting in {waiting} for {minutes}m; no event explains it"
-        out.anomalies.append(Anomaly(category="container-start", reason=waiting, message=msg))
-
-
-def _terminating(
-    pod: Pod, evidence: Evidence | None, now: datetime, thresholds: Thresholds, out: Evaluation
-) -> None:
-    """deletionTimestamp is already the end of the grace period (the API server sets it to
-    request time + grace), so only ``terminating_extra`` is added."""
-    deleted_at = pod.metadata.deletion_timestamp
-    assert deleted_at is not None
-    f = evidence.findings.get("stuck-terminating") if evidence is not None else None
-    grace = timedelta(seconds=pod.metadata.deletion_grace_period_seconds or 0)
-    if f is not None and f.last >= deleted_at - grace:
-        out.anomalies.append(Anomaly(category="stuck-terminating", reason=f.reason, message=f.message))
-        return
-    at = deleted_at + timedelta(seconds=thresholds.terminating_extra)
-    if now >= at:
-        minutes = int((now - deleted_at).total_seconds() // 60)
-        msg = f"pod still terminating {minutes}m after its grace period ended"
-        out.anomalies.append(Anomaly(category="stuck-terminating", reason="Terminating", message=msg))
-    else:
-        out.wake_at(at)
-
-
-def _probe(
-    pod: Pod, evidence: Evidence, now: datetime, thresholds: Thresholds, first_seen: datetime, out: Evaluation
-) -> None:
-    """Probe failures count only while the pod stays not ready for ``probe_failure``: one failed
-    readiness probe during startup is normal life."""
-    ready = _condition(pod, "Ready")
-    if ready is None or ready.status == "True":
-        return
-    f = evidence.findings["probe-failure"]
-    since = ready.last_transition_time or first_seen
-    if f.last < since - timedelta(seconds=thresholds.probe_failure):
-        return  # failures from long before the pod last became not ready
-    at = max(since, f.first) + timedelta(seconds=thresholds.probe_failure)
-    if now >= at:
-        out.anomalies.append(
-            Anomaly(category="probe-failure", reason=f.reason, message=f.message, container=f.container)
-        )
-    else:
-        out.wake_at(at)

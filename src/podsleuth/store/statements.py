@@ -113,7 +113,8 @@ def _converted(statements: Statements) -> Statements:
 SQLITE = Statements(
     upsert_incident=(
         f"INSERT INTO incidents ({INCIDENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, data=excluded.data,"
+        " ON CONFLICT(id) DO UPDATE SET fingerprint=excluded.fingerprint, status=excluded.status,"
+        " data=excluded.data,"
         " updated_at=excluded.updated_at, resolved_at=excluded.resolved_at"
     ),
     insert_timeline="INSERT INTO timeline (incident_id, at, event, data) VALUES (?, ?, ?, ?)",

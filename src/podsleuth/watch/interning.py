@@ -53,10 +53,13 @@ class Interner:
         if node is not None:
             pod.spec.node_name = s(node, node)
         status = pod.status
+        if status.phase is not None:
+            status.phase = s(status.phase, status.phase)
         if status.start_time is not None:
             status.start_time = t(status.start_time, status.start_time)
         for cond in status.conditions or ():
             cond.type = s(cond.type, cond.type)
+            cond.status = s(cond.status, cond.status)
             if cond.reason is not None:
                 cond.reason = s(cond.reason, cond.reason)
             if cond.last_transition_time is not None:
@@ -73,6 +76,8 @@ class Interner:
         nm.namespace = om.namespace  # same cache key: equal
         if nm.creation_timestamp == om.creation_timestamp:
             nm.creation_timestamp = om.creation_timestamp
+        if new.status.phase == old.status.phase:
+            new.status.phase = old.status.phase
         if new.status.start_time == old.status.start_time:
             new.status.start_time = old.status.start_time
         if nm.labels == om.labels:
@@ -86,6 +91,8 @@ class Interner:
             for nc, oc in zip(new_conds, old_conds, strict=True):
                 if nc.type == oc.type:
                     nc.type = oc.type
+                    if nc.status == oc.status:
+                        nc.status = oc.status
                     if nc.last_transition_time == oc.last_transition_time:
                         nc.last_transition_time = oc.last_transition_time
         new_cs, old_cs = new.status.container_statuses, old.status.container_statuses

@@ -18,7 +18,10 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+
 from podsleuth import errors
+from podsleuth.watch.lenient import Skipped
 
 if TYPE_CHECKING:
     from podsleuth.watch.changes import Key
@@ -67,20 +70,31 @@ async def _paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
 
 async def _one_pass(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
     resource = reflector.resource
-    decode = reflector._decoders.page.decode
+    decoders = reflector._decoders
+    decode = decoders.page.decode
     convert, ident = reflector.converter(listing=True), resource.ident
     path = resource.path(reflector.namespace)
     fresh: dict[Key, T] = {}
     params: dict[str, str | int] = {"limit": reflector.page_size, **reflector._selectors()}
     rv = ""
     while True:
-        page: Any = decode(await reflector.client.get(path, params))
-        rv = rv or page.metadata.resource_version
-        for item in page.items or ():
+        body = await reflector.client.get(path, params)
+        items: Any
+        try:
+            page: Any = decode(body)
+            meta, items = page.metadata, page.items or ()
+        except msgspec.ValidationError:
+            # one object that does not fit must not cost the page: decode item by item
+            meta, items = decoders.page_items(body)
+        rv = rv or meta.resource_version
+        for item in items:
+            if isinstance(item, Skipped):
+                reflector._skipped(item)
+                continue
             obj = item if convert is None else convert(item)
             ns, name, _, _ = ident(obj)
             fresh[(ns, name)] = obj
-        token = page.metadata.continue_
+        token = meta.continue_
         if not token:
             return fresh, rv
         params["continue"] = token

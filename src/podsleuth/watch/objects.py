@@ -4,13 +4,14 @@ Only the fields that detection and diagnosis use are declared; msgspec skips eve
 (managedFields, annotations, spec details) without building it, which is what makes decoding
 a 6 KB pod cost microseconds instead of the official client's millisecond. Wire names are the
 API's camelCase (``rename="camel"``); Python names are snake_case. Every field has a default so
-that objects from any Kubernetes version, or partial objects, decode.
+that objects from any Kubernetes version, or partial objects, decode; enum-like fields are
+plain strings for the same reason. An object that still does not fit is repaired or skipped
+alone by ``lenient``, never failing its list page.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
@@ -86,9 +87,12 @@ class ContainerStatus(_Slim):
     last_state: ContainerState | None = None
 
 
-ConditionStatus = Literal["True", "False", "Unknown", ""]
-"""A Literal, not str: msgspec then hands out one shared string instead of a copy per condition."""
-PodPhase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+ConditionStatus = str
+"""Today "True", "False" or "Unknown". Not a Literal: a value a newer Kubernetes adds must decode
+(kept as the string, "not known good" to the rules) instead of failing the whole list page.
+The interner shares the strings of cached pods, which is what the Literal used to buy."""
+PodPhase = str
+"""Pending, Running, Succeeded, Failed, Unknown today; a str for the same reason."""
 
 
 class PodCondition(_Slim):

@@ -2,6 +2,8 @@
 
 Restart reasons: ``expired`` (410), ``stream-end``, ``read-timeout``, ``connection``,
 ``forbidden``, ``error``. Bad-line reasons: ``malformed``, ``wrong-shape``, ``oversize``.
+Skipped-object reasons (an object of a list page or a watch event that cannot be decoded even
+leniently, see ``lenient``): ``invalid``, ``not-an-object``, ``no-name``, ``malformed``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ class WatchObserver(Protocol):
 
     def on_bad_line(self, resource: str, reason: str) -> None: ...
 
+    def on_object_skipped(self, resource: str, reason: str) -> None: ...
+
 
 class NullObserver:
     """The default: observes nothing."""
@@ -32,4 +36,7 @@ class NullObserver:
         pass
 
     def on_bad_line(self, resource: str, reason: str) -> None:
+        pass
+
+    def on_object_skipped(self, resource: str, reason: str) -> None:
         pass

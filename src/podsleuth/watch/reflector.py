@@ -28,6 +28,7 @@ from podsleuth.watch import listing
 from podsleuth.watch.backoff import Backoff, Sleep
 from podsleuth.watch.changes import Change, Key, Synced, reconcile
 from podsleuth.watch.interning import Interner
+from podsleuth.watch.lenient import Skipped
 from podsleuth.watch.objects import Pod
 from podsleuth.watch.observer import NullObserver, WatchObserver
 from podsleuth.watch.resources import Resource
@@ -83,7 +84,7 @@ class Reflector(Generic[T]):
         self.resource_version: str | None = None
         """Where the next watch resumes; None = list first."""
         self.synced = False
-        self._decoders: Decoders[Any] = Decoders(resource.wire)
+        self._decoders: Decoders[Any] = Decoders(resource.wire, resource.name)
         self._interner = Interner()
 
     @classmethod
@@ -164,7 +165,7 @@ class Reflector(Generic[T]):
                     log.info("%s: %s is not served by the API server, using %s instead",
                              self.name, self.resource.api, fallback.api)
                     self.resource = fallback
-                    self._decoders = Decoders(fallback.wire)
+                    self._decoders = Decoders(fallback.wire, fallback.name)
                     continue
                 reason, level, why = "error", logging.WARNING, str(e)
             except errors.ApiError as e:
@@ -246,13 +247,24 @@ class Reflector(Generic[T]):
                         continue
                     try:
                         event = decode(line)
+                        kind, wire_obj = event.type, event.object
                     except msgspec.ValidationError:
-                        self._on_error(decoders.error_status(line), line)
-                        continue
+                        status = decoders.error_status(line)
+                        lenient = None if status is not None else decoders.lenient_event(line)
+                        if lenient is None or lenient[0] == "ERROR":
+                            self._on_error(status, line)  # an ERROR event, or no watch event at all
+                            continue
+                        kind, wire_obj = lenient
+                        if isinstance(wire_obj, Skipped) and kind != "BOOKMARK":
+                            self._skipped(wire_obj)
+                            gone = wire_obj.key if kind == "DELETED" and fresh is None else None
+                            if gone is not None and gone in cache:  # its deletion is still news
+                                old_obj = cache.pop(gone)
+                                out.append(Change("deleted", old_obj, old_obj))
+                            continue
                     except msgspec.DecodeError:
                         self._bad("malformed", bytes(line[:80]).decode("utf-8", "replace"))
                         continue
-                    kind = event.type
                     if kind == "BOOKMARK":
                         meta = decoders.bookmark(line)
                         if meta is None or not meta.resource_version:
@@ -268,7 +280,7 @@ class Reflector(Generic[T]):
                     if kind == "ERROR":
                         self._on_error(decoders.error_status(line), line)
                         continue
-                    obj = event.object if convert is None else convert(event.object)
+                    obj = wire_obj if convert is None else convert(wire_obj)
                     ns, obj_name, uid, rv = ident(obj)
                     key = (ns, obj_name)
                     observer.on_event(name)
@@ -315,6 +327,13 @@ class Reflector(Generic[T]):
         cls = {403: errors.ApiForbidden, 401: errors.ApiUnauthorized}.get(status.code, errors.ApiServerError)
         raise cls(f"ERROR in the watch stream of {self.resource.api}: {status.code} {status.reason}: "
                   f"{status.message}", status=status.code, reason=status.reason)
+
+    def _skipped(self, skipped: Skipped) -> None:
+        """One object that cannot be decoded even leniently: it alone is lost, not its list
+        or stream (the cache keeps its last decodable version)."""
+        self.observer.on_object_skipped(self.resource.name, skipped.reason)
+        log.warning("%s: skipped object %s that cannot be decoded (%s): %s", self.name, skipped.where,
+                    skipped.reason, skipped.detail[:300])
 
     def _bad(self, reason: str, detail: str) -> None:
         self.observer.on_bad_line(self.resource.name, reason)

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from podsleuth.watch.lenient import LenientDecoder, Skipped, identify
 from podsleuth.watch.objects import ListMeta, Status
 
 W = TypeVar("W")
@@ -50,11 +51,39 @@ class StatusEvent(msgspec.Struct):
 class Decoders(Generic[W]):
     """One set of reusable decoders per wire type (Decoder objects are immutable)."""
 
-    def __init__(self, wire: type[W]) -> None:
+    def __init__(self, wire: type[W], resource: str = "") -> None:
         self.event: msgspec.json.Decoder[WatchEvent[W]] = msgspec.json.Decoder(WatchEvent[wire])  # type: ignore[valid-type]
         self.page: msgspec.json.Decoder[ObjectList[W]] = msgspec.json.Decoder(ObjectList[wire])  # type: ignore[valid-type]
         self._bookmark = msgspec.json.Decoder(BookmarkEvent)
         self._status = msgspec.json.Decoder(StatusEvent)
+        self._raw_event = msgspec.json.Decoder(WatchEvent[msgspec.Raw])
+        self._raw_page = msgspec.json.Decoder(ObjectList[msgspec.Raw])
+        self.item: LenientDecoder[W] = LenientDecoder(wire, resource or wire.__name__)
+
+    def page_items(self, body: bytes) -> tuple[ListMeta, list[W | Skipped]]:
+        """A list page whose strict decode failed, object by object: each item decoded
+        (leniently) or the reason it was skipped. Raises DecodeError when the page itself
+        (not one of its items) is broken."""
+        page = self._raw_page.decode(body)
+        out: list[W | Skipped] = []
+        for raw in page.items or ():
+            try:
+                out.append(self.item.decode(raw))
+            except Skipped as e:
+                out.append(identify(raw, e))
+        return page.metadata, out
+
+    def lenient_event(self, line: bytes | memoryview) -> tuple[str, W | Skipped] | None:
+        """A watch line whose strict decode failed: (type, object or why it was skipped); None
+        when the envelope itself is not a watch event."""
+        try:
+            event = self._raw_event.decode(line)
+        except msgspec.DecodeError:
+            return None
+        try:
+            return event.type, self.item.decode(event.object)
+        except Skipped as e:
+            return event.type, identify(event.object, e)
 
     def bookmark(self, line: bytes | memoryview) -> BookmarkMeta | None:
         try:
