@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from podsleuth.config_checks import check_duplicate_keys, check_settings
 from podsleuth.durations import parse_duration
 from podsleuth.errors import ConfigError
 
@@ -154,7 +155,21 @@ class NodeAgentSettings(_Section):
     timeout: Seconds = 5.0
 
 
+class ClusterSettings(_Section):
+    name: str = Field(default="", max_length=63, pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """Stamped on every incident as ``cluster`` and part of its fingerprint, so watchers of
+    several clusters can share one store. Default: the kubeconfig context, ``in-cluster`` in a pod."""
+
+
+class UiSettings(_Section):
+    external_url: str = Field(default="", pattern=r"^$|^https?://[^\s]+$")
+    """Where users reach the console (e.g. ``https://podsleuth.example.com``): alerts link to
+    ``<external_url>/incidents/<id>``."""
+
+
 class Settings(_Section):
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     store: str | None = None
@@ -184,12 +199,13 @@ def parse_settings(text: str, *, source: str = "<config>") -> Settings:
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
+    check_duplicate_keys(root, source)
     if data is None:
         return Settings()
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, not {type(data).__name__}")
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
@@ -200,6 +216,13 @@ def parse_settings(text: str, *, source: str = "<config>") -> Settings:
             raise ConfigError(f"{where}: unknown key {key!r}") from None
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{where}: {key}: {msg}") from None
+
+    def line_ref(loc: tuple[Any, ...]) -> str:
+        line = _line_of(root, loc)
+        return f"{source}:{line}" if line else source
+
+    check_settings(settings.model_dump(by_alias=True), line_ref)
+    return settings
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

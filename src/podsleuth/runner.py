@@ -68,6 +68,7 @@ class WatchPipeline:
         streaming_list: bool = False,
         diagnoser: Diagnoser | None = None,
         diagnose: bool = True,
+        cluster: str = "",
     ) -> None:
         self.client = client
         self.settings = settings
@@ -76,7 +77,9 @@ class WatchPipeline:
         self.clock = clock
         self.namespaces = tuple(dict.fromkeys([*settings.watch.namespaces, *namespaces]))
         self.knowledge = knowledge if knowledge is not None else KnowledgeBase.default()
-        self.detector = Detector(settings.watch, classify=self.knowledge.signature_of, await_events=True)
+        self.detector = Detector(
+            settings.watch, classify=self.knowledge.signature_of, await_events=True, cluster=cluster
+        )
         self.streaming_list = streaming_list
         self._diagnoses: dict[str, dict[str, Any]] = {}
         self.diagnoser: Diagnoser | None = None

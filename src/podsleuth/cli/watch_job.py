@@ -299,6 +299,7 @@ class WatchJob:
             metrics=metrics,
             namespaces=self.namespaces,
             streaming_list=self.streaming_list,
+            cluster=self.settings.cluster.name or ("demo" if self.demo else client.credentials.context),
         )
         election = self.election
         if self.output == "text":

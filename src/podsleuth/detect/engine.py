@@ -77,8 +77,10 @@ class Detector:
         catalog: Catalog | None = None,
         default_ignore: Sequence[IgnoreRule] | None = None,
         await_events: bool = False,
+        cluster: str = "",
     ) -> None:
-        """``await_events``: the caller reports ``on_synced("events", ...)``; until then stuck
+        """``cluster``: stamped on incidents and part of their fingerprints.
+        ``await_events``: the caller reports ``on_synced("events", ...)``; until then stuck
         pods are not called unexplained (pods are listed before events at start-up)."""
         self._th = settings.thresholds
         self._catalog = catalog if catalog is not None else load_catalog()
@@ -89,6 +91,7 @@ class Detector:
             resolve_after=self._th.resolve_after,
             classify=classify,
             collect_logs=settings.collect_logs,
+            cluster=cluster,
         )
         if default_ignore is None:
             default_ignore = DEFAULT_IGNORE if settings.default_ignore else ()

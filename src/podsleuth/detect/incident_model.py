@@ -52,6 +52,8 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     node_incident: str | None = None
     """A pod incident on a node that is NotReady or under pressure: that node incident's id
     (the pod's failure is likely the node's doing)."""
+    cluster: str | None = None
+    """The watcher's cluster name (config ``cluster.name``, default the kubeconfig context)."""
 
     def to_contract(self) -> dict[str, Any]:
         """CONTRACT.md's ``incident`` object (RFC3339 UTC times), plus the extra keys."""
@@ -85,6 +87,7 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
             "labels": dict(self.labels),
             "resolved_at": rfc3339(self.resolved_at),
             "node_incident": self.node_incident,
+            "cluster": self.cluster,
         }
 
 

@@ -81,8 +81,10 @@ class Tracker:
         resolve_after: float,
         classify: Classify | None,
         collect_logs: bool,
+        cluster: str = "",
     ) -> None:
         self._catalog = catalog
+        self._cluster = cluster
         self._timers = timers
         self._resolve_after = timedelta(seconds=resolve_after)
         self._classify = classify
@@ -228,9 +230,15 @@ class Tracker:
 
     def _fingerprint(self, subject: Subject, a: Anomaly) -> str:
         if subject.pod is None:
-            return node_fingerprint(node=subject.node or "", category=a.category, condition=a.condition)
+            return node_fingerprint(
+                node=subject.node or "", category=a.category, condition=a.condition, cluster=self._cluster
+            )
         return pod_fingerprint(
-            namespace=subject.namespace or "", owner=subject.owner, container=a.container, category=a.category
+            namespace=subject.namespace or "",
+            owner=subject.owner,
+            container=a.container,
+            category=a.category,
+            cluster=self._cluster,
         )
 
     def _new(self, fp: str, subject: Subject, a: Anomaly, now: datetime) -> _Open:
@@ -333,6 +341,7 @@ class Tracker:
             wants_logs=inc.wants_logs,
             resolved_at=resolved_at,
             node_incident=self._node_incident(s) if s.pod is not None and s.node else None,
+            cluster=self._cluster or None,
         )
 
     def _node_incident(self, s: Subject) -> str | None:

@@ -52,13 +52,22 @@ def resolve_owner(meta: ObjectMeta) -> Owner:
     return Owner(kind="Pod", name=meta.name)
 
 
-def pod_fingerprint(*, namespace: str, owner: Owner, container: str | None, category: str) -> str:
-    """Stable across pods of a workload, restarts of podsleuth and re-lists."""
-    return _digest(f"pod\x00{namespace}\x00{owner.kind}\x00{owner.name}\x00{container or ''}\x00{category}")
+def pod_fingerprint(
+    *, namespace: str, owner: Owner, container: str | None, category: str, cluster: str = ""
+) -> str:
+    """Stable across pods of a workload, restarts of podsleuth and re-lists; distinct per
+    cluster, so watchers of several clusters can share one store."""
+    text = f"pod\x00{namespace}\x00{owner.kind}\x00{owner.name}\x00{container or ''}\x00{category}"
+    return _digest(_in_cluster(cluster, text))
 
 
-def node_fingerprint(*, node: str, category: str, condition: str | None) -> str:
-    return _digest(f"node\x00{node}\x00{category}\x00{condition or ''}")
+def node_fingerprint(*, node: str, category: str, condition: str | None, cluster: str = "") -> str:
+    return _digest(_in_cluster(cluster, f"node\x00{node}\x00{category}\x00{condition or ''}"))
+
+
+def _in_cluster(cluster: str, text: str) -> str:
+    """No cluster name keeps the fingerprints of stores written before clusters had names."""
+    return f"cluster\x00{cluster}\x00{text}" if cluster else text
 
 
 def _digest(text: str) -> str:

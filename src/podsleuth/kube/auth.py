@@ -34,6 +34,8 @@ class Credentials:
     configuration: Any
     loader: Any = None
     source: str = ""
+    context: str = ""
+    """The kubeconfig context used, or ``in-cluster``: the default cluster name of incidents."""
 
     _refresh: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One exec-plugin run at a time: after expiry every reflector asks at once."""
@@ -87,8 +89,9 @@ def _ssl_context(cfg: Any) -> ssl.SSLContext | None:
     return context
 
 
-def _check_kubeconfig(path: Path, context: str | None) -> None:
-    """Fail with one line naming the problem before the library fails with a traceback."""
+def _check_kubeconfig(path: Path, context: str | None) -> str:
+    """Fail with one line naming the problem before the library fails with a traceback;
+    returns the name of the context that will be used."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -107,6 +110,7 @@ def _check_kubeconfig(path: Path, context: str | None) -> None:
                               f"pass --context (available: {available})")
     if wanted not in names:
         raise KubeconfigError(f"context '{wanted}' not found in {path} (available: {available})")
+    return str(wanted)
 
 
 def _resolve(kubeconfig: str | None) -> Path | None:
@@ -128,7 +132,9 @@ def _in_cluster(cfg: Any) -> Credentials:
         incluster_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
     except Exception as e:  # the library raises ConfigException or OSError
         raise KubeconfigError(f"in-cluster config unusable: {e}") from e
-    return Credentials(str(cfg.host), _ssl_context(cfg), cfg.tls_server_name, cfg, None, "in-cluster")
+    return Credentials(
+        str(cfg.host), _ssl_context(cfg), cfg.tls_server_name, cfg, None, "in-cluster", context="in-cluster"
+    )
 
 
 async def load_credentials(*, kubeconfig: str | None, context: str | None) -> Credentials:
@@ -137,7 +143,7 @@ async def load_credentials(*, kubeconfig: str | None, context: str | None) -> Cr
     cfg = Configuration()
     if path is None:
         return _in_cluster(cfg)
-    _check_kubeconfig(path, context)
+    used = _check_kubeconfig(path, context)
     try:
         loader = await kube_config.load_kube_config(
             config_file=str(path), context=context, client_configuration=cfg, persist_config=False
@@ -148,4 +154,6 @@ async def load_credentials(*, kubeconfig: str | None, context: str | None) -> Cr
     except Exception as e:  # ConfigException, exec plugin failures, bad cert files
         first = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         raise KubeconfigError(f"kubeconfig {path}: {first}") from e
-    return Credentials(str(cfg.host).rstrip("/"), ssl_context, cfg.tls_server_name, cfg, loader, str(path))
+    return Credentials(
+        str(cfg.host).rstrip("/"), ssl_context, cfg.tls_server_name, cfg, loader, str(path), context=used
+    )
