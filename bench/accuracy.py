@@ -24,7 +24,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "tests" / "corpus"
-KINDS = ("messages", "kernel", "pods")
+KINDS = ("messages", "kernel", "pods", "situations")
 
 
 def load_runner(kind: str) -> ModuleType:
