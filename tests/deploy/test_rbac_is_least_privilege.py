@@ -13,6 +13,7 @@ from tests.deploy.conftest import by_kind, objects
 WATCHER_ALLOWED = {
     ("", "pods"): {"get", "list", "watch"},
     ("", "pods/log"): {"get"},
+    ("", "serviceaccounts"): {"get"},  # imagePullSecrets names of a refused pull's pod
     ("", "events"): {"get", "list", "watch", "create"},
     ("events.k8s.io", "events"): {"get", "list", "watch", "create"},
     ("", "nodes"): {"get", "list", "watch"},

@@ -16,7 +16,7 @@ from tests.lab.test_seed_incident import REAL
 
 @REAL
 def test_pipeline_finds_the_restarted_daemon_and_its_oom_kill() -> None:
-    with seeded_incident() as s:
+    with seeded_incident(variant="restart") as s:
         t0 = time.monotonic()
         run = asyncio.run(run_lab(s, within=20))
         elapsed = time.monotonic() - t0
@@ -49,6 +49,27 @@ def test_pipeline_finds_the_restarted_daemon_and_its_oom_kill() -> None:
 
 
 @REAL
+def test_pipeline_names_deleted_source_restart_and_oom_kill() -> None:
+    """The default (literal) variant: a live daemon, so no dead connection to point at -- the
+    diagnosis must still name the deleted source, the ``nonempty`` restart and the OOM kill."""
+    with seeded_incident() as s:
+        run = asyncio.run(run_lab(s, within=20))
+    final = run.final()
+    assert final is not None and final.incident.diagnosis is not None, run.changes
+    d = final.incident.diagnosis
+    assert d["root_cause"] == "stale-fuse-bind-after-daemon-restart", d["summary"]
+    assert d["rule"] == "stale-fuse-deleted-root-after-restart" and d["confidence"] >= 0.9
+    assert f"{s.subvolume_path}//deleted" in d["summary"]
+    assert "OOM-killed and restarted with -o nonempty" in d["summary"]
+    assert f"new pid {s.new_daemon_pid}" in d["summary"]
+    assert f"pid {s.old_daemon_pid}" in d["explanation"] and "/proc/self/fd" in d["explanation"]
+    assert any("nonempty" in r for r in d["remediation"])
+    assert any("memory limit" in r and str(s.old_daemon_pid) in r for r in d["remediation"])
+    mount = next(e for e in d["evidence"] if e["source"] == "node-agent:mountinfo")
+    assert mount["data"]["root_deleted"] and mount["data"]["probe"]["status"] == "ok"
+
+
+@REAL
 def test_cli_json_prints_watch_contract_lines() -> None:
     from podsleuth.cli.lab import group
 
@@ -61,4 +82,4 @@ def test_cli_json_prints_watch_contract_lines() -> None:
     assert lines[0]["event"] == "incident.opened"
     last = lines[-1]["incident"]
     assert last["diagnosis"]["root_cause"] == "stale-fuse-bind-after-daemon-restart"
-    assert "transport endpoint is not connected" in last["message"]
+    assert "(via /proc/self/fd/" in last["message"] and "no such file or directory" in last["message"]

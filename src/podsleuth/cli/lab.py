@@ -59,10 +59,10 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
 @click.option(
     "--variant",
     type=click.Choice(["restart", "deleted"]),
-    default="restart",
+    default="deleted",
     show_default=True,
-    help="restart: pod bind left on the dead FUSE connection; deleted: its source dir was "
-    "also removed first (//deleted root).",
+    help="deleted: the founding write-up's literal state (live daemon, //deleted bind root, runc "
+    "'via /proc/self/fd' ENOENT); restart: pod bind left on the dead FUSE connection (ENOTCONN).",
 )
 @output_option
 def seed_incident(keep: bool, variant: str, output: str) -> None:
@@ -77,7 +77,7 @@ def seed_incident(keep: bool, variant: str, output: str) -> None:
         else:
             click.echo(msg, err=True)
 
-    with seeded_incident(variant="deleted" if variant == "deleted" else "restart", progress=progress) as s:
+    with seeded_incident(variant="restart" if variant == "restart" else "deleted", progress=progress) as s:
         if output == "text":
             click.echo(f"\nrunc {s.runc_version} says:\n  {s.runtime_error}")
             click.echo(

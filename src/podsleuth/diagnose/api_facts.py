@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from podsleuth.diagnose import api_images
 from podsleuth.diagnose import api_objects as o
-from podsleuth.diagnose.api_pods import node_pods
+from podsleuth.diagnose.api_pods import csinode, node_pods
 from podsleuth.diagnose.evidence import Case
 from podsleuth.errors import ApiError, ApiForbidden, ApiNotFound
 from podsleuth.kube import KubeClient
@@ -61,13 +62,14 @@ async def collect(client: KubeClient, case: Case, *, call_timeout: float) -> o.P
         if pod is not None:
             await _events(api, case, pod)
             await _volumes(api, case, pod)
+            await api_images.collect(api, case, pod)
         await _config_ref(api, case, s.namespace)
     node = case.facts.get("node")
     if isinstance(node, str) and node:
         await _node(api, case, node)
         await node_pods(api, case, node)
         if case.facts.get("csi_driver") and case.facts.get("category") == "volume-mount":
-            await _csinode(api, case, node)
+            await csinode(api, case, node)
     return pod
 
 
@@ -173,6 +175,8 @@ def _event_time(e: CoreEvent) -> str:
 async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
     ns, target = pod.metadata.namespace, case.facts.get("volume")
     unbound: list[str] = []
+    missing: list[str] = []
+    bound: list[str] = []
     claims = [v for v in pod.spec.volumes or [] if v.persistent_volume_claim is not None][:MAX_PVCS]
     for v in pod.spec.volumes or []:
         if v.csi is not None and v.csi.driver and target in (None, v.name):
@@ -191,6 +195,7 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         if pvc is None:
             if path in api.not_found:
                 unbound.append(claim)
+                missing.append(claim)
                 case.add("api:pvc", f"PVC {ns}/{claim} (volume {v.name}) does not exist", {"pvc": claim})
             continue
         if pvc.status.phase != "Bound":
@@ -200,6 +205,8 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
                 f"PVC {ns}/{claim} is {pvc.status.phase or 'not bound'}",
                 {"pvc": claim, "phase": pvc.status.phase, "storage_class": pvc.spec.storage_class_name},
             )
+        if pvc.status.phase == "Bound":
+            bound.append(claim)
         pv_name = pvc.spec.volume_name
         if not pv_name or (target is not None and target not in (pv_name, v.name) and len(claims) > 1):
             continue
@@ -220,6 +227,10 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         case.add("api:volume", words, {k: v for k, v in f.items() if v}, **f)
     if unbound:
         case.facts["unbound_pvcs"] = unbound
+    if missing:
+        case.facts["missing_pvcs"] = missing
+    if bound:
+        case.facts["bound_pvcs"] = bound
 
 
 class _Config(o._Wire):
@@ -287,19 +298,4 @@ async def _node(api: Api, case: Case, name: str) -> None:
         node_taints=taints,
         node_unschedulable=bool(node.spec.unschedulable),
         node_allocatable=node.status.allocatable or {},
-    )
-
-
-async def _csinode(api: Api, case: Case, node: str) -> None:
-    driver = case.facts["csi_driver"]
-    cn = await api.get(f"/apis/storage.k8s.io/v1/csinodes/{node}", o.CsiNode, what=f"CSINode {node}")
-    if cn is None and f"/apis/storage.k8s.io/v1/csinodes/{node}" not in api.not_found:
-        return
-    names = [d.name for d in (cn.spec.drivers or [])] if cn else []
-    registered = driver in names
-    case.add(
-        "api:csinode",
-        f"CSI driver {driver} is {'' if registered else 'NOT '}registered on node {node}",
-        {"registered_drivers": names},
-        csi_driver_registered=registered,
     )

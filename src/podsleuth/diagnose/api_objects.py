@@ -72,6 +72,7 @@ class PodSpecFull(_Wire):
     volumes: list[Volume] | None = None
     image_pull_secrets: list[LocalRef] | None = None
     node_selector: dict[str, str] | None = None
+    service_account_name: str | None = None
 
 
 class PodStatusFull(_Wire):

@@ -23,9 +23,13 @@ SAME_FAILURE_CATEGORIES = frozenset({"container-start", "volume-mount", "contain
 
 
 def driver_tokens(driver: str) -> list[str]:
-    """``cephfs.csi.ceph.com`` -> ``["cephfs"]``: what plugin pods and images are named after."""
-    first = driver.split(".")[0].lower()
-    return [t for t in {first, first.replace("-", "")} if t and t != "csi"]
+    """``cephfs.csi.ceph.com`` -> ``["cephfs"]``, ``csi.juicefs.com`` -> ``["juicefs"]``: what plugin
+    pods and images are named after (the first label that is not a generic word)."""
+    first = next((p.lower() for p in driver.split(".") if p.lower() not in _GENERIC), "")
+    return [t for t in {first, first.replace("-", "")} if t]
+
+
+_GENERIC = frozenset({"csi", "k8s", "io", "com", "org", "net", "driver", "storage"})
 
 
 def is_plugin_pod(pod: o.PodFull, driver: str) -> bool:
@@ -83,6 +87,8 @@ def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
     f: dict[str, Any] = {
         "plugin_found": True,
         "plugin_pod": f"{p.metadata.namespace}/{p.metadata.name}",
+        "plugin_namespace": p.metadata.namespace,
+        "plugin_name": p.metadata.name,
         "plugin_pod_uid": p.metadata.uid,
         "plugin_restarts": restarts(p),
         "plugin_ready": all(c.ready for c in p.status.container_statuses or []),
@@ -140,3 +146,19 @@ def _peers(case: Case, pods: list[o.PodFull]) -> None:
             {"pods": others},
             peers_failing=len(others),
         )
+
+
+async def csinode(api: Api, case: Case, node: str) -> None:
+    """Is the volume's CSI driver registered on the node (kubelet's view, via CSINode)?"""
+    driver = case.facts["csi_driver"]
+    cn = await api.get(f"/apis/storage.k8s.io/v1/csinodes/{node}", o.CsiNode, what=f"CSINode {node}")
+    if cn is None and f"/apis/storage.k8s.io/v1/csinodes/{node}" not in api.not_found:
+        return
+    names = [d.name for d in (cn.spec.drivers or [])] if cn else []
+    registered = driver in names
+    case.add(
+        "api:csinode",
+        f"CSI driver {driver} is {'' if registered else 'NOT '}registered on node {node}",
+        {"registered_drivers": names},
+        csi_driver_registered=registered,
+    )

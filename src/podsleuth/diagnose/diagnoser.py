@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from podsleuth.config import NodeAgentSettings
@@ -39,6 +40,19 @@ events are classified too, and a more specific signature of the same category wi
 NODE_CATEGORIES = frozenset({"container-start", "volume-mount", "oom-killed", "stuck-terminating"})
 """Categories whose cause may live on the node (mounts, FUSE daemons, kernel OOM kills)."""
 _PROBE_RE = re.compile(r"^(Liveness|Readiness|Startup) probe (?:failed|errored): ?(.*)$", re.DOTALL)
+_SANDBOX_ID_RE = re.compile(r'(sandbox|container) \\?"[0-9a-f]{12,64}\\?"')
+DETAIL_MAX = 300
+
+
+def error_detail(message: str) -> str:
+    """The innermost error of a gRPC-wrapped runtime message (after the last ``desc = ``), without
+    64-hex sandbox ids, bounded: the specific words (plugin type, socket path, "no IP addresses
+    available") a summary should carry."""
+    tail = message[-4 * DETAIL_MAX :]
+    i = tail.rfind("desc = ")
+    text = tail[i + len("desc = ") :] if i >= 0 else tail
+    text = " ".join(_SANDBOX_ID_RE.sub(r"\1", text).split())
+    return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 3] + "..."
 
 
 class Diagnoser:
@@ -116,9 +130,46 @@ class Diagnoser:
         return best
 
 
+def _data(case: Case, source: str) -> dict[str, Any]:
+    return next((e.data for e in reversed(case.evidence) if e.source == source), {})
+
+
+def serving_daemon(case: Case) -> None:
+    """The daemon serving the pod's mount *now* (agent's mountinfo record), when no
+    ``fuse-daemon-restarted`` finding named one: a live daemon over a ``//deleted`` root is the
+    founding write-up's literal state.  It counts as restarted when it started after the kernel
+    OOM-killed the plugin's daemon, or when it runs with ``nonempty`` (only a re-mount needs it)."""
+    f = case.facts
+    mount = _data(case, "node-agent:mountinfo")
+    if isinstance(mount.get("root"), str) and mount.get("root_deleted"):
+        f.setdefault("mount_root", mount["root"])
+    daemons = [d for d in mount.get("fuse_daemons") or [] if isinstance(d, dict)]
+    if f.get("daemon_pid") is not None or not daemons:
+        return
+    d = daemons[-1]
+    start = d.get("start_time")
+    killed = _data(case, "node-agent:kernel").get("time") if f.get("daemon_oom_killed") else None
+    nonempty = any("nonempty" in str(a) for a in d.get("cmdline") or [])
+    # both clocks are boot-time estimates (kmsg's monotonic stamp, /proc's start ticks): 2 s slack
+    after_oom = isinstance(start, int | float) and isinstance(killed, int | float) and start >= killed - 2.0
+    f.update(
+        daemon_pid=d.get("pid"),
+        daemon_comm=d.get("comm"),
+        daemon_started=datetime.fromtimestamp(start, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if isinstance(start, int | float)
+        else None,
+        daemon_nonempty=nonempty,
+        daemon_restarted=after_oom or nonempty,
+        daemon_live=True,
+        fuse_connection=mount.get("fuse_connection"),
+    )
+
+
 def derive(case: Case) -> None:
     """Facts the rules and templates need that combine other facts."""
     f = case.facts
+    serving_daemon(case)
+    f["nonempty_clause"] = " with -o nonempty" if f.get("daemon_nonempty") else ""
     me = f"{f.get('namespace')}/{f.get('pod')}"
     f["other_pods"] = [k for k in case.affected if k != me]
     if f.get("daemon_oom_killed"):
@@ -141,10 +192,11 @@ def derive(case: Case) -> None:
     reasons = f.get("scheduler_reasons")
     if isinstance(reasons, dict):
         f["sched_insufficient"] = sorted(
-            str(r)[len("Insufficient ") :] for r in reasons if str(r).startswith("Insufficient ")
+            str(r)[len("Insufficient ") :] for r in reasons if str(r).lower().startswith("insufficient ")
         )
-        f["sched_taints"] = sorted(str(r) for r in reasons if "taint" in str(r))
+        f["sched_taints"] = sorted(str(r) for r in reasons if "taint" in str(r).lower())
     message = str(f.get("event_message") or case.subject.message)
+    f.setdefault("error_detail", error_detail(message))
     m = _PROBE_RE.match(message.strip())
     if m:
         kind = m.group(1).lower()
@@ -166,32 +218,57 @@ def derive(case: Case) -> None:
 def conclude(case: Case, rules: RuleSet, classification: Classification) -> dict[str, Any]:
     f = case.facts
     rule = rules.first(f)
-    evidence = [e.to_dict() for e in case.evidence]
     if rule is None:
         score = classification.score * SIGNATURE_WEIGHT if classification.signature else 0.2
         score -= sum(GAP_PENALTY.get(g, 0.05) for g in case.gaps)
-        return {
+        detail = str(f.get("error_detail") or "")
+        summary = classification.summary
+        if classification.signature and detail and detail.lower() not in summary.lower():
+            summary = f"{summary} - {detail}"  # the catalogue's wording is generic; the message is not
+        diagnosis: dict[str, Any] = {
             "root_cause": classification.signature or case.subject.category,
             "rule": None,
-            "summary": classification.summary
+            "summary": summary
             if classification.signature
             else f"{case.subject.category}: {case.subject.reason}: {case.subject.message[:200]}",
             "explanation": classification.root_cause,
             "confidence": round(max(MIN_CONFIDENCE, min(score, 0.99)), 3),
-            "evidence": evidence,
             "remediation": list(classification.remediation),
         }
-    diagnosis: dict[str, Any] = {
-        "root_cause": rule.cause,
-        "rule": rule.id,
-        "summary": render(rule.summary, f),
-        "explanation": render(rule.root_cause, f),
-        "confidence": rule.score(f, case.gaps),
-        "evidence": evidence,
-        "remediation": rule.remedies(f),
-    }
-    if case.gaps:
+        checks: list[str] = [*classification.next_checks_api, *classification.next_checks_node]
+    else:
+        diagnosis = {
+            "root_cause": rule.cause,
+            "rule": rule.id,
+            "summary": render(rule.summary, f),
+            "explanation": render(rule.root_cause, f),
+            "confidence": rule.score(f, case.gaps),
+            "remediation": rule.remedies(f),
+        }
+        # the rule's own checks; else the matched signature's (the catalogue has some for most)
+        checks = rule.checks(f) or [*classification.next_checks_api, *classification.next_checks_node]
+    _contradictions(case, rules, diagnosis, checks)
+    diagnosis["evidence"] = [e.to_dict() for e in case.evidence]
+    if checks:
+        diagnosis["next_checks"] = list(dict.fromkeys(checks))
+    if rule is not None and case.gaps:
         diagnosis["unchecked"] = sorted(set(case.gaps))
-    if rule.correlate and f.get("node"):
+    if rule is not None and rule.correlate and f.get("node"):
         diagnosis["group"] = group_of(case, rule.cause)
     return diagnosis
+
+
+def _contradictions(case: Case, rules: RuleSet, diagnosis: dict[str, Any], checks: list[str]) -> None:
+    """Facts that cannot all be true lower the confidence and are said, in the summary too: the
+    reader must not take a conclusion built on one side of a contradiction at face value."""
+    found = rules.contradicted(case.facts, str(diagnosis["root_cause"]))
+    if not found:
+        return
+    said = [render(c.say, case.facts) for c in found]
+    for c, text in zip(found, said, strict=True):
+        case.add("contradiction", text, {"id": c.id, "lowered_by": c.lower})
+        checks.extend(c.checks(case.facts))
+    lowered = float(diagnosis["confidence"]) - sum(c.lower for c in found)
+    diagnosis["confidence"] = round(max(MIN_CONFIDENCE, lowered), 3)
+    diagnosis["contradictions"] = [{"id": c.id, "said": t} for c, t in zip(found, said, strict=True)]
+    diagnosis["summary"] = f"{diagnosis['summary']} - but: {'; '.join(said)}"

@@ -47,4 +47,9 @@ def render_diagnosis(diagnosis: dict[str, Any], *, title: str) -> str:
     lines += ["", "remediation:"]
     for n, step in enumerate(diagnosis.get("remediation") or [], start=1):
         lines += _wrap(f"{n}. {step}", "  ")
+    checks = diagnosis.get("next_checks") or []
+    if checks:
+        lines += ["", "next checks (would confirm or refute it):"]
+        for n, check in enumerate(checks, start=1):
+            lines += _wrap(f"{n}. {check}", "  ")
     return "\n".join(lines) + "\n"

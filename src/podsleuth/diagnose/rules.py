@@ -90,6 +90,8 @@ class Rule(_Model):
     summary: str
     root_cause: str
     remediation: list[str | Remedy] = Field(min_length=1)
+    next_checks: list[str | Remedy] = Field(default_factory=list)
+    """What would confirm or refute the cause, as exact commands (same templates as remediation)."""
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
         if self.categories and facts.get("category") not in self.categories:
@@ -107,29 +109,69 @@ class Rule(_Model):
         return round(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, value)), 3)
 
     def remedies(self, facts: Mapping[str, Any]) -> list[str]:
-        out = []
-        for item in self.remediation:
-            if isinstance(item, Remedy):
-                if not all(facts.get(r) not in (None, "", [], False) for r in item.requires):
-                    continue
-                item = item.text
-            out.append(render(item, facts))
-        return out
+        return _items(self.remediation, facts)
+
+    def checks(self, facts: Mapping[str, Any]) -> list[str]:
+        return _items(self.next_checks, facts)
+
+
+def _items(items: list[str | Remedy], facts: Mapping[str, Any]) -> list[str]:
+    out = []
+    for item in items:
+        if isinstance(item, Remedy):
+            if not all(facts.get(r) not in (None, "", [], False) for r in item.requires):
+                continue
+            item = item.text
+        out.append(render(item, facts))
+    return out
+
+
+class Contradiction(_Model):
+    """Two facts that cannot both be true: whatever rule matched, one of its inputs is wrong (or
+    the world changed between the reads), so the diagnosis loses ``lower`` and says ``say``
+    instead of silently trusting one side. ``causes`` limits it to conclusions built on one side
+    (empty = any); ``when``/``any`` as in rules."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    causes: list[str] = Field(default_factory=list)
+    when: list[Condition] = Field(min_length=1)
+    any: list[Condition] = Field(default_factory=list)
+    lower: float = Field(gt=0.0, le=1.0)
+    say: str
+    next_checks: list[str | Remedy] = Field(default_factory=list)
+
+    def checks(self, facts: Mapping[str, Any]) -> list[str]:
+        return _items(self.next_checks, facts)
+
+    def holds(self, facts: Mapping[str, Any], cause: str) -> bool:
+        if self.causes and cause not in self.causes:
+            return False
+        if not all(c.holds(facts) for c in self.when):
+            return False
+        return not self.any or any(c.holds(facts) for c in self.any)
 
 
 class RuleSet(_Model):
     rules: list[Rule]
+    contradictions: list[Contradiction] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:
-        ids = [r.id for r in self.rules]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate rule ids: {', '.join(dupes)}")
+        for kind, ids in (
+            ("rule", [r.id for r in self.rules]),
+            ("contradiction", [c.id for c in self.contradictions]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(dupes)}")
         return self
 
     def first(self, facts: Mapping[str, Any]) -> Rule | None:
         return next((r for r in self.rules if r.matches(facts)), None)
+
+    def contradicted(self, facts: Mapping[str, Any], cause: str) -> list[Contradiction]:
+        """Every contradiction among the facts that bears on ``cause`` (all of them are said)."""
+        return [c for c in self.contradictions if c.holds(facts, cause)]
 
 
 _FIELD = re.compile(r"\{(\w+)(?:\|((?:[^{}]|\{\w+\})*))?\}")

@@ -9,7 +9,10 @@ Run as ``python -m podsleuth.lab.fusefs MOUNTPOINT [--hang-getattr] [-o opt,opt]
 the foreground until killed or unmounted.  The hidden ``--memory-hog-file NAME`` makes a write to
 ``/NAME`` start allocating memory without bound, so ``podsleuth lab seed-incident`` can get the
 daemon OOM-killed by the kernel inside a memory cgroup quickly (writing a big file through FUSE
-would take minutes: every 4 KiB write copies the whole in-memory file).
+would take minutes: every 4 KiB write copies the whole in-memory file).  The hidden
+``--control-file NAME`` makes ``remove PATH`` / ``recreate PATH`` written to ``/NAME`` change the
+tree *behind the kernel's back* (no FUSE request tells the kernel), the way a server-side change
+or a daemon that rebuilt its state looks to the kernel: its cached dentries are stale.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def _hog_forever() -> None:
         chunks.append(b"\x01" * (4 << 20))
 
 
-def _make_ops(hang_getattr: bool, hog_file: str | None = None) -> Any:
+def _make_ops(hang_getattr: bool, hog_file: str | None = None, control_file: str | None = None) -> Any:
     import fuse  # lazy: fusepy is a test/lab extra
 
     class MemoryFS(fuse.Operations):  # type: ignore[misc]
@@ -46,6 +49,23 @@ def _make_ops(hang_getattr: bool, hog_file: str | None = None) -> Any:
             self.data: dict[str, bytes] = {}
             self.hang = hang_getattr
             self.hog = "/" + hog_file if hog_file else None
+            self.control = "/" + control_file if control_file else None
+            self.stash: dict[str, dict[str, dict[str, Any]]] = {}
+
+        def _command(self, text: str) -> None:
+            """``remove PATH``: PATH and everything below vanish; ``recreate PATH``: they come back
+            with new ctimes (a new directory with the old contents)."""
+            verb, _, path = text.strip().partition(" ")
+            with self.lock:
+                if verb == "remove":
+                    gone = {p: n for p, n in self.nodes.items() if p == path or p.startswith(path + "/")}
+                    for p in gone:
+                        del self.nodes[p]
+                    self.stash[path] = gone
+                elif verb == "recreate":
+                    now = time.time()
+                    for p, n in self.stash.pop(path, {}).items():
+                        self.nodes[p] = {**n, "st_ctime": now, "st_mtime": now}
 
         def getattr(self, path: str, fh: Any = None) -> dict[str, Any]:
             if self.hang:
@@ -82,6 +102,9 @@ def _make_ops(hang_getattr: bool, hog_file: str | None = None) -> Any:
             return self.data.get(path, b"")[offset:offset + size]
 
         def write(self, path: str, buf: bytes, offset: int, fh: Any) -> int:
+            if path == self.control:
+                self._command(buf.decode("utf-8", "replace"))
+                return len(buf)
             if path == self.hog:
                 threading.Thread(target=_hog_forever, daemon=True).start()
                 return len(buf)
@@ -129,13 +152,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="mount options, e.g. -o nonempty,allow_other")
     parser.add_argument("--fsname", default="podsleuth-fusefs")
     parser.add_argument("--memory-hog-file", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--control-file", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import fuse  # lazy
 
     options = _parse_options(args.options)
     options.setdefault("fsname", args.fsname)
-    fuse.FUSE(_make_ops(args.hang_getattr, args.memory_hog_file), args.mountpoint, foreground=True,
-              nothreads=False, **options)
+    ops = _make_ops(args.hang_getattr, args.memory_hog_file, args.control_file)
+    fuse.FUSE(ops, args.mountpoint, foreground=True, nothreads=False, **options)
     return 0
 
 

@@ -6,7 +6,11 @@ checked against the kernel and runtime they describe.  :func:`seeded_incident` b
 the way a node gets there -- ceph-fuse style staging mount in a memory-limited plugin cgroup, a
 kubelet pod volume bound from a subvolume of it, a kernel OOM kill, ceph-csi's fuse recovery
 (lazy unmount + a new daemon mounted ``-o nonempty`` at the same place), and a container start
-with ``runc`` -- and hands back every fact the rest of the pipeline needs.  Leaving the block
+with ``runc`` -- and hands back every fact the rest of the pipeline needs.  ``variant="deleted"``
+(the default) then re-publishes the pod path from the new daemon and has that live daemon
+replace the subvolume directory behind the kernel, leaving the write-up's literal state (stat
+works, root ``//deleted``, binds ENOENT, runc's ``via /proc/self/fd`` error); ``"restart"`` leaves
+the pod's bind on the dead connection (ENOTCONN).  docs/lab.md has the kernel details.  Leaving the block
 (normally, by exception, Ctrl-C or SIGTERM) removes every process, mount and cgroup it made.
 """
 
@@ -148,38 +152,28 @@ def _find_oom(pid: int, cgroup: MemoryCgroup, timeout: float = 5.0) -> dict[str,
     raise LabError(f"daemon pid {pid} died but the kernel logged no OOM kill for it")
 
 
-def _stat_errno(path: str, timeout: float = 2.0) -> int | None:
-    """``stat`` in a thread so a hung mount cannot hang us; None = it worked, -1 = no answer."""
-    box: list[int | None] = []
-
-    def worker() -> None:
-        try:
-            os.stat(path)
-            box.append(None)
-        except OSError as e:
-            box.append(e.errno)
-
-    t = threading.Thread(target=worker, daemon=True)
-    t.start()
-    t.join(timeout)
-    return box[0] if box else -1
-
-
-def _wait_errno(path: str, want: int, timeout: float = 5.0) -> str:
-    """Until ``stat`` (what runc does first) fails with ``want``: FUSE answers from cached
-    attributes for about a second after the daemon died, and runc would then get further."""
-    deadline = time.monotonic() + timeout
-    got: int | None = None
-    while time.monotonic() < deadline:
-        got = _stat_errno(path)
-        if got == want:
-            break
-        time.sleep(0.1)
-    return "ok" if got is None else "hung" if got == -1 else errno.errorcode.get(got, str(got))
+def _deleted_root(staging: str, subvolume: str, target: str, base: str, conn: int,
+                  step: Callable[[str], None]) -> tuple[str, str]:
+    """The founding write-up's literal state on the live new daemon (docs/lab.md): re-publish the
+    pod path from the new mount, then the daemon replaces the subvolume directory under it."""
+    with open(os.path.join(staging + subvolume, "home.json"), "w", encoding="utf-8") as f:
+        f.write('{"title": "home"}\n')
+    sm.lazy_umount(target)
+    sm.bind(staging + subvolume, target)
+    step(f"kubelet retry: NodePublish bound globalmount{subvolume} of the new daemon onto the pod path again")
+    root = sm.replace_behind_kernel(staging, subvolume, target)
+    if not root.endswith("//deleted"):
+        raise LabError(f"the kernel kept the pod mount's root ({root!r}): no //deleted")
+    step(f"the new daemon replaced {subvolume} (removed, looked up: ENOENT, recreated) behind the kernel: "
+         f"pod mount root is {root} on live connection {conn}")
+    err_name = sm.errno_name(sm.stat_errno(target))
+    bind_err = sm.bind_errno(target, os.path.join(base, "bind-test"))
+    step(f"pod volume path: stat {err_name}; mount --bind of it: {bind_err}")
+    return err_name, bind_err
 
 
 @contextlib.contextmanager
-def seeded_incident(*, workdir: str | None = None, variant: Variant = "restart",
+def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
                     progress: Callable[[str], None] = lambda _msg: None,
                     runc: str = "runc") -> Iterator[SeededIncident]:
     """Everything exists inside the ``with`` block; all of it is gone after it (see module doc)."""
@@ -235,10 +229,6 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "restart",
             if not healthy.ok:
                 raise LabError(f"runc fails even with a healthy volume (bundle problem): {healthy.error}")
             step("runc creates a container with the healthy volume bound at /data")
-            if variant == "deleted":
-                os.unlink(os.path.join(staging + subvolume, "home.json"))
-                os.rmdir(staging + subvolume)
-                step(f"subvolume dir {subvolume} removed while bound: pod mount root is now //deleted")
             with contextlib.suppress(OSError), open(os.path.join(staging, sm.HOG_FILE), "wb") as hog:
                 hog.write(b"go")
             step(f"daemon pid {old.pid} starts allocating memory inside its cgroup")
@@ -259,8 +249,12 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "restart",
             os.makedirs(staging + subvolume, exist_ok=True)
             step(f"new FUSE daemon pid {new.pid} mounted -o nonempty at the same staging path "
                  f"(connection {dev2}); {subvolume} exists again")
-            err_name = _wait_errno(target, errno.ENOTCONN)
-            step(f"pod volume path: {err_name} (still on dead connection {dev})")
+            bind_err = ""
+            if variant == "restart":
+                err_name = sm.wait_errno(target, errno.ENOTCONN)
+                step(f"pod volume path: {err_name} (still on dead connection {dev})")
+            else:
+                err_name, bind_err = _deleted_root(staging, subvolume, target, base, dev2, step)
             result = seed_runc.create(bundle, state, runc)
             if result.ok:
                 raise LabError("runc started the container although the pod volume is broken")
@@ -274,6 +268,7 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "restart",
                 volume_handle=handle, subvolume_path=subvolume, node_name=node, plugin_pod_uid=plugin_uid,
                 cgroup=cgroup.name, pod_mount_errno=err_name, started=started,
                 extra={"seed_seconds": round(time.time() - started, 2), "old_connection": dev,
+                       "mount_bind_error": bind_err,
                        "new_connection": dev2, "memory_limit_bytes": MEMORY_LIMIT})
             yield seeded
     finally:

@@ -16,9 +16,17 @@ def test_packaged_rules_validate_and_render_with_no_facts() -> None:
         assert rule.remedies({}) or all(not isinstance(r, str) for r in rule.remediation)
 
 
-def test_founding_cause_has_a_confirmed_and_a_suspected_rule() -> None:
+def test_founding_cause_has_confirmed_rules_for_both_forms_and_a_suspected_one() -> None:
     causes = [r.id for r in load_rules().rules if r.cause == "stale-fuse-bind-after-daemon-restart"]
-    assert causes == ["stale-fuse-bind-confirmed", "stale-fuse-bind-suspected"]
+    assert causes == ["stale-fuse-bind-confirmed", "stale-fuse-deleted-root-after-restart",
+                      "stale-fuse-bind-suspected"]
+
+
+def test_packaged_contradictions_render_with_no_facts() -> None:
+    found = load_rules().contradictions
+    assert len(found) >= 3
+    for c in found:
+        assert render(c.say, {}) and c.lower > 0
 
 
 @pytest.mark.parametrize(
@@ -43,6 +51,12 @@ def test_founding_cause_has_a_confirmed_and_a_suspected_rule() -> None:
             "rules: [{id: x, cause: y, confidence: 2, summary: s, root_cause: r, remediation: [a]}]",
             "confidence",
         ),
+        (
+            "rules: []\ncontradictions: [{id: c, when: [{fact: a, is: 1}], lower: 0.2, say: s},"
+            " {id: c, when: [{fact: a, is: 1}], lower: 0.2, say: s}]",
+            "duplicate contradiction",
+        ),
+        ("rules: []\ncontradictions: [{id: c, when: [], lower: 0.2, say: s}]", "when"),
     ],
 )
 def test_bad_rules_are_rejected_naming_the_problem(text: str, problem: str) -> None:

@@ -137,17 +137,32 @@ _EVICT_RES: Final = (
 )
 
 
+_QUANTITY_RE: Final = re.compile(r"(?P<num>\d{1,18}(?:\.\d{1,9})?)(?P<unit>[KMGTPE]i?|[kmun])?")
+_UNITS: Final = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+                 "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50, "Ei": 2.0**60,
+                 "m": 1e-3, "u": 1e-6, "n": 1e-9}
+
+
+def quantity(text: str) -> float | None:
+    """A Kubernetes quantity (``7499Mi``, ``776Ki``, ``250m``) as a number; None if it is not one."""
+    m = _QUANTITY_RE.fullmatch(text)
+    return float(m.group("num")) * _UNITS[m.group("unit") or ""] if m else None
+
+
 def eviction(text: str, lowered: str) -> Facts:
+    """The resource and the container that used most of it: kubelet lists every container over
+    its request in message order, not by usage."""
     facts: Facts = {}
-    for rx in _EVICT_RES:
+    for rx in (_EVICT_RES[0], _EVICT_RES[2]):
         m = rx.search(text)
         if m:
-            facts.update(
-                {
-                    f"evicted_{k}" if k != "resource" else "eviction_resource": v
-                    for k, v in m.groupdict().items()
-                }
-            )
+            facts.update({f"evicted_{k}" if k != "resource" else "eviction_resource": v.rstrip(".")
+                          for k, v in m.groupdict().items()})
+    users = [(m.group("container"), m.group("usage")) for m in _EVICT_RES[1].finditer(text)][:32]
+    if users:
+        top = max(users, key=lambda u: quantity(u[1]) or 0.0)
+        facts.update(evicted_container=top[0], evicted_usage=top[1],
+                     evicted_containers=[f"{c} ({u})" for c, u in users])
     return facts
 
 

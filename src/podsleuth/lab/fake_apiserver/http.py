@@ -9,6 +9,7 @@ ERROR event carrying a 410 Status inside the 200 stream (or, optionally, a plain
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,11 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
     target = parse_path(api, request.path)
     if target is None:
         return status(404, "NotFound", "the server could not find the requested resource")
+    if api.delay > 0:
+        await asyncio.sleep(api.delay)
+    if api.failing > 0:
+        api.failing -= 1
+        return status(api.fail_code, *_FAULTS.get(api.fail_code, _FAULTS[500]))
     q = request.query
     if request.method == "POST" and target.name is None:
         return forbidden(api, "create", target) or await _create(api, request, target)
@@ -102,6 +108,11 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
 
 
 TOKENREVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+_FAULTS = {  # reason and message of the Status kube-apiserver sends with these codes
+    500: ("InternalError", "Internal error occurred: etcdserver: request timed out"),
+    503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+    429: ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
+}
 
 
 async def _token_review(api: FakeApiServer, request: web.Request) -> web.StreamResponse:

@@ -2,7 +2,8 @@
 
 It serves the real wire protocol (see ``http``) from an in-memory ``Store`` and lets a test
 change the world (``put``/``delete``/``compact``) and break it (``drop_watches``, ``stall_watches``,
-``inject_error``, ``inject_line``, ``stop``/``start`` on the same port, RBAC ``deny``, a bearer
+``inject_error``, ``inject_line``, ``fail_requests`` (HTTP 5xx answers), ``slow_requests``
+(delayed answers), ``stop``/``start`` on the same port, RBAC ``deny``, a bearer
 ``token`` that must match, ``disable_group``). ``add_token_review`` registers the tokens its
 TokenReview endpoint vouches for.
 """
@@ -77,6 +78,9 @@ class FakeApiServer:
         self.token_reviews: dict[str, str] = {}  # token -> username
         self.token_review_users: dict[str, tuple[str, tuple[str, ...]]] = {}  # username -> uid, groups
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.failing = 0  # the next N resource requests are answered with fail_code
+        self.fail_code = 500
+        self.delay = 0.0  # seconds every request waits before it is answered
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -218,6 +222,16 @@ class FakeApiServer:
         """Push a raw line (garbage, wrong shape, huge) into every open watch."""
         for conn in self.watches:
             conn.queue.put_nowait(raw if raw.endswith(b"\n") else raw + b"\n")
+
+    def fail_requests(self, n: int, *, code: int = 500) -> None:
+        """Answer the next ``n`` resource requests (list, get, watch, create, replace) with an
+        HTTP ``code`` Status (500 InternalError, 503 ServiceUnavailable, 429 TooManyRequests),
+        as an overloaded or restarting kube-apiserver does."""
+        self.failing, self.fail_code = n, code
+
+    def slow_requests(self, seconds: float) -> None:
+        """Delay every request's answer by ``seconds`` (0 = back to normal): a slow server."""
+        self.delay = seconds
 
     def bookmark(self) -> None:
         """Send a BOOKMARK at the current resourceVersion to watches that allow them."""
