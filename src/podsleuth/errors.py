@@ -2,13 +2,16 @@
 
 ::
 
-    PodsleuthError                 anything podsleuth reports as a one-line message
+    PodsleuthError                 anything podsleuth reports as a one-line message (exit 1
+                                   unless the class sets ``exit_code``)
     ├── UsageError                 bad input from the user: exit code 2
     │   ├── ConfigError            a config file that is missing, unparsable or invalid
     │   ├── KubeconfigError        no usable kubeconfig / in-cluster config
-    │   └── InputError             a bad input file or argument (diagnose, node check)
+    │   ├── InputError             a bad input file or argument (diagnose, node check)
+    │   └── ResourceError          an unusable resource of the environment: store, port, /proc,
+    │                              token file (a directory, read-only, not a database, in use)
     ├── KnowledgeBaseError         a shipped data file (signatures, rules) that does not validate
-    └── ApiError                   the Kubernetes API answered with an error, or not at all
+    └── ApiError                   the Kubernetes API answered with an error, or not at all (exit 2)
         ├── ApiUnreachable         connection refused, DNS, TLS, timeout
         ├── ApiForbidden           403: names the verb and resource that RBAC lacks
         ├── ApiUnauthorized        401: bad or expired credentials
@@ -46,12 +49,25 @@ class InputError(UsageError):
     """A bad input file or argument."""
 
 
+class ResourceError(UsageError):
+    """A resource the command was pointed at cannot be used: a ``--store`` that is a directory,
+    read-only, not a database or of a newer schema; a ``--listen`` port in use; a ``--proc``
+    that does not exist; an empty token file. Exit code 2, like bad input: it is fixed by
+    changing the command line or the environment, not the code."""
+
+
 class KnowledgeBaseError(PodsleuthError):
     """A shipped data file (signatures, rules) that does not validate: a bug in the package."""
 
 
 class ApiError(PodsleuthError):
-    """The Kubernetes API answered with an error status, or could not be reached."""
+    """The Kubernetes API answered with an error status, or could not be reached.
+
+    Exit code 2, like an unusable resource: the cluster the kubeconfig names cannot be used by
+    this command (down, wrong address, credentials, RBAC); exit 1 stays "findings" (--fail-on).
+    """
+
+    exit_code = 2
 
     def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
         super().__init__(message)

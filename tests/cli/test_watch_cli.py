@@ -103,7 +103,10 @@ def test_unreachable_server_retries_without_crashing(tmp_path: Path) -> None:
     port = free_port()
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}", token="t")
     result = _podsleuth("watch", "--kubeconfig", str(kubeconfig), "--duration", "3", "-o", "json")
-    assert result.returncode == 0, result.stderr
+    # it retried for the whole --duration, then says it never saw the cluster: exit 2, not 0
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("podsleuth: error: the watch ended before")
+    assert result.stderr.count("watch restart") >= 3
     assert result.stdout == ""
     assert f"127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,7 +1,9 @@
 """The ``podsleuth`` command line: one module per subcommand, wired here.
 
 Every error podsleuth raises on purpose becomes one line on stderr and an exit code (2 for bad
-usage or input); an unexpected exception still prints a traceback, because that is a bug.
+usage or input); so does an error of the environment that escaped the command's own checks (an
+``OSError`` or a SQLite error: a full disk, a read-only store, a port in use), exit 2 as an
+unusable resource. Any other unexpected exception still prints a traceback, because that is a bug.
 
 Subcommands are imported when used, not at start: ``podsleuth node check`` on a node must not
 pay for importing the watcher, the knowledge base and the chat libraries (a second of start-up
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -37,7 +42,7 @@ def _first_podsleuth_error(group: BaseExceptionGroup[BaseException]) -> BaseExce
     """The error to report from a task group: a PodsleuthError if one of the tasks raised one
     (it has the one-line message), else the group itself (a bug: traceback)."""
     for leaf in _leaves(group):
-        if isinstance(leaf, PodsleuthError | KeyboardInterrupt):
+        if isinstance(leaf, PodsleuthError | KeyboardInterrupt | OSError | sqlite3.Error):
             return leaf
     return group
 
@@ -46,6 +51,18 @@ def _leaves(e: BaseException) -> list[BaseException]:
     if isinstance(e, BaseExceptionGroup):
         return [leaf for sub in e.exceptions for leaf in _leaves(sub)]
     return [e]
+
+
+def environment_error(e: BaseException) -> str:
+    """One line for an error of the environment: ``OSError`` gives its strerror and file name."""
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    text = " ".join(str(e).split()) or type(e).__name__
+    return f"{type(e).__name__}: {text}"[:500]
+
+
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _Group(click.Group):
@@ -61,6 +78,33 @@ class _Group(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Click's own usage errors as one line too ("podsleuth: error: ...", exit 2) instead of
+        usage + hint + message: scripts and the contract expect one line naming the problem."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **kwargs)
+        except _NO_ARGS_IS_HELP as e:  # bare ``podsleuth``: the help text is the answer
+            e.show()
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            hint = f" (see {e.ctx.command_path} --help)" if isinstance(e, click.UsageError) and e.ctx else ""
+            message = " ".join(e.format_message().split())
+            click.echo(f"podsleuth: error: {message}{hint}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("podsleuth: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             try:
@@ -75,7 +119,12 @@ class _Group(click.Group):
             ctx.exit(e.exit_code)
         except PodsleuthError as e:
             click.echo(f"podsleuth: error: {e}", err=True)
-            ctx.exit(1)
+            ctx.exit(getattr(e, "exit_code", 1))
+        except (OSError, sqlite3.Error) as e:
+            if isinstance(e, BrokenPipeError):
+                raise  # the reader went away (``| head``): click exits quietly
+            click.echo(f"podsleuth: error: {environment_error(e)}", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("podsleuth: interrupted", err=True)
             ctx.exit(130)

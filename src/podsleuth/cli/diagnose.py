@@ -1,7 +1,10 @@
 """``podsleuth diagnose``: classify failure messages offline with the signature knowledge base.
 
 ``messages`` streams: one result per input line, written as soon as it is classified, so that
-a large file or a pipe needs no memory and a bad line costs only its own error object.
+a large file or a pipe needs no memory and a bad line costs only its own error object. Input is
+JSON lines by default; ``--input-format lines`` takes raw log lines instead (dmesg, journalctl,
+containerd logs), each line one message. ``message -`` reads one message, e.g. a pasted
+``kubectl describe`` Events table, from stdin.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import click
 from podsleuth.cli.options import output_option
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
 from podsleuth.errors import InputError
+from podsleuth.jsontext import clean, dumps, replace_surrogates
 
 
 @click.group(name="diagnose")
@@ -28,9 +32,12 @@ def group() -> None:
 def _open_input(path: str) -> IO[str]:
     if path == "-":
         # Bytes that are not UTF-8 must not abort the stream: decode them as U+FFFD.
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        # Only "\n" ends a line (not "\r", not U+2028), so output line N answers input line N.
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+    if os.path.isdir(path):
+        raise InputError(f"cannot read input file {path}: is a directory")
     try:
-        return open(path, encoding="utf-8", errors="replace")
+        return open(path, encoding="utf-8", errors="replace", newline="\n")
     except OSError as e:
         raise InputError(f"cannot read input file {path}: {e.strerror or e}") from e
 
@@ -49,18 +56,24 @@ def _parse_line(number: int, line: str) -> tuple[str, str | None] | dict[str, An
     reason = obj.get("reason")
     if reason is not None and not isinstance(reason, str):
         return {"line": number, "error": '"reason" must be a string when given'}
-    return message, reason
+    # Lone surrogates ("x\ud800") cannot be encoded as UTF-8: replace them before anything.
+    return replace_surrogates(message), None if reason is None else replace_surrogates(reason)
 
 
 def _results(
-    kb: KnowledgeBase, lines: Iterator[str]
+    kb: KnowledgeBase, lines: Iterator[str], raw_lines: bool = False
 ) -> Iterator[dict[str, Any] | tuple[str, str | None, Classification]]:
     """Per input line: the error object, or (message, reason, classification). A blank line
-    gets an error object too, so output line N always answers input line N."""
+    gets an error object too, so output line N always answers input line N. With
+    ``raw_lines`` a line is the message itself (a log line), not a JSON object."""
     for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
+        line = raw.strip(" \t\r\n")
         if not line:
             yield {"line": number, "error": "empty line"}
+            continue
+        if raw_lines:
+            text = replace_surrogates(line)
+            yield text, None, kb.classify(text)
             continue
         parsed = _parse_line(number, line)
         if isinstance(parsed, dict):
@@ -122,18 +135,26 @@ def _text_report(c: Classification, message: str | None = None) -> str:
     help="json: one result object per input line, same order (the default here, for scripts); "
     "text: a readable block per message.",
 )
-def messages(input_path: str, output: str) -> None:
+@click.option(
+    "--input-format",
+    type=click.Choice(["jsonl", "lines"]),
+    default="jsonl",
+    show_default=True,
+    help='jsonl: one {"message": ..., "reason": ...} object per line; lines: every line is a message '
+    "(raw log lines: dmesg, journalctl -k, containerd or kubelet logs), prefixes are understood.",
+)
+def messages(input_path: str, output: str, input_format: str) -> None:
     """Classify failure messages offline, one result per input line in the same order.
 
     A line that is not a JSON object with a string "message" yields {"line": N, "error": ...}
-    in its place; blank lines are skipped. Output keys: message, reason (if given), category,
-    signature, score, candidates, summary, root_cause, facts, next_checks (API then node),
-    next_checks_api, next_checks_node, remediation.
+    in its place, and so does a blank line ("empty line"). Output keys: message, reason (if
+    given), category, signature, score, candidates, summary, root_cause, facts, next_checks
+    (API then node), next_checks_api, next_checks_node, remediation.
     """
+    stream = _open_input(input_path)  # first: a bad path fails before the knowledge base loads
     kb = KnowledgeBase.default()
-    stream = _open_input(input_path)
     try:
-        _write_results(kb, stream, output)
+        _write_results(kb, stream, output, input_format == "lines")
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, and keep the interpreter's final
         # flush of stdout from raising again.
@@ -143,17 +164,17 @@ def messages(input_path: str, output: str) -> None:
             stream.close()
 
 
-def _write_results(kb: KnowledgeBase, stream: IO[str], output: str) -> None:
-    for item in _results(kb, iter(stream)):
+def _write_results(kb: KnowledgeBase, stream: IO[str], output: str, raw_lines: bool) -> None:
+    for item in _results(kb, iter(stream), raw_lines):
         if isinstance(item, dict):
             if output == "json":
-                click.echo(json.dumps(item, ensure_ascii=False))
+                click.echo(dumps(item))
             else:
-                click.echo(f"line {item['line']}: error: {item['error']}\n")
+                click.echo(clean(f"line {item['line']}: error: {item['error']}\n"))
         elif output == "json":
-            click.echo(json.dumps(_json_result(*item), ensure_ascii=False))
+            click.echo(dumps(_json_result(*item)))
         else:
-            click.echo(_text_report(item[2], item[0]) + "\n")
+            click.echo(clean(_text_report(item[2], item[0]) + "\n"))
 
 
 @group.command(name="message")
@@ -163,12 +184,21 @@ def _write_results(kb: KnowledgeBase, stream: IO[str], output: str) -> None:
 )
 @output_option
 def message(text: str, reason: str | None, output: str) -> None:
-    """Explain one failure message: signature, category, root cause, facts, next checks."""
+    """Explain one failure message: signature, category, root cause, facts, next checks.
+
+    TEXT may be a log line with its prefix or a multi-line paste (a `kubectl describe` Events
+    table): the failing line decides. "-" reads the text from stdin.
+    """
+    if text == "-":
+        text = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace").read()
+    text, reason = clean(text), None if reason is None else clean(reason)  # argv bytes not UTF-8
+    if not text.strip():
+        raise InputError("the message is empty; give the error text to explain")
     c = KnowledgeBase.default().classify(text, reason)
     if output == "json":
-        click.echo(json.dumps(_json_result(text, reason, c), ensure_ascii=False))
+        click.echo(dumps(_json_result(text, reason, c)))
     else:
-        click.echo(_text_report(c))
+        click.echo(clean(_text_report(c)))
 
 
 def _register_pod() -> None:

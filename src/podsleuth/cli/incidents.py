@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import click
 
 from podsleuth.cli.options import output_option, store_option
+from podsleuth.cli.store_access import check_sqlite_path, open_cli_store
 from podsleuth.cli.story_text import story_lines
 from podsleuth.durations import parse_duration
 from podsleuth.errors import InputError
-from podsleuth.store import Store, default_store_path, is_postgres, open_store, sqlite_path
+from podsleuth.store import Store, default_store_path, is_postgres, sqlite_path
 from podsleuth.store.queries import STATES, IncidentFilter, find_incident, list_incidents, story, to_json
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ T = TypeVar("T")
 
 def open_existing(store_url: str | None) -> Callable[[Callable[[Store], Awaitable[T]]], T]:
     """Run ``fn(store)`` on an existing store; a missing SQLite file is an input error."""
+    check_sqlite_path(store_url)
     if not is_postgres(store_url):
         path = sqlite_path(store_url) if store_url else str(default_store_path())
         if path != ":memory:" and not Path(path).is_file():
@@ -36,7 +38,7 @@ def open_existing(store_url: str | None) -> Callable[[Callable[[Store], Awaitabl
 
     def run(fn: Callable[[Store], Awaitable[T]]) -> T:
         async def main() -> T:
-            store = await open_store(store_url)
+            store = await open_cli_store(store_url)
             try:
                 return await fn(store)
             finally:

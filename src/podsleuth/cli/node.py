@@ -10,7 +10,8 @@ import click
 
 from podsleuth.cli.options import output_option
 from podsleuth.durations import parse_duration
-from podsleuth.errors import InputError
+from podsleuth.errors import InputError, ResourceError
+from podsleuth.jsontext import clean, dumps
 from podsleuth.node.layout import DEFAULT_KUBELET_DIR
 from podsleuth.node.tokenreview import SA_CA_FILE, SA_TOKEN_FILE, TokenReviewConfig, in_cluster_api_server
 
@@ -92,6 +93,10 @@ def _options(
     from podsleuth.node.check import CheckOptions
 
     lines: tuple[str, ...] | None = None
+    if not os.path.isdir(proc):
+        raise ResourceError(f"--proc {proc}: no such directory")
+    if mount_pid != "self" and not mount_pid.isdigit():
+        raise InputError(f"--mount-pid {mount_pid!r}: expected a pid or 'self'")
     if kernel_log == "-":
         lines = tuple(sys.stdin.read().splitlines())
         kernel_log = None
@@ -110,6 +115,27 @@ def _options(
         probe_timeout=probe_timeout or 2.0,
         bind_test=bind_test,
     )
+
+
+MIN_TOKEN_BYTES = 16
+"""A shorter bearer token is guessable, and an empty one makes an agent that rejects everyone."""
+
+
+def _check_token_file(path: str) -> None:
+    """Refuse at start a token file that could never authenticate anyone, or anyone at all."""
+    try:
+        with open(path, "rb") as f:
+            token = f.read(65536).strip()
+    except FileNotFoundError:
+        raise InputError(f"--token-file {path}: no such file") from None
+    except OSError as e:
+        raise ResourceError(f"--token-file {path}: {e.strerror or e}") from None
+    if not token:
+        raise ResourceError(f"--token-file {path}: the file is empty (no token)")
+    if len(token) < MIN_TOKEN_BYTES:
+        raise ResourceError(
+            f"--token-file {path}: the token has {len(token)} bytes; at least {MIN_TOKEN_BYTES} are needed"
+        )
 
 
 def _token_review(
@@ -182,9 +208,9 @@ def check(
             log.warning("%s", f.detail)
     if output == "json":
         for f in report.findings:
-            click.echo(f.to_json())
+            click.echo(dumps(f.to_dict()))  # the same escaping of non-UTF-8 paths as node serve
     else:
-        click.echo(render_text(report.findings, summary=report.summary), nl=False)
+        click.echo(clean(render_text(report.findings, summary=report.summary)), nl=False)
     if fail_on and at_or_above(report.findings, fail_on):
         sys.exit(1)
 
@@ -262,14 +288,16 @@ def serve(
 
     if token_file is None and not token_review and not insecure_no_auth:
         raise InputError("--token-file or --token-review is required (or pass --insecure-no-auth explicitly)")
-    if token_file is not None and not os.path.isfile(token_file):
-        raise InputError(f"--token-file {token_file}: no such file")
     review = _token_review(token_review, allow_users, api_server, api_token_file, api_ca_file)
+    if token_file is not None:
+        _check_token_file(token_file)
     if kernel_log == "-":
         raise InputError("--kernel-log - is not supported by serve (stdin is read once)")
     host, _, port = listen.rpartition(":")
     if not port.isdigit() or not host:
         raise InputError(f"--listen {listen!r}: expected HOST:PORT")
+    if not 0 < int(port) <= 65535:
+        raise InputError(f"--listen {listen!r}: port must be 1-65535")
     opts = _options(kubelet_dirs, proc, sys_dir, mount_pid, kernel_log, since, probe_timeout, bind_test)
     assert isinstance(opts, CheckOptions)
     run(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,9 +19,11 @@ from typing import TypeVar
 import click
 
 from podsleuth.cli.options import output_option, store_option
+from podsleuth.cli.store_access import open_cli_store
+from podsleuth.config_checks import pattern_error
 from podsleuth.durations import format_duration, parse_duration
 from podsleuth.errors import InputError
-from podsleuth.store import Store, open_store
+from podsleuth.store import Store
 from podsleuth.store.base import Silence
 
 T = TypeVar("T")
@@ -43,7 +46,13 @@ MATCH_KEYS = frozenset(
 )
 
 
+MAX_SILENCE = 366 * 86400.0
+"""Longest silence: a year (and a day). Longer is a typo, or a rule that belongs in ``watch.ignore``."""
+
+
 def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
+    """``key=value`` pairs; a key given twice is refused rather than silently keeping the last
+    (for any-of, one pattern does it: ``namespace=~(a|b)``)."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -55,6 +64,14 @@ def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
                 f"--match {item!r}: unknown key {key!r}; use one of "
                 f"{', '.join(sorted(MATCH_KEYS))} or label.NAME"
             )
+        if key in out:
+            raise InputError(
+                f"--match {key}= given twice ({out[key]!r} and {value!r}); a silence needs every key "
+                f"to match, so use one pattern for any-of, e.g. {key}=~({out[key]}|{value})"
+            )
+        error = pattern_error(value)
+        if error:
+            raise InputError(f"--match {item!r}: {error}")
         out[key] = value
     if not out:
         raise InputError("give at least one --match key=value")
@@ -63,7 +80,7 @@ def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
 
 def _run(store_url: str | None, fn: Callable[[Store], Awaitable[T]]) -> T:
     async def main() -> T:
-        store = await open_store(store_url)
+        store = await open_cli_store(store_url)
         try:
             return await fn(store)
         finally:
@@ -73,7 +90,21 @@ def _run(store_url: str | None, fn: Callable[[Store], Awaitable[T]]) -> T:
 
 
 def _ts(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339; a stored time out of range (a row written before the bounds) shows as such
+    rather than breaking ``silence list`` for every silence."""
+    try:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return "(out of range)"
+
+
+def _left(s: Silence, now: float) -> str:
+    if s.ends_at <= now:
+        return "expired"
+    try:
+        return f"{format_duration(s.ends_at - now)} left"
+    except (OverflowError, ValueError):
+        return "(out of range)"
 
 
 @click.group(name="silence")
@@ -99,10 +130,12 @@ def add(matches: tuple[str, ...], duration: str, comment: str, output: str, stor
     matchers = parse_matchers(matches)
     try:
         seconds = parse_duration(duration)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:
         raise InputError(f"--for: {e}") from None
-    if seconds <= 0:
+    if not math.isfinite(seconds) or seconds <= 0:
         raise InputError("--for must be positive")
+    if seconds > MAX_SILENCE:
+        raise InputError(f"--for {duration}: at most 366d (one year); for a permanent rule use watch.ignore")
     now = time.time()
     try:
         user = getpass.getuser()
@@ -140,7 +173,7 @@ def list_(include_expired: bool, output: str, store_url: str | None) -> None:
         if output == "json":
             click.echo(json.dumps(_as_json(s, now)))
             continue
-        left = f"{format_duration(s.ends_at - now)} left" if s.ends_at > now else "expired"
+        left = _left(s, now)
         matchers = " ".join(f"{k}={v}" for k, v in s.matchers.items())
         click.echo(f"{s.id}  {matchers}  until {_ts(s.ends_at)} ({left})  by {s.created_by}  {s.comment}")
     if not silences and output == "text":

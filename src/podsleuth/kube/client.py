@@ -22,6 +22,16 @@ from podsleuth.kube.errors import api_error
 Params = Mapping[str, str | int]
 
 DEFAULT_MAX_LINE = 16 * 1024 * 1024
+"""One watch line (one object) at most; a longer one is skipped while reading, never buffered."""
+DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024
+"""One response body (a list page, an object) at most, counted while reading (after gzip)."""
+DEFAULT_MAX_LIST = 1024 * 1024 * 1024
+"""All pages of one paginated list together (the pages of a ``continue`` chain) at most."""
+
+
+class ResponseTooLarge(errors.ApiServerError):
+    """A response, or a paginated list, larger than its cap: a broken or hostile API server.
+    Refused while reading, so memory never holds more than the cap."""
 
 
 class StreamTimeout(errors.ApiUnreachable):
@@ -47,6 +57,9 @@ class KubeClient:
         self.server = credentials.server
         self.request_timeout = request_timeout
         self.connect_timeout = connect_timeout
+        self.max_response = DEFAULT_MAX_RESPONSE
+        self.max_list = DEFAULT_MAX_LIST
+        self._list_bytes: dict[str, int] = {}  # per path: bytes of the current continue chain
         connector = aiohttp.TCPConnector(
             ssl=credentials.ssl if credentials.ssl is not None else False,
             limit=32,
@@ -90,8 +103,21 @@ class KubeClient:
         return errors.ApiUnreachable(f"cannot reach the API server at {self.server}: {what}")
 
     async def get(self, path: str, params: Params | None = None) -> bytes:
-        """GET with a total timeout; the body as bytes."""
-        return await self._send("GET", path, params=params, verb="list" if params is not None else "get")
+        """GET with a total timeout; the body as bytes. A list page continuing a list (a
+        ``continue`` param) counts towards the list's total cap (``max_list``)."""
+        body = await self._send("GET", path, params=params, verb="list" if params is not None else "get")
+        if params is not None:
+            total = len(body) + (self._list_bytes.get(path, 0) if "continue" in params else 0)
+            if total > self.max_list:
+                self._list_bytes.pop(path, None)
+                raise ResponseTooLarge(
+                    f"the list of {path} from {self.server} exceeds {self.max_list >> 20} MiB "
+                    "over its pages: refused (a broken or hostile API server?)"
+                )
+            if len(self._list_bytes) > 64:
+                self._list_bytes.clear()
+            self._list_bytes[path] = total
+        return body
 
     async def post(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
         """POST a JSON object (e.g. create an Event); the created object as bytes."""
@@ -134,9 +160,27 @@ class KubeClient:
                 **self._kwargs(),
             ) as resp:
                 await self._raise_for(resp, verb=verb, path=path)
-                return await resp.read()
+                return await self._read_capped(resp, path)
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise self._unreachable(e) from e
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, path: str) -> bytes:
+        """The body, refused as soon as it passes ``max_response`` (Content-Length or counted)."""
+        limit = self.max_response
+        if resp.content_length is not None and resp.content_length > limit:
+            raise ResponseTooLarge(self._too_large(path, limit))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(self._too_large(path, limit))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, path: str, limit: int) -> str:
+        return (f"a response of {path} from {self.server} exceeds {limit >> 20} MiB: refused "
+                "(a broken or hostile API server?)")
 
     async def stream_batches(
         self, path: str, params: Params, *, read_timeout: float, max_line: int = DEFAULT_MAX_LINE

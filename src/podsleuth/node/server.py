@@ -13,17 +13,22 @@ Why it is shaped like this:
   for by the API server (``--token-review``, :mod:`podsleuth.node.tokenreview`): 401 when it
   does not know the token, 403 when it does but the user is not allowed, 503 when it cannot be
   asked (so the client sees "try again", not "your token is wrong");
+* slow or idle clients cannot hold the agent down (:mod:`podsleuth.node.connlimits`: header
+  timeout, connection cap that evicts the oldest header-less connection, size limits, no
+  keep-alive, no request bodies, rate-limited error logs); ``/v1/probe`` answers are cached for
+  ``cache_ttl`` and concurrent probes of one path share one run, so a burst costs one slot;
 * metrics go to the server's own ``CollectorRegistry``; nothing global is touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hmac
-import json
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +37,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from podsleuth import jsontext
 from podsleuth.durations import parse_duration
-from podsleuth.node import check, layout, mountinfo, probe
+from podsleuth.errors import ResourceError
+from podsleuth.node import check, connlimits, layout, mountinfo, probe
 from podsleuth.node.tokenreview import ReviewUnavailable, TokenReviewConfig, TokenReviewer, Verdict
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class ServerConfig:
     token_review: TokenReviewConfig | None = None  # both None = no auth (--insecure-no-auth)
     max_concurrent: int = 2
     cache_ttl: float = 2.0
+    limits: connlimits.Limits = dataclasses.field(default_factory=connlimits.Limits)
 
 
 class _Token:
@@ -98,6 +106,17 @@ class Agent:
                                     registry=self.registry)
         if self.reviewer is not None:
             self.reviewer.on_call = self.review_calls.inc
+        self.connections = Gauge("podsleuth_node_connections", "open HTTP connections",
+                                 registry=self.registry)
+        self.dropped = Counter("podsleuth_node_connections_dropped",
+                               "connections closed by the agent's limits", ["reason"], registry=self.registry)
+        self.probe_cache_hits = Counter("podsleuth_node_probe_cache_hits",
+                                        "/v1/probe answers served from the cache or a shared in-flight probe",
+                                        registry=self.registry)
+        self.guard = connlimits.ConnectionGuard(config.limits, on_drop=lambda r: self.dropped.labels(r).inc())
+        self.connections.set_function(lambda: self.guard.open)
+        self.probe_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.probe_inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def authenticate(self, request: web.Request) -> web.Response | None:
         """None when the request may proceed, else the 401/403/503 answer to send."""
@@ -168,7 +187,8 @@ def _unauthorized() -> web.Response:
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, default=str))
+    # jsontext: the one escaping of non-UTF-8 paths, shared with ``node check -o json``
+    return web.json_response(data, status=status, dumps=jsontext.dumps)
 
 
 AGENT: web.AppKey[Agent] = web.AppKey("agent", Agent)
@@ -177,7 +197,17 @@ AGENT: web.AppKey[Agent] = web.AppKey("agent", Agent)
 @web.middleware
 async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
     agent = request.app[AGENT]
+    agent.guard.request_started(request.protocol)  # headers complete: the header deadline is met
     endpoint = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+    resp = await _answer(agent, request, handler, endpoint)
+    resp.force_close()  # one request per connection: nothing idles after it
+    return resp
+
+
+async def _answer(agent: Agent, request: web.Request, handler: Any, endpoint: str) -> web.StreamResponse:
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        agent.requests.labels(endpoint, "413").inc()
+        return web.Response(status=413, text="request bodies are not accepted\n")
     open_paths = ("/healthz", "/metrics")
     if request.path not in open_paths:
         denied = await agent.authenticate(request)
@@ -188,7 +218,8 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
         resp: web.StreamResponse = await handler(request)
     except web.HTTPException as e:
         agent.requests.labels(endpoint, str(e.status)).inc()
-        raise
+        return web.Response(status=e.status, text=e.text, headers={
+            k: v for k, v in e.headers.items() if k.lower() not in ("content-type", "content-length")})
     agent.requests.labels(endpoint, str(resp.status)).inc()
     return resp
 
@@ -277,7 +308,37 @@ async def probe_one(request: web.Request) -> web.Response:
                           "elapsed": round(r.elapsed, 4)},
                 "findings": [f.to_dict() for f in found]}
 
-    return _json(await _with_slot(agent, run))
+    return _json(await _cached_probe(agent, path, run))
+
+
+async def _cached_probe(agent: Agent, path: str, run: Any) -> dict[str, Any]:
+    """A fresh cached answer, or the result of a probe of the same path already running, or a
+    new probe in a slot: a burst of identical requests costs one probe, not every slot."""
+    now = time.monotonic()
+    hit = agent.probe_cache.get(path)
+    if hit is not None and now - hit[0] < agent.config.cache_ttl:
+        agent.probe_cache_hits.inc()
+        return hit[1]
+    running = agent.probe_inflight.get(path)
+    if running is not None:
+        agent.probe_cache_hits.inc()
+        return await asyncio.shield(running)
+    future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    agent.probe_inflight[path] = future
+    try:
+        result: dict[str, Any] = await _with_slot(agent, run)
+    except BaseException as e:
+        future.set_exception(e)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody shared it
+        raise
+    else:
+        future.set_result(result)
+        if len(agent.probe_cache) >= 1024:
+            agent.probe_cache.clear()
+        agent.probe_cache[path] = (time.monotonic(), result)
+        return result
+    finally:
+        del agent.probe_inflight[path]
 
 
 async def kernel_events(request: web.Request) -> web.Response:
@@ -307,13 +368,55 @@ def make_app(config: ServerConfig) -> web.Application:
 
 
 def run(config: ServerConfig) -> None:
+    """Serve until SIGTERM/SIGINT; a port that cannot be bound is one line (ResourceError)."""
     if config.token_file is None and config.token_review is None:
         log.warning("serving WITHOUT authentication (--insecure-no-auth)")
     if config.token_review is not None:
         log.info("accepting ServiceAccount tokens of %s (TokenReview at %s)",
                  ", ".join(sorted(config.token_review.allowed_users)), config.token_review.api_server)
-    log.info("node agent listening on %s:%d", config.host, config.port)
-    web.run_app(make_app(config), host=config.host, port=config.port, print=None, access_log=None)
+    try:
+        asyncio.run(serve(config))
+    except OSError as e:
+        raise ResourceError(f"--listen {config.host}:{config.port}: {e.strerror or e}") from None
+    except OverflowError as e:
+        raise ResourceError(f"--listen {config.host}:{config.port}: {e}") from None
 
 
-__all__ = ["Agent", "ServerConfig", "make_app", "run"]
+async def serve(config: ServerConfig, *, started: asyncio.Future[int] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """The agent on its own listener, with the connection limits; ``started`` gets the port."""
+    loop = asyncio.get_running_loop()
+    connlimits.install_log_limits()
+    loop.set_exception_handler(connlimits.loop_exception_handler)
+    app = make_app(config)
+    agent = app[AGENT]
+    kwargs = config.limits.handler_kwargs()
+    runner = web.AppRunner(app, **kwargs)
+    await runner.setup()
+    manager = runner.server
+    assert manager is not None
+    try:
+        listener = await loop.create_server(
+            lambda: connlimits.GuardedHandler(manager, agent.guard, loop=loop, **kwargs),
+            config.host, config.port, backlog=connlimits.listen_backlog(config.limits.max_connections),
+            reuse_address=True)
+    except BaseException:
+        await runner.cleanup()
+        raise
+    port = listener.sockets[0].getsockname()[1]
+    log.info("node agent listening on %s:%d (at most %d connections)", config.host, port, agent.guard.cap)
+    if started is not None:
+        started.set_result(port)
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        listener.close()
+        await runner.cleanup()
+        await listener.wait_closed()
+
+
+__all__ = ["Agent", "ServerConfig", "make_app", "run", "serve"]
