@@ -54,7 +54,7 @@ alerts:
         kubeconfig = api.kubeconfig_path(tmp_path)
 
         first = await _watch(kubeconfig, store, config, 3)
-        assert first[0]["event"] == "incident.opened"
+        assert first[0]["event"] == "incident.opened", first
         assert {line["event"] for line in first[1:]} <= {"incident.updated"}  # e.g. the full diagnosis
         incident_id = first[0]["incident"]["id"]
         assert {line["incident"]["id"] for line in first} == {incident_id}

@@ -26,7 +26,9 @@ def test_exports() -> None:
 
 def test_detector_signatures() -> None:
     params = inspect.signature(Detector.__init__).parameters
-    assert list(params) == ["self", "settings", "classify", "catalog", "default_ignore", "await_events", "cluster"]
+    assert list(params) == [
+        "self", "settings", "classify", "catalog", "default_ignore", "await_events", "cluster"
+    ]
     assert all(
         params[p].kind is inspect.Parameter.KEYWORD_ONLY
         for p in ("classify", "catalog", "default_ignore", "await_events")

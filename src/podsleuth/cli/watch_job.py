@@ -121,7 +121,11 @@ class WatchJob:
         self.notifier: Notifier | None = None
         self.store: Store | None = None
         self.elector: LeaderElector | None = None
-        self.shadow = Shadow() if election is not None else None
+        self.shadow = Shadow()
+        """Every change the detector made, latest per incident: what this process publishes
+        once it leads and has caught up with the store. Without election too: the first changes
+        can come while the store is still being read, and must not be lost (or a receiver's
+        first news of an incident would be an update)."""
         self.active = False
         """True while this process publishes: it leads (or runs without election) and has caught
         up with the store. Standbys print nothing, record nothing, send nothing."""
@@ -134,8 +138,7 @@ class WatchJob:
         self._failed = asyncio.Event()
 
     async def emit(self, change: IncidentChange) -> None:
-        if self.shadow is not None:
-            self.shadow.note(change)
+        self.shadow.note(change)
         if not self.active:
             return
         async with self._publish_lock:
@@ -229,7 +232,7 @@ class WatchJob:
         self.active = True
         self._spawn(self.notifier.run())  # first: what a predecessor left in the outbox goes out now
         async with self._publish_lock:
-            replay = self.shadow.snapshot() if self.shadow is not None else []
+            replay = self.shadow.snapshot()
             records = await self.store.open_incidents()
             self.resumption = Resumption(records)
             await self._catch_up(replay, {r.fingerprint: r for r in records})
@@ -250,7 +253,9 @@ class WatchJob:
                     mapped = self.resumption.apply(change)  # now an update of the stored incident
                     if same_content(mapped, record):
                         continue
-            await self._publish(change, replay=True)
+            # A predecessor may have emitted a change it never delivered: always tell it. Without
+            # election there is no predecessor, only this process's own restart: news only.
+            await self._publish(change, replay=self.election is not None)
             published += 1
         if replay:
             log.info("leader catch-up: %d incident(s) known, %d published", len(replay), published)
