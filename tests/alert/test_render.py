@@ -55,3 +55,17 @@ def test_the_explanation_of_the_cause_is_shown(locale: str, fmt: str) -> None:
     raw["incident"]["diagnosis"]["explanation"] = why
     message = Renderer(locale=locale).render([decode_change(raw)], fmt=fmt)  # type: ignore[arg-type]
     assert why in message.body
+
+
+@pytest.mark.parametrize("locale", ["en", "zh"])
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+def test_each_incident_links_to_its_console_page_and_says_how_to_silence_it(locale: str, fmt: str) -> None:
+    raw = change()
+    incident_id = raw["incident"]["id"]
+    linked = Renderer(locale=locale, external_url="https://podsleuth.example.com/").render(
+        [decode_change(raw)], fmt=fmt  # type: ignore[arg-type]
+    )
+    assert f"https://podsleuth.example.com/incidents/{incident_id}" in linked.body
+    assert f"podsleuth silence add --match id={incident_id}" in linked.body
+    plain = Renderer(locale=locale).render([decode_change(raw)], fmt=fmt)  # type: ignore[arg-type]
+    assert "/incidents/" not in plain.body and f"id={incident_id}" in plain.body

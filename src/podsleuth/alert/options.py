@@ -47,6 +47,9 @@ class AlertOptions:
     """How long an open incident's Alertmanager alert stays firing without news; 0 = 2x repeat_interval."""
     alertmanager_per_category: bool = False
     template_dir: str | None = None
+    external_url: str = ""
+    """The console's address (config ``ui.external_url``): chat/email messages link to each
+    incident's page, ``<external_url>/incidents/<id>``."""
     idle_poll: float = 5.0
     """Upper bound of a worker's sleep, so rows written by another process are noticed."""
     retention: float = 14 * 86400.0

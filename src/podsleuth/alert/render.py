@@ -26,10 +26,12 @@ class Message:
     body: str
 
 
-def _item(change: Change, *, evidence_lines: int) -> dict[str, Any]:
+def _item(change: Change, *, evidence_lines: int, external_url: str = "") -> dict[str, Any]:
     i = change.incident
     d = i.diagnosis
     return {
+        "link": f"{external_url.rstrip('/')}/incidents/{i.id}" if external_url else "",
+        "silence": f"podsleuth silence add --match id={i.id} --for 4h --comment '...'",
         "event": change.event.removeprefix("incident."),
         "resolved": change.resolved,
         "id": i.id,
@@ -56,7 +58,9 @@ def _item(change: Change, *, evidence_lines: int) -> dict[str, Any]:
     }
 
 
-def build_context(changes: Sequence[Change], *, max_detail: int, evidence_lines: int) -> dict[str, Any]:
+def build_context(
+    changes: Sequence[Change], *, max_detail: int, evidence_lines: int, external_url: str = ""
+) -> dict[str, Any]:
     """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest."""
     groups: dict[str, list[Change]] = {}
     for change in changes:
@@ -76,7 +80,7 @@ def build_context(changes: Sequence[Change], *, max_detail: int, evidence_lines:
                 "root_cause": first.diagnosis.root_cause if first.diagnosis else "",
                 "category": first.category,
                 "reason": first.reason,
-                "items": [_item(c, evidence_lines=evidence_lines) for c in shown],
+                "items": [_item(c, evidence_lines=evidence_lines, external_url=external_url) for c in shown],
                 "more_incidents": len(rest),
                 "more_pods": len(pods) if rest else 0,
                 "more_namespaces": len({c.incident.namespace for c in rest}),
@@ -101,6 +105,7 @@ class Renderer:
         template_dir: str | Path | None = None,
         max_detail: int = 5,
         evidence_lines: int = 3,
+        external_url: str = "",
     ) -> None:
         if locale not in LOCALES:
             raise ValueError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
@@ -119,9 +124,15 @@ class Renderer:
         self.locale = locale
         self.max_detail = max_detail
         self.evidence_lines = evidence_lines
+        self.external_url = external_url
 
     def render(self, changes: Sequence[Change], *, fmt: Format, receiver: str = "") -> Message:
-        ctx = build_context(changes, max_detail=self.max_detail, evidence_lines=self.evidence_lines)
+        ctx = build_context(
+            changes,
+            max_detail=self.max_detail,
+            evidence_lines=self.evidence_lines,
+            external_url=self.external_url,
+        )
         ctx["receiver"] = receiver
         title = self.env.get_template(f"title.{self.locale}.j2").render(ctx).strip()
         body = self.env.get_template(f"{fmt}.{self.locale}.j2").render(ctx).strip() + "\n"

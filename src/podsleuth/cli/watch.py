@@ -168,7 +168,11 @@ def command(
     console = None
     if ui_port:
         console = ConsoleOptions(
-            host=ui_host, port=ui_port, token=read_token(ui_token_file), lang=settings.alerts.locale
+            host=ui_host,
+            port=ui_port,
+            token=read_token(ui_token_file),
+            lang=settings.alerts.locale,
+            external_url=settings.ui.external_url,
         )
     job = WatchJob(
         settings=settings,

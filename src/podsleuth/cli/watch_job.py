@@ -31,6 +31,7 @@ from prometheus_client import Gauge
 
 from podsleuth.alert import failpoints
 from podsleuth.alert.notifier import Notifier
+from podsleuth.alert.options import AlertOptions
 from podsleuth.cli.render import render_change
 from podsleuth.cli.ui import ConsoleOptions, start_console
 from podsleuth.config import Settings
@@ -292,8 +293,14 @@ class WatchJob:
         async def kube_post(path: str, body: dict[str, object]) -> None:
             await client.post(path, body)
 
+        options = AlertOptions.from_settings(self.settings.alerts, external_url=self.settings.ui.external_url)
         self.notifier = Notifier(
-            self.settings.alerts, store, kube_post=kube_post, registry=metrics.registry, fence=self._fence
+            self.settings.alerts,
+            store,
+            options=options,
+            kube_post=kube_post,
+            registry=metrics.registry,
+            fence=self._fence,
         )
         health = self.notifier.health
         metrics.degraded = lambda: None if health.problem is None else f"store: {health.problem}"

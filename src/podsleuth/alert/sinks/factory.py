@@ -28,6 +28,7 @@ def build_sinks(
         template_dir=options.template_dir,
         max_detail=options.max_detail,
         evidence_lines=options.evidence_lines,
+        external_url=options.external_url,
     )
     out: dict[str, dict[str, Sink]] = {}
     for r in settings.receivers:
