@@ -193,3 +193,8 @@ def test_aliases_are_walked_once() -> None:
     lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 9)]
     with pytest.raises(ConfigError, match="unknown key"):
         parse_settings("\n".join(lines), source="c.yaml")
+
+
+def test_a_bare_yaml_off_means_off() -> None:
+    """YAML 1.1 reads ``off`` as false; the documented ``discovery: off`` must still work."""
+    assert parse_settings("node_agents: {discovery: off}\n").node_agents.discovery == "off"

@@ -145,8 +145,15 @@ class AlertSettings(_Section):
     routes: list[Route] = Field(default_factory=list)
 
 
+def _yaml_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as false: ``discovery: off``, as documented, means "off"."""
+    return "off" if value is False else value
+
+
 class NodeAgentSettings(_Section):
-    discovery: Literal["daemonset", "static", "local", "off"] = "daemonset"
+    discovery: Annotated[
+        Literal["daemonset", "static", "local", "off"], BeforeValidator(_yaml_off)
+    ] = "daemonset"
     namespace: str = "podsleuth"
     label_selector: str = "app.kubernetes.io/component=node-agent"
     port: int = Field(default=9808, ge=1, le=65535)
