@@ -81,6 +81,8 @@ class WatchPipeline:
             settings.watch, classify=self.knowledge.signature_of, await_events=True, cluster=cluster
         )
         self.streaming_list = streaming_list
+        self.synced_counts: dict[str, int] = {}
+        """Objects in each resource's initial list(s) (summed over namespaces), for the start line."""
         self._diagnoses: dict[str, dict[str, Any]] = {}
         self.diagnoser: Diagnoser | None = None
         if diagnose:
@@ -140,6 +142,7 @@ class WatchPipeline:
             for item in batch:
                 if isinstance(item, Synced):
                     log.info("%s: synced %d objects", reflector.name, item.count)
+                    self.synced_counts[item.resource] = self.synced_counts.get(item.resource, 0) + item.count
                     changes.extend(self.detector.on_synced(item.resource, reflector.namespace, now))
                     continue
                 try:

@@ -1,57 +1,192 @@
-"""The readable live view of ``watch --output text``: one block per incident change."""
+"""The readable live view of ``watch --output text``.
+
+A person watching a terminal wants to see each new incident once, in full, and then only what
+changes: ``LiveView`` prints one block per new incident and one line per later change that a
+person would notice (more pods, a higher count, a cause found or changed), and nothing for
+changes that only refresh data. Lines follow the terminal's width (``$COLUMNS``); a long message
+is shortened in the middle, because its end carries the errno that matters
+(``...: no such file or directory``). Colour only on a terminal, never with ``NO_COLOR``.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import IO, NamedTuple
+
 import click
 
-from podsleuth.detect import IncidentChange
+from podsleuth.detect import Incident, IncidentChange
 
-_KIND = {"incident.opened": "OPENED", "incident.updated": "UPDATED", "incident.resolved": "RESOLVED"}
-_KIND_COLOR = {"incident.opened": "red", "incident.updated": "yellow", "incident.resolved": "green"}
 _SEVERITY_COLOR = {"critical": "red", "error": "magenta", "warning": "yellow"}
-MESSAGE_WIDTH = 300
+MIN_WIDTH = 60
+PAD = " " * 10
+MAX_KNOWN = 50_000
+"""Incidents remembered for one-line updates; the oldest are forgotten past this (they would get
+a full block again, never lose a change)."""
 
 
-def render_change(change: IncidentChange, *, color: bool = False) -> str:
-    inc = change.incident
+def use_color(stream: IO[str]) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
-    def style(text: str, fg: str | None = None, bold: bool = False) -> str:
-        return click.style(text, fg=fg, bold=bold) if color else text
 
-    where = f"{inc.namespace}/{inc.pod}" if inc.pod else f"node/{inc.node}"
-    head = [
-        inc.last_seen.strftime("%H:%M:%S"),
-        style(f"{_KIND[change.kind]:<8}", _KIND_COLOR[change.kind], bold=True),
-        style(f"{inc.severity:<8}", _SEVERITY_COLOR.get(inc.severity)),
-        f"{inc.category:<17}",
-        style(where, bold=True),
-    ]
-    details = []
-    if inc.pod and inc.owner.kind and inc.owner.kind != "Pod":
-        details.append(f"{inc.owner.kind}/{inc.owner.name}")
-    if inc.container:
-        details.append(f"container={inc.container}")
-    if inc.pod and inc.node:
-        details.append(f"node={inc.node}")
-    if inc.count > 1:
-        details.append(f"x{inc.count}")
-    if len(inc.pods) > 1:
-        details.append(f"{len(inc.pods)} pods")
-    lines = [" ".join(head) + ("  " + "  ".join(details) if details else "")]
-    pad = " " * 9
-    message = inc.message if len(inc.message) <= MESSAGE_WIDTH else inc.message[: MESSAGE_WIDTH - 1] + "…"
-    lines.append(f"{pad}{inc.reason}: {message}")
-    if change.kind != "incident.resolved":
-        if inc.signature:
-            lines.append(f"{pad}signature: {inc.signature}")
+def terminal_width() -> int:
+    """``$COLUMNS`` or the terminal's width; 120 when neither is known (a pipe, a log file)."""
+    return max(MIN_WIDTH, shutil.get_terminal_size((120, 24)).columns)
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut in the middle: start and end both stay."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    if width < 10:
+        return text[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + text[len(text) - tail :]
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class _Shown(NamedTuple):
+    """What a person last saw of an incident: a change of any of these is worth a line."""
+
+    occurrences: int
+    pods: int
+    cause: str
+    confidence: int
+    severity: str
+
+
+def _where(inc: Incident) -> str:
+    return f"{inc.namespace}/{inc.pod}" if inc.pod else f"node/{inc.node}"
+
+
+def _cause(inc: Incident) -> tuple[str, int]:
+    diagnosis = inc.diagnosis or {}
+    confidence = diagnosis.get("confidence")
+    percent = round(float(confidence) * 100) if isinstance(confidence, int | float) else -1
+    return str(diagnosis.get("root_cause") or ""), percent
+
+
+def _shown(inc: Incident) -> _Shown:
+    cause, confidence = _cause(inc)
+    return _Shown(inc.count, max(1, len(inc.pods)), cause, confidence, inc.severity)
+
+
+class LiveView:
+    """Turns incident changes into terminal text; one per ``watch``, it remembers what it showed."""
+
+    def __init__(self, *, width: int | None = None, color: bool = False) -> None:
+        self.width = width or terminal_width()
+        self.color = color
+        self._shown: OrderedDict[str, _Shown] = OrderedDict()
+
+    @property
+    def _extra(self) -> int:
+        """Room for colour escape codes, which take no columns on the screen."""
+        return 40 if self.color else 0
+
+    def _style(self, text: str, fg: str | None = None, *, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.color else text
+
+    def render(self, change: IncidentChange) -> str | None:
+        """The text for this change, or None when nothing a person would notice changed."""
+        inc = change.incident
+        if change.kind == "incident.resolved":
+            self._shown.pop(inc.id, None)
+            return self._resolved(inc)
+        last = self._shown.get(inc.id)
+        now = _shown(inc)
+        self._shown[inc.id] = now
+        self._shown.move_to_end(inc.id)
+        if len(self._shown) > MAX_KNOWN:
+            self._shown.popitem(last=False)
+        if last is None:
+            return self._block(inc)
+        if now == last:
+            return None
+        return self._line(inc)
+
+    def _head(self, inc: Incident, mark: str) -> str:
+        sev = self._style(f"{inc.severity.upper():<8}", _SEVERITY_COLOR.get(inc.severity), bold=True)
+        return f"{inc.last_seen.strftime('%H:%M:%S')}  {mark} {sev} {inc.category:<17} "
+
+    def _block(self, inc: Incident) -> str:
+        details = []
+        if inc.pod and inc.owner.kind and inc.owner.kind != "Pod":
+            details.append(f"{inc.owner.kind}/{inc.owner.name}")
+        if inc.container:
+            details.append(f"container={inc.container}")
+        if inc.pod and inc.node:
+            details.append(f"node={inc.node}")
+        if len(inc.pods) > 1:
+            details.append(f"{len(inc.pods)} pods")
+        if inc.count > 1:
+            details.append(f"x{inc.count}")
+        head = self._head(inc, "●") + self._style(_where(inc), bold=True)
+        lines = [clip(head + ("  " + "  ".join(details) if details else ""), self.width + self._extra)]
+        room = self.width - len(PAD)
+        lines.append(PAD + shorten_middle(f"{inc.reason}: {inc.message}", room))
+        cause, confidence = _cause(inc)
         diagnosis = inc.diagnosis or {}
-        if diagnosis.get("summary") or diagnosis.get("root_cause"):
-            lines.append(
-                f"{pad}{style('cause:', bold=True)} {diagnosis.get('summary') or diagnosis['root_cause']}"
-            )
+        if cause:
+            summary = str(diagnosis.get("summary") or "")
+            label = f"cause → {cause}" + (f" ({confidence}%)" if confidence >= 0 else "")
+            lines.append(PAD + self._style(clip(label, room), bold=True))
+            if summary:
+                lines.append(PAD + shorten_middle(summary, room))
+        elif inc.signature:
+            lines.append(PAD + clip(f"signature: {inc.signature}", room))
         for step in list(diagnosis.get("remediation") or [])[:2]:
-            lines.append(f"{pad}{style('fix:', bold=True)} {step}")
+            lines.append(PAD + shorten_middle(f"fix: {step}", room))
         if inc.logs:
-            lines.append(f"{pad}last log lines of the previous container:")
-            lines.extend(f"{pad}  | {line}" for line in inc.logs[-5:])
-    return "\n".join(lines)
+            lines.extend(PAD + clip(f"| {line}", room) for line in inc.logs[-3:])
+        return "\n".join(lines)
+
+    def _line(self, inc: Incident) -> str:
+        """``12:00:01  ~ shop/cart-5f7b  3 pods  x3  cause → container-memory-limit (70%)``"""
+        parts = [self._style(_where(inc), bold=True)]
+        if len(inc.pods) > 1:
+            parts.append(f"{len(inc.pods)} pods")
+        if inc.count > 1:
+            parts.append(f"x{inc.count}")
+        cause, confidence = _cause(inc)
+        if cause:
+            parts.append(f"cause → {cause}" + (f" ({confidence}%)" if confidence >= 0 else ""))
+        text = f"{inc.last_seen.strftime('%H:%M:%S')}  ~ " + "  ".join(parts)
+        return clip(text, self.width + self._extra)
+
+    def _resolved(self, inc: Incident) -> str:
+        lasted = ""
+        if inc.resolved_at is not None:
+            seconds = int((inc.resolved_at - inc.first_seen).total_seconds())
+            took = f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+            lasted = f"  after {took}"
+        mark = self._style("✓", "green", bold=True)
+        when = inc.last_seen.strftime("%H:%M:%S")
+        text = f"{when}  {mark} resolved {inc.category:<17} {_where(inc)}{lasted}"
+        return clip(text, self.width + self._extra)
+
+    def open_table(self, incidents: Sequence[Incident]) -> str:
+        """The incidents still open, most severe first: what a run leaves behind."""
+        if not incidents:
+            return "no open incidents"
+        rank = {"critical": 0, "error": 1, "warning": 2}
+        rows = sorted(incidents, key=lambda i: (rank.get(i.severity, 3), i.category, _where(i)))
+        lines = [f"{len(rows)} open incident(s):"]
+        where_width = min(36, max(len(_where(i)) for i in rows))
+        for inc in rows:
+            seen = self._shown.get(inc.id)  # the detector's copy has no diagnosis: what was shown has
+            cause, confidence = (seen.cause, seen.confidence) if seen else _cause(inc)
+            label = (cause + (f" ({confidence}%)" if confidence >= 0 else "")) if cause else inc.reason
+            pods = f"{len(inc.pods)} pods" if len(inc.pods) > 1 else ""
+            where = shorten_middle(_where(inc), where_width)
+            row = f"  {inc.severity:<8} {inc.category:<17} {where:<{where_width}}  x{inc.count:<3} {pods:<7} "
+            row += label
+            lines.append(clip(row.rstrip(), self.width))
+        return "\n".join(lines)

@@ -32,7 +32,7 @@ from prometheus_client import Gauge
 from podsleuth.alert import failpoints
 from podsleuth.alert.notifier import Notifier
 from podsleuth.alert.options import AlertOptions
-from podsleuth.cli.render import render_change
+from podsleuth.cli.render import LiveView, use_color
 from podsleuth.cli.ui import ConsoleOptions, start_console
 from podsleuth.config import Settings
 from podsleuth.detect import IncidentChange
@@ -95,6 +95,19 @@ def _write_stdout(text: str) -> None:
     sys.stdout.flush()
 
 
+def _plural(n: int, things: str) -> str:
+    return f"{n:,} {things if n != 1 else things[:-1]}"
+
+
+async def _announce_sync(metrics: WatchMetrics, pipeline: WatchPipeline, started: float) -> None:
+    """The live view's start line, once every initial list is in: the watch is really on."""
+    await metrics.synced.wait()
+    counts = pipeline.synced_counts
+    parts = [_plural(counts.get(r, 0), r) for r in ("pods", "nodes", "events")]
+    took = time.monotonic() - started
+    click.echo(f"podsleuth: synced {', '.join(parts)} in {took:.1f} s; watching", err=True)
+
+
 class WatchJob:
     def __init__(
         self,
@@ -114,6 +127,7 @@ class WatchJob:
     ) -> None:
         self.settings, self.kubeconfig, self.context = settings, kubeconfig, context
         self.console = console
+        self.view = LiveView(color=use_color(sys.stdout))
         self.namespaces, self.output, self.duration = namespaces, output, duration
         self.metrics_port, self.metrics_host = metrics_port, metrics_host
         self.streaming_list, self.demo = streaming_list, demo
@@ -154,12 +168,13 @@ class WatchJob:
             return  # a stored incident re-detected after a restart, no new occurrence: old news
         change = news
         if self.output == "json":
-            text = json.dumps(change.to_contract(), ensure_ascii=False) + "\n"
+            text: str | None = json.dumps(change.to_contract(), ensure_ascii=False)
         else:
-            text = render_change(change, color=sys.stdout.isatty()) + "\n"
-        # a slow reader of stdout (a full pipe) must not freeze the event loop: lease renewal,
-        # watch reads and deliveries go on; one writer thread keeps the lines in order
-        await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, text)
+            text = self.view.render(change)  # None: nothing a person would notice changed
+        if text is not None:
+            # a slow reader of stdout (a full pipe) must not freeze the event loop: lease renewal,
+            # watch reads and deliveries go on; one writer thread keeps the lines in order
+            await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, text + "\n")
         failpoints.hit("publish.before-store")
         if self.notifier is not None:
             try:
@@ -356,6 +371,8 @@ class WatchJob:
                 elector_task = asyncio.create_task(self.elector.run())
             work = asyncio.create_task(pipeline.run())
             tasks = [work]
+            if self.output == "text":
+                tasks.append(asyncio.create_task(_announce_sync(metrics, pipeline, time.monotonic())))
             stopper = asyncio.create_task(stop.wait())
             failed = asyncio.create_task(self._failed.wait())
             waiting = {work, stopper, failed} | ({elector_task} if elector_task is not None else set())
@@ -375,6 +392,9 @@ class WatchJob:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.output == "text" and (self.active or election is None):
+                table = self.view.open_table(pipeline.detector.open_incidents())
+                await asyncio.get_running_loop().run_in_executor(self._stdout, _write_stdout, table + "\n")
             await pipeline.aclose()
             unwritten = await self.notifier.backlog.flush_within(UNWRITTEN_GRACE)
             await self.notifier.aclose()
