@@ -123,10 +123,26 @@ def group() -> None:
 )
 @click.option("--for", "duration", required=True, help="How long, e.g. 30m, 2h, 1d.")
 @click.option("--comment", default="", help="Why; shown by `silence list`.")
+@click.option(
+    "--console",
+    "console_url",
+    default=None,
+    help="Add it through a console's API instead of a local store, e.g. the in-cluster watcher's "
+    "(kubectl port-forward svc/podsleuth-watcher 8080:ui, then http://127.0.0.1:8080).",
+)
+@click.option("--token-file", default=None, help="With --console: the file with the console's write token.")
 @output_option
 @store_option
-def add(matches: tuple[str, ...], duration: str, comment: str, output: str, store_url: str | None) -> None:
-    """Add a silence."""
+def add(
+    matches: tuple[str, ...],
+    duration: str,
+    comment: str,
+    console_url: str | None,
+    token_file: str | None,
+    output: str,
+    store_url: str | None,
+) -> None:
+    """Add a silence (to the store, or through a console with --console)."""
     matchers = parse_matchers(matches)
     try:
         seconds = parse_duration(duration)
@@ -141,8 +157,16 @@ def add(matches: tuple[str, ...], duration: str, comment: str, output: str, stor
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, user, now)
-    _run(store_url, lambda s: s.add_silence(silence))
+    if console_url is not None:
+        from podsleuth.cli.console_client import post_silence
+
+        made = post_silence(
+            console_url, token_file, matchers=matchers, duration=duration, comment=comment, user=user
+        )
+        silence = Silence(str(made["id"]), matchers, now, float(made["ends_at"]), comment, user, now)
+    else:
+        silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, user, now)
+        _run(store_url, lambda s: s.add_silence(silence))
     if output == "json":
         click.echo(json.dumps(_as_json(silence, now)))
     else:
