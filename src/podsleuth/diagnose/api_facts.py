@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from podsleuth.diagnose import api_images
+from podsleuth.diagnose import api_context, api_images
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.api_pods import csinode, node_pods
 from podsleuth.diagnose.evidence import Case
@@ -70,6 +70,8 @@ async def collect(client: KubeClient, case: Case, *, call_timeout: float) -> o.P
         await node_pods(api, case, node)
         if case.facts.get("csi_driver") and case.facts.get("category") == "volume-mount":
             await csinode(api, case, node)
+    if pod is not None:  # needs the facts above (config missing? the node's architecture)
+        await api_context.collect(api, case, pod)
     return pod
 
 
@@ -224,6 +226,9 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
             )
             words += f" (CSI driver {pv.spec.csi.driver}, handle {pv.spec.csi.volume_handle}"
             words += f", mounter={attrs['mounter']})" if "mounter" in attrs else ")"
+        if pv is not None and pv.spec.node_affinity is not None and (aff := pv.spec.node_affinity.words()):
+            f["pv_node_affinity"] = aff
+            words += f", node affinity {aff}"
         case.add("api:volume", words, {k: v for k, v in f.items() if v}, **f)
     if unbound:
         case.facts["unbound_pvcs"] = unbound
@@ -298,4 +303,5 @@ async def _node(api: Api, case: Case, name: str) -> None:
         node_taints=taints,
         node_unschedulable=bool(node.spec.unschedulable),
         node_allocatable=node.status.allocatable or {},
+        node_arch=(node.metadata.labels or {}).get("kubernetes.io/arch"),
     )

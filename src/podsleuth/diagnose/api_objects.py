@@ -122,8 +122,38 @@ class CsiSource(_Wire):
     volume_attributes: dict[str, str] | None = None
 
 
+class SelectorRequirement(_Wire):
+    key: str = ""
+    operator: str = ""
+    values: list[str] | None = None
+
+
+class SelectorTerm(_Wire):
+    match_expressions: list[SelectorRequirement] | None = None
+
+
+class NodeSelector(_Wire):
+    node_selector_terms: list[SelectorTerm] | None = None
+
+
+class VolumeNodeAffinity(_Wire):
+    required: NodeSelector | None = None
+
+    def words(self) -> str:
+        """``topology.kubernetes.io/zone in us-east-1a`` (terms ORed, expressions ANDed)."""
+        terms = (self.required.node_selector_terms or []) if self.required else []
+        return " or ".join(
+            " and ".join(
+                f"{e.key} {e.operator.lower()} {','.join(e.values or [])}".strip()
+                for e in t.match_expressions or []
+            )
+            for t in terms
+        )
+
+
 class PvSpec(_Wire):
     csi: CsiSource | None = None
+    node_affinity: VolumeNodeAffinity | None = None
     mount_options: list[str] | None = None
     storage_class_name: str | None = None
 
@@ -150,9 +180,14 @@ class NodeFull(_Wire):
     status: NodeStatusFull = msgspec.field(default_factory=NodeStatusFull)
 
 
+class VolumeNodeResources(_Wire):
+    count: int | None = None
+
+
 class CsiNodeDriver(_Wire):
     name: str = ""
     node_id: str | None = msgspec.field(default=None, name="nodeID")
+    allocatable: VolumeNodeResources | None = None
 
 
 class CsiNodeSpec(_Wire):

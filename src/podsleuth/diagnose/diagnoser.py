@@ -189,6 +189,7 @@ def derive(case: Case) -> None:
         if f.get("plugin_pod")
         else ""
     )
+    f["node_arch_clause"] = f", kubernetes.io/arch={f['node_arch']}" if f.get("node_arch") else ""
     reasons = f.get("scheduler_reasons")
     if isinstance(reasons, dict):
         f["sched_insufficient"] = sorted(

@@ -5,7 +5,7 @@ scheduler's per-filter counts, volumes, exit codes, evictions and probes.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from podsleuth.diagnose.facts.base import Facts
 
@@ -179,3 +179,26 @@ def probe(text: str, lowered: str) -> Facts:
     if sm:
         facts["probe_status_code"] = int(sm.group("code"))
     return facts
+
+
+_REF_KEYS = {
+    "configmap": ("configMapKeyRef", "configMapRef", "configMap"),
+    "secret": ("secretKeyRef", "secretRef", "secret"),
+}
+
+
+def references(spec: Any, kind: str, name: str) -> bool:
+    """Does a pod spec (raw JSON) use ``kind`` ``name`` (env, envFrom, volumes, projected)?"""
+    keys = _REF_KEYS.get(kind, ())
+    stack, seen = [spec], 0
+    while stack and seen < 5000:
+        node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in keys and isinstance(v, dict) and name in (v.get("name"), v.get("secretName")):
+                    return True
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
