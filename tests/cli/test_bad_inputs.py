@@ -273,7 +273,8 @@ def test_every_command_over_bad_inputs(env: dict[str, str]) -> None:
 
 
 def test_a_bad_stored_silence_never_breaks_silence_list(env: dict[str, str]) -> None:
-    """A row written before the bounds existed (ends in year 10**12) lists, with the others."""
+    """A row written before the bounds existed (ends in year 10**12) lists, with the others; rows
+    whose matchers are not a JSON object of strings are skipped, one warning line each."""
     store = env["s.db"]
     assert (
         subprocess.run(
@@ -296,10 +297,12 @@ def test_a_bad_stored_silence_never_breaks_silence_list(env: dict[str, str]) -> 
         "created_by": "old",
         "created_at": 0.0,
     }
-    db.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row.get(c, "") for c in columns],
-    )
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    db.execute(insert, [row.get(c, "") for c in columns])
+    # matchers that are not JSON, or not an object of strings: skipped alone, with a warning
+    for bad_id, matchers in (("badjson000", '{"namespace": '), ("badshape00", '["namespace"]')):
+        bad = {**row, "id": bad_id, "matchers": matchers, "ends_at": 9e9}
+        db.execute(insert, [bad.get(c, "") for c in columns])
     db.commit()
     db.close()
     for output in ("text", "json"):
@@ -312,3 +315,6 @@ def test_a_bad_stored_silence_never_breaks_silence_list(env: dict[str, str]) -> 
         assert cp.returncode == 0, cp.stderr
         assert b"Traceback" not in cp.stderr
         assert b"bad0000000" in cp.stdout and b"namespace" in cp.stdout
+        assert b"badjson000" not in cp.stdout and b"badshape00" not in cp.stdout
+        warned = [line for line in cp.stderr.splitlines() if b"badjson000" in line or b"badshape00" in line]
+        assert len(warned) == 2, cp.stderr

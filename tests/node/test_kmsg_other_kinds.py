@@ -69,6 +69,45 @@ def test_io_and_filesystem_errors_name_the_device(line: str, kind: str, device: 
     assert (ev.kind, ev.data["device"]) == (kind, device)
 
 
+# from the kernel's format strings: fs/xfs/xfs_log.c xfs_log_force ("%s: error %d returned.", errno
+# positive before 3.17, negative after) and fs/xfs/xfs_fsops.c xfs_do_force_shutdown ("%s(0x%x) called
+# from line %d of file %s. Return address = ...", flags from xfs_mount.h SHUTDOWN_*)
+@pytest.mark.parametrize(("line", "kind", "device"), [
+    ("[39648.163360] XFS (dm-0): xfs_log_force: error -5 returned.", "io-error", "dm-0"),
+    ("XFS (dm-2): xfs_log_force: error 5 returned.", "io-error", "dm-2"),
+    ("XFS (sdb1): xfs_log_force_lsn: error -5 returned.", "io-error", "sdb1"),
+    ("XFS (sdb1): xfs_log_force: error -117 returned.", "fs-error", "sdb1"),
+    ("XFS (dm-0): xfs_do_force_shutdown(0x2) called from line 1203 of file fs/xfs/xfs_log.c.  "
+     "Return address = 0xffffffffa027a590", "io-error", "dm-0"),
+    ("XFS (sdc): xfs_do_force_shutdown(0x1) called from line 1138 of file fs/xfs/xfs_buf.c. "
+     "Return address = xfs_buf_ioend+0x1a8/0x1c0 [xfs]", "io-error", "sdc"),
+    ("XFS (dm-3): xfs_do_force_shutdown(0x8) called from line 1926 of file fs/xfs/xfs_trans.c.  "
+     "Return address = 0xffffffffa034c7ce", "fs-error", "dm-3"),
+    ('XFS (sdb1): metadata I/O error in "xfs_trans_read_buf_map" at daddr 0x2 len 1 error 5',
+     "io-error", "sdb1"),
+    ("XFS (sdb1): Log I/O error (0x2) detected at xlog_ioend_work+0x6e/0x70 [xfs] (fs/xfs/xfs_log.c:1264)."
+     " Shutting down filesystem", "io-error", "sdb1"),
+    ("XFS (sdb1): Corruption of in-memory data (0x8) detected at xfs_trans_cancel+0x118/0x130 [xfs] "
+     "(fs/xfs/xfs_trans.c:1097).  Shutting down filesystem", "fs-error", "sdb1"),
+])
+def test_xfs_log_force_and_shutdown_lines(line: str, kind: str, device: str) -> None:
+    (ev,) = events(line)
+    assert (ev.kind, ev.data["device"]) == (kind, device)
+
+
+def test_an_xfs_shutdown_sequence_is_one_io_error_counted() -> None:
+    log = "\n".join([
+        "[505412.988952] XFS (dm-0): xfs_do_force_shutdown(0x2) called from line 1203 of file "
+        "fs/xfs/xfs_log.c.  Return address = 0xffffffffa027a590",
+        "[505412.988971] XFS (dm-0): Log I/O Error Detected.  Shutting down filesystem",
+        "[505412.989365] XFS (dm-0): xfs_log_force: error -5 returned.",
+        "[505412.989428] XFS (dm-0): Please umount the filesystem and rectify the problem(s)",
+        "[505413.038058] XFS (dm-0): xfs_log_force: error -5 returned.",
+    ])
+    evs = events(log)
+    assert [(e.kind, e.data["device"], e.data.get("count")) for e in evs] == [("io-error", "dm-0", 4)]
+
+
 @pytest.mark.parametrize("line", [
     "XFS (dm-1): Mounting V5 Filesystem",
     "EXT4-fs (vdb): mounted filesystem 933e404a-e526-4c34-8194-89f4bb855681 r/w with ordered data mode.",

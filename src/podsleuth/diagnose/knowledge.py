@@ -148,7 +148,8 @@ class KnowledgeBase:
         facts = self._facts(best.text or message, sig, best.groups)
         return Classification(
             signature=sig.id,
-            category=_category(sig.category, reason),
+            category=_category(best.compiled.category(best.context or best.text or scan_text(message),
+                                                      best.reason), reason),
             score=best.score,
             candidates=candidates,
             root_cause=sig.root_cause,

@@ -8,7 +8,8 @@ run their (precompiled) patterns.
 When several signatures fit, the most specific one wins: ``priority`` in the data says how
 specific a signature is (a runc ENOENT on a ``kubernetes.io~csi/.../mount`` path outranks any
 runc ENOENT), and a Kubernetes ``reason``, when the caller has one, confirms or contradicts a
-signature's expected reasons.
+signature's expected reasons. A signature whose failure arrives through several steps picks
+its category from the same context (``category_when``: the reason, else the words around it).
 
 Messages do not always arrive alone: people paste ``kubectl describe`` Events tables, log
 lines carry journald/klog/dmesg/logrus prefixes, and logrus/klog quote the error a second time
@@ -44,6 +45,8 @@ class CompiledSignature:
     require: tuple[re.Pattern[str], ...]
     exclude: tuple[re.Pattern[str], ...]
     reasons: frozenset[str]
+    #: ``category_when`` compiled: (category, reasons, regex or None), in the data's order
+    category_rules: tuple[tuple[str, frozenset[str], re.Pattern[str] | None], ...]
     #: score without a reason, with a confirming reason, with a contradicting one
     scores: tuple[float, float, float]
     rank: tuple[int, str]
@@ -51,12 +54,18 @@ class CompiledSignature:
     @classmethod
     def compile(cls, sig: Signature) -> CompiledSignature:
         base = 0.5 + 0.4 * sig.priority / 100
+        rules = tuple(
+            (r.category, _norm_reasons(r.reasons), re.compile(r.match) if r.match else None)
+            for r in sig.category_when
+        )
         return cls(
             signature=sig,
             patterns=tuple(re.compile(p) for p in sig.patterns),
             require=tuple(re.compile(p) for p in sig.require),
             exclude=tuple(re.compile(p) for p in sig.exclude),
-            reasons=frozenset(r for r in (normalise_reason(x) for x in sig.reasons) if r),
+            # a reason that picks one of its categories also confirms the signature
+            reasons=_norm_reasons(sig.reasons).union(*(r[1] for r in rules)),
+            category_rules=rules,
             scores=(_clamp(base), _clamp(base + _REASON_BONUS), _clamp(base - _REASON_PENALTY)),
             rank=(-sig.priority, sig.id),
         )
@@ -75,10 +84,30 @@ class CompiledSignature:
                 return {k: v for k, v in m.groupdict().items() if v} if rx.groupindex else {}
         return None
 
+    def category(self, text: str, reason: str | None) -> str:
+        """The category for this message: the first ``category_when`` rule naming its
+        (normalised) reason, else the first whose regex finds its context in ``text``, else
+        the signature's own. A reason is the stronger evidence: it is the step that failed."""
+        rules = self.category_rules
+        if not rules:
+            return self.signature.category
+        if reason is not None:
+            for category, reasons, _ in rules:
+                if reason in reasons:
+                    return category
+        for category, _, rx in rules:
+            if rx is not None and rx.search(text):
+                return category
+        return self.signature.category
+
     def score(self, reason: str | None) -> float:
         if reason is None or not self.reasons:
             return self.scores[0]
         return self.scores[1] if reason in self.reasons else self.scores[2]
+
+
+def _norm_reasons(reasons: Sequence[str]) -> frozenset[str]:
+    return frozenset(r for r in (normalise_reason(x) for x in reasons) if r)
 
 
 def _clamp(score: float) -> float:
@@ -94,6 +123,11 @@ class Hit(NamedTuple):
     score: float
     groups: dict[str, str]
     text: str = ""
+    reason: str | None = None
+    """The normalised reason the hit was scored with (a pasted row's own, else the caller's)."""
+    context: str = ""
+    """The whole line a view came from (a de-quoted ``error=`` value's line still says
+    ``RunPodSandbox``): where ``category_when`` looks; empty for the message itself."""
 
 
 def scan_text(message: str) -> str:
@@ -150,19 +184,19 @@ class Matcher:
         best = self._hits(text, normalise_reason(reason), "")
         if not needs_views(text):
             return best
-        for view, view_reason in views(text):
-            alt = self._hits(view, normalise_reason(view_reason or reason), view)
+        for view, view_reason, line in views(text):
+            alt = self._hits(view, normalise_reason(view_reason or reason), view, line)
             if alt and (not best or _order(alt[0]) < _order(best[0])):
                 best = alt
         return best
 
-    def _hits(self, text: str, norm_reason: str | None, view: str) -> list[Hit]:
+    def _hits(self, text: str, norm_reason: str | None, view: str, context: str = "") -> list[Hit]:
         out: list[Hit] = []
         for i in self.prefilter(text.lower()):
             c = self._compiled[i]
             groups = c.match(text)
             if groups is not None:
-                out.append(Hit(c, c.score(norm_reason), groups, view))
+                out.append(Hit(c, c.score(norm_reason), groups, view, norm_reason, context))
         out.sort(key=_order)
         return _by_nodes_ruled_out(out, text)
 
@@ -255,11 +289,11 @@ def _strip_prefix(line: str) -> str:
     return line
 
 
-def views(text: str) -> list[tuple[str, str | None]]:
-    """(view, reason hint) pairs: each non-empty line without its prefix, plus the de-quoted
-    values of its msg=/err=/error= fields. At most ``_MAX_LINES`` lines are looked at: the
+def views(text: str) -> list[tuple[str, str | None, str]]:
+    """(view, reason hint, its line) triples: each non-empty line without its prefix, plus the
+    de-quoted values of its msg=/err=/error= fields. At most ``_MAX_LINES`` lines are looked at: the
     first and the last half of them (an Events table lists the latest rows last)."""
-    out: list[tuple[str, str | None]] = []
+    out: list[tuple[str, str | None, str]] = []
     lines = text.splitlines()
     if len(lines) > _MAX_LINES:
         lines = lines[: _MAX_LINES // 2] + lines[-(_MAX_LINES // 2) :]
@@ -270,9 +304,9 @@ def views(text: str) -> list[tuple[str, str | None]]:
         m = _ROW_REASON.search(line)
         reason = (m.group(1) or m.group(2)) if m else None
         if line != text:
-            out.append((line, reason))
+            out.append((line, reason, line))
         quoted = [_unquote(q) for q in _QUOTED.findall(line)] if '="' in line else []
-        out.extend((q, reason) for q in quoted)
+        out.extend((q, reason, line) for q in quoted)
         if not quoted and '\\"' in line:
-            out.append((_unquote(line), reason))
+            out.append((_unquote(line), reason, line))
     return out

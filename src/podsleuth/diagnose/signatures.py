@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from podsleuth.diagnose.categories import CATEGORIES
 from podsleuth.diagnose.facts import EXTRACTORS
@@ -44,6 +44,42 @@ class NextChecks(_Model):
     node: tuple[NonEmpty, ...] = ()
 
 
+def _category_known(v: str) -> str:
+    if v not in CATEGORIES:
+        raise ValueError(f"unknown category {v!r} (known: {', '.join(sorted(CATEGORIES))})")
+    return v
+
+
+class CategoryWhen(_Model):
+    """One failure can reach us through different steps: containerd's "error unpacking image"
+    fails a pod sandbox or a container start. The step is in the message's own context (the
+    Kubernetes reason it came with, or the words around the error), and picks the category."""
+
+    category: NonEmpty
+    reasons: tuple[NonEmpty, ...] = ()
+    """Kubernetes reasons (``FailedCreatePodSandBox``) that mean this category."""
+    match: NonEmpty | None = None
+    """A regex searched in the matched message when no rule's reason decided."""
+
+    _known_category = field_validator("category")(_category_known)
+
+    @field_validator("match")
+    @classmethod
+    def _match_compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"bad regex {v!r}: {e}") from e
+        return v
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> CategoryWhen:
+        if not self.reasons and self.match is None:
+            raise ValueError("a category_when rule needs reasons or match (or both)")
+        return self
+
+
 class Signature(_Model):
     """One failure signature: how to recognise a message, and what it means."""
 
@@ -57,6 +93,7 @@ class Signature(_Model):
     require: tuple[NonEmpty, ...] = ()
     exclude: tuple[NonEmpty, ...] = ()
     facts: tuple[NonEmpty, ...] = ()
+    category_when: tuple[CategoryWhen, ...] = ()
     summary: NonEmpty
     root_cause: NonEmpty
     next_checks: NextChecks = NextChecks()
@@ -70,12 +107,14 @@ class Signature(_Model):
             raise ValueError(f"id {v!r} must be lowercase letters, digits, '.' and '-'")
         return v
 
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, v: str) -> str:
-        if v not in CATEGORIES:
-            raise ValueError(f"unknown category {v!r} (known: {', '.join(sorted(CATEGORIES))})")
-        return v
+    _known_category = field_validator("category")(_category_known)
+
+    @model_validator(mode="after")
+    def _rules_change_the_category(self) -> Signature:
+        for i, rule in enumerate(self.category_when):
+            if rule.category == self.category:
+                raise ValueError(f"category_when[{i}] names the signature's own category {rule.category!r}")
+        return self
 
     @field_validator("keywords")
     @classmethod

@@ -6,7 +6,6 @@ Shape fixed by CONTRACT.md: ``{"kind", "severity", "path", "pod_uid", "volume", 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,9 +55,6 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "severity": self.severity, "path": self.path, "pod_uid": self.pod_uid,
                 "volume": self.volume, "process": self.process, "detail": self.detail, "data": self.data}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, default=str)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:

@@ -53,6 +53,16 @@ _IOERR = re.compile(r"\b(?:I/O|critical medium|critical target|critical nexus|re
                     r"EXT4-fs warning \(device (\S+?)\): .*I/O error|XFS \((\S+?)\): .*I/O [Ee]rror")
 _FSERR = re.compile(r"EXT4-fs error \(device (\S+?)\)|XFS \((\S+?)\): .*(?:[Cc]orruption|Internal error|"
                     r"Shutting down filesystem)")
+# fs/xfs/xfs_log.c ``xfs_warn(mp, "%s: error %d returned.", __func__, error)`` in xfs_log_force and
+# xfs_log_force_lsn (3.x-4.x; positive errno before 3.17, negative after); fs/xfs/xfs_fsops.c
+# ``xfs_notice(mp, "%s(0x%x) called from line %d of file %s. Return address = ...", __func__, flags,
+# ...)`` in xfs_do_force_shutdown (until 5.16; later the flags are in the "Shutting down" alert).
+_XFS_LOG_FORCE = re.compile(r"XFS \((\S+?)\): xfs_log_force(?:_lsn)?: error (-?\d+) returned")
+_XFS_SHUTDOWN = re.compile(r"XFS \((\S+?)\): xfs_do_force_shutdown\((0x[0-9a-fA-F]+)\) called from line")
+_XFS_IO_FLAGS = 0x1 | 0x2 | 0x20
+"""xfs_mount.h SHUTDOWN_META_IO_ERROR, SHUTDOWN_LOG_IO_ERROR, SHUTDOWN_DEVICE_REQ (all device paths
+lost): the device failed. The other flags (in-memory or on-disk corruption, a remote or user
+request) shut a filesystem down that the device still serves."""
 _FRAME_FS = re.compile(r"(fuse|nfs4?|rpc|xfs|ext4|jbd2|ceph)_\w*\+0x|"
                        r"\[(fuse|nfsv?4?|sunrpc|xfs|ext4|jbd2|ceph)\]\s*$")
 _FS_NAMES = {"nfs4": "nfs", "nfsv4": "nfs", "rpc": "nfs", "sunrpc": "nfs", "jbd2": "ext4"}
@@ -152,12 +162,28 @@ def _other(t: str) -> tuple[str, dict[str, object], tuple[object, ...]] | None:
         return "nfs-not-responding", {"server": m.group(1)}, (m.group(1),)
     if m := _NFS_OK.search(t):
         return "nfs-recovered", {"server": m.group(1)}, (m.group(1),)
+    if (xfs := _xfs(t)) is not None:
+        return xfs
     if m := _IOERR.search(t):
         dev = next(g for g in m.groups() if g)
         return "io-error", {"device": dev}, (dev,)
     if m := _FSERR.search(t):
         dev = next(g for g in m.groups() if g)
         return "fs-error", {"device": dev}, (dev,)
+    return None
+
+
+def _xfs(t: str) -> tuple[str, dict[str, object], tuple[object, ...]] | None:
+    """The XFS lines that say what failed by a number: an errno (5 = EIO, a device error; any
+    other, like 117 EFSCORRUPTED, the filesystem) or the shutdown flags."""
+    if m := _XFS_LOG_FORCE.search(t):
+        dev, err = m.group(1), abs(int(m.group(2)))
+        kind = "io-error" if err == errno.EIO else "fs-error"
+        return kind, {"device": dev, "errno": err}, (dev,)
+    if m := _XFS_SHUTDOWN.search(t):
+        dev, flags = m.group(1), int(m.group(2), 16)
+        kind = "io-error" if flags & _XFS_IO_FLAGS else "fs-error"
+        return kind, {"device": dev, "shutdown_flags": m.group(2)}, (dev,)
     return None
 
 

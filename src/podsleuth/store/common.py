@@ -9,6 +9,7 @@ both backends over one method, ``_fetchall``, that each backend provides.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ from podsleuth.store.base import (
 from podsleuth.store.statements import Statements
 
 Row = tuple[Any, ...]
+log = logging.getLogger(__name__)
 
 RESOLVED = "incident.resolved"
 PRUNE_TABLES = ("deliveries", "notification_log", "queue", "incidents", "timeline", "silences")
@@ -107,6 +109,23 @@ def silence_row(silence: Silence) -> Row:
 
 
 # --- records read ---
+def silence_record(row: Sequence[Any]) -> Silence | None:
+    """A silence row as read, or None (one warning naming its id) when its ``matchers`` column is
+    not a JSON object of strings: a row written by hand or by an older version must cost only
+    itself, never ``silence list``, the notifier's matching or the console's /silences page."""
+    try:
+        matchers = json.loads(row[1])
+    except (TypeError, ValueError) as e:
+        log.warning("skipped stored silence %r: its matchers are not valid JSON (%s)", row[0], e)
+        return None
+    if not isinstance(matchers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in matchers.items()
+    ):
+        log.warning("skipped stored silence %r: its matchers are not an object of strings", row[0])
+        return None
+    return Silence(row[0], matchers, row[2], row[3], row[4], row[5], row[6])
+
+
 def incident_record(row: Sequence[Any]) -> IncidentRecord:
     return IncidentRecord(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6])
 
@@ -188,4 +207,4 @@ class SqlReads:
             rows = await self._fetchall(self._sql.all_silences)
         else:
             rows = await self._fetchall(self._sql.live_silences, (now,))
-        return [Silence(r[0], json.loads(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows]
+        return [s for s in map(silence_record, rows) if s is not None]

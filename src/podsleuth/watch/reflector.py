@@ -23,7 +23,14 @@ import msgspec
 
 from podsleuth import errors
 from podsleuth.config import WatchSettings
-from podsleuth.kube.client import DEFAULT_MAX_LINE, KubeClient, OversizeLine, StreamTimeout
+from podsleuth.kube.client import (
+    DEFAULT_MAX_LINE,
+    DEFAULT_MAX_LIST,
+    KubeClient,
+    OversizeLine,
+    ResponseTooLarge,
+    StreamTimeout,
+)
 from podsleuth.watch import listing
 from podsleuth.watch.backoff import Backoff, Sleep
 from podsleuth.watch.changes import Change, Key, Synced, reconcile
@@ -69,6 +76,7 @@ class Reflector(Generic[T]):
         backoff_max: float = 30.0,
         streaming_list: bool = False,
         max_line: int = DEFAULT_MAX_LINE,
+        max_list: int = DEFAULT_MAX_LIST,
         pause_gc: bool = True,
         observer: WatchObserver | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -78,6 +86,9 @@ class Reflector(Generic[T]):
         self.label_selector, self.field_selector = label_selector, field_selector
         self.page_size, self.read_timeout, self.watch_timeout = page_size, read_timeout, watch_timeout
         self.streaming_list, self.max_line, self.pause_gc = streaming_list, max_line, pause_gc
+        self.max_list = max_list
+        """The initial events of a streaming list together at most (bytes as read): by default
+        the client's cap on a paginated list, so neither list form can grow memory past it."""
         self.observer: WatchObserver = observer or NullObserver()
         self.backoff = Backoff(cap=backoff_max, sleep=sleep, jitter=jitter)
         self.cache: dict[Key, T] = {}
@@ -238,8 +249,11 @@ class Reflector(Generic[T]):
         share_from = cast("Callable[[T, T], T]", self._interner.carry)
         batches = self.client.stream_batches(resource.path(self.namespace), params,
                                              read_timeout=self.read_timeout, max_line=self.max_line)
+        initial_bytes = 0
         async for batch in batches:
             out: list[Change[T] | Synced] = []
+            if fresh is not None:
+                initial_bytes += sum(x.size if isinstance(x, OversizeLine) else len(x) for x in batch)
             try:
                 for line in batch:
                     if isinstance(line, OversizeLine):
@@ -314,8 +328,22 @@ class Reflector(Generic[T]):
                 raise
             if out:
                 yield out
+            if fresh is not None and initial_bytes > self.max_list:
+                self._list_too_large(initial_bytes)
         if fresh is not None:
             raise errors.ApiServerError("the watch ended before the initial events were complete")
+
+    def _list_too_large(self, size: int) -> None:
+        """A streaming list still without its initial-events-end bookmark past the list cap: a
+        broken or hostile server. Its objects are dropped (memory stays bounded by the cap plus
+        one network read) and the restart, with backoff, lists again."""
+        self.resource_version = None
+        cap = f"{self.max_list >> 20} MiB" if self.max_list >= 1 << 20 else f"{self.max_list} bytes"
+        raise ResponseTooLarge(
+            f"the streaming list of {self.resource.api} from {self.client.server} exceeds {cap} "
+            f"({size} bytes read) before its initial-events-end bookmark: refused (a broken or "
+            "hostile API server)"
+        )
 
     def _on_error(self, status: Any, line: bytes | memoryview) -> None:
         """An ERROR event ends the stream: 410 re-lists, anything else resumes after backoff."""
