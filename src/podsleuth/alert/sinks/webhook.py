@@ -1,7 +1,11 @@
 """Generic webhook: one POST per incident change, the body exactly the CONTRACT.md change.
 
 One POST per change keeps the body the documented contract shape, so receivers need no batch
-format; the changes of a batch are posted concurrently.
+format; the changes of a batch are posted concurrently. When some posts of a batch fail, the
+outbox retries the batch: the changes the receiver already accepted are remembered per batch
+(``ACKED_BATCHES`` batches at most) and not posted again, so one failing post does not resend
+its siblings. After a restart that memory is gone: a batch retried then is marked
+``possible_duplicate`` by the outbox.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +25,7 @@ from podsleuth.config import WebhookReceiver
 from podsleuth.errors import ConfigError
 
 SIGNATURE_HEADER = "X-Podsleuth-Signature"
+ACKED_BATCHES = 10_000
 
 
 def sign(body: bytes, secret: bytes) -> str:
@@ -43,6 +49,8 @@ class WebhookSink:
         self.description = f"webhook {redact(config.url)} headers={redact_headers(self.headers)}"
         self.secrets = (*url_secrets(config.url), *self.headers.values())
         self._session: aiohttp.ClientSession | None = None
+        self._acked: OrderedDict[str, set[int]] = OrderedDict()
+        """batch id -> positions of its changes the receiver accepted (a partly failed batch)."""
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -50,7 +58,19 @@ class WebhookSink:
         return self._session
 
     async def send(self, batch: Batch) -> None:
-        await asyncio.gather(*(self.post(change.raw) for change in batch.changes))
+        acked = self._acked.get(batch.batch_id, set())
+        pending = [(n, c) for n, c in enumerate(batch.changes) if n not in acked]
+        results = await asyncio.gather(*(self.post(c.raw) for _, c in pending), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if not failures:
+            self._acked.pop(batch.batch_id, None)
+            return
+        acked |= {n for (n, _), r in zip(pending, results, strict=True) if not isinstance(r, BaseException)}
+        self._acked[batch.batch_id] = acked
+        self._acked.move_to_end(batch.batch_id)
+        while len(self._acked) > ACKED_BATCHES:
+            self._acked.popitem(last=False)
+        raise failures[0]
 
     async def post(self, change: dict[str, object]) -> None:
         body = json.dumps(change, ensure_ascii=False, separators=(",", ":")).encode()
