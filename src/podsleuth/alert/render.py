@@ -19,6 +19,16 @@ from podsleuth.alert.model import Change
 Format = Literal["markdown", "text"]
 LOCALES = ("en", "zh")
 
+SEVERITY_MARKS = {"critical": "🔴", "error": "🟠", "warning": "🟡"}
+"""Chat marks: one colour per severity, so a warning never looks like a page."""
+RESOLVED_MARK = "✅"
+SEVERITY_WORDS = {
+    "en": {"critical": "CRITICAL", "error": "ERROR", "warning": "WARNING", "resolved": "RESOLVED"},
+    "zh": {"critical": "严重", "error": "错误", "warning": "警告", "resolved": "已恢复"},
+}
+"""Plain-text badges (mail, SMS-like sinks) where no emoji can carry the severity."""
+TEXT_BADGES = {"critical": "[!!!]", "error": "[!!]", "warning": "[!]", "resolved": "[ok]"}
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -26,10 +36,24 @@ class Message:
     body: str
 
 
-def _item(change: Change, *, evidence_lines: int, external_url: str = "") -> dict[str, Any]:
+def _severity(change: Change, locale: str) -> dict[str, str]:
+    """Mark, badge and word of one change; unknown severities (hostile input) read as error."""
+    sev = change.incident.severity if change.incident.severity in SEVERITY_MARKS else "error"
+    key = "resolved" if change.resolved else sev
+    return {
+        "mark": RESOLVED_MARK if change.resolved else SEVERITY_MARKS[sev],
+        "badge": TEXT_BADGES[key],
+        "level": SEVERITY_WORDS[locale][key],
+    }
+
+
+def _item(
+    change: Change, *, evidence_lines: int, external_url: str = "", locale: str = "en"
+) -> dict[str, Any]:
     i = change.incident
     d = i.diagnosis
     return {
+        **_severity(change, locale),
         "link": f"{external_url.rstrip('/')}/incidents/{i.id}" if external_url else "",
         "silence": f"podsleuth silence add --match id={i.id} --for 4h --comment '...'",
         "event": change.event.removeprefix("incident."),
@@ -59,7 +83,12 @@ def _item(change: Change, *, evidence_lines: int, external_url: str = "") -> dic
 
 
 def build_context(
-    changes: Sequence[Change], *, max_detail: int, evidence_lines: int, external_url: str = ""
+    changes: Sequence[Change],
+    *,
+    max_detail: int,
+    evidence_lines: int,
+    external_url: str = "",
+    locale: str = "en",
 ) -> dict[str, Any]:
     """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest."""
     groups: dict[str, list[Change]] = {}
@@ -80,14 +109,21 @@ def build_context(
                 "root_cause": first.diagnosis.root_cause if first.diagnosis else "",
                 "category": first.category,
                 "reason": first.reason,
-                "items": [_item(c, evidence_lines=evidence_lines, external_url=external_url) for c in shown],
+                "items": [
+                    _item(c, evidence_lines=evidence_lines, external_url=external_url, locale=locale)
+                    for c in shown
+                ],
                 "more_incidents": len(rest),
+                "more_ids": [c.incident.id for c in rest[:10]],
                 "more_pods": len(pods) if rest else 0,
                 "more_namespaces": len({c.incident.namespace for c in rest}),
             }
         )
     opened = sum(1 for c in changes if not c.resolved)
+    firing = {c.incident.severity if c.incident.severity in SEVERITY_MARKS else "error"
+              for c in changes if not c.resolved}  # fmt: skip
     return {
+        "worst": next((sev for sev in SEVERITY_MARKS if sev in firing), "resolved"),
         "total": len(changes),
         "firing": opened,
         "resolved": len(changes) - opened,
@@ -132,8 +168,16 @@ class Renderer:
             max_detail=self.max_detail,
             evidence_lines=self.evidence_lines,
             external_url=self.external_url,
+            locale=self.locale,
         )
         ctx["receiver"] = receiver
+        # the title is what a phone shows: the worst severity first, as an emoji in chat and
+        # as a word in mail (a plain ASCII-safe subject)
+        worst = ctx["worst"]
+        if fmt == "markdown":
+            ctx["mark"] = SEVERITY_MARKS.get(worst, RESOLVED_MARK)
+        else:  # all resolved: the title says so already
+            ctx["mark"] = "" if worst == "resolved" else SEVERITY_WORDS[self.locale][worst]
         title = self.env.get_template(f"title.{self.locale}.j2").render(ctx).strip()
         body = self.env.get_template(f"{fmt}.{self.locale}.j2").render(ctx).strip() + "\n"
         return Message(title=" ".join(title.split()), body=body)

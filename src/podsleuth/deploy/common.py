@@ -19,6 +19,8 @@ WATCHER = "podsleuth-watcher"
 AGENT = "podsleuth-node-agent"
 CONFIGMAP = "podsleuth-config"
 STORE_SECRET = "podsleuth-store"
+CONFIG_SECRET = "podsleuth-config"
+"""The config as a Secret (same name as the ConfigMap it replaces) when it holds receiver secrets."""
 TOKEN_SECRET = "podsleuth-node-token"
 TOKEN_KEY = "token"
 
@@ -59,6 +61,8 @@ class DeployOptions:
     kubelet_dirs: tuple[str, ...] = (DEFAULT_KUBELET_DIR,)
     service_monitor: bool = False
     prometheus_rule: bool = False
+    config_has_secrets: bool = False
+    """Receiver URLs or headers in the config: the whole file travels in a Secret, not a ConfigMap."""
 
     @property
     def store_in_secret(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from podsleuth import __version__
 from podsleuth.config import parse_settings
 from podsleuth.deploy import monitoring, rbac, workloads
 from podsleuth.deploy.common import (
+    CONFIG_SECRET,
     CONFIGMAP,
     DEFAULT_IMAGE,
     DEFAULT_KUBELET_DIR,
@@ -28,6 +30,8 @@ from podsleuth.deploy.common import (
     NAME,
     STORE_SECRET,
     TOKEN_FILE,
+    TOKEN_KEY,
+    TOKEN_SECRET,
     DeployOptions,
     Obj,
     labels,
@@ -66,6 +70,45 @@ def effective_config(
     return out, store
 
 
+SECRET_SINKS = ("webhook", "apprise", "alertmanager")
+"""Receiver kinds whose URLs (Slack/DingTalk paths, ``?token=``, ``user:pass@``) or headers are
+credentials: a config naming one is rendered into a Secret."""
+
+
+def has_secrets(config_yaml: str) -> bool:
+    data = yaml.safe_load(config_yaml) or {}
+    receivers = (data.get("alerts") or {}).get("receivers") or []
+    return any(isinstance(r, dict) and any(r.get(k) for k in SECRET_SINKS) for r in receivers)
+
+
+def _receivers(config_yaml: str) -> list[Any]:
+    data = yaml.safe_load(config_yaml) or {}
+    return list((data.get("alerts") or {}).get("receivers") or [])
+
+
+def warnings(opts: DeployOptions) -> list[str]:
+    """What the user must still supply before the install works; said on stderr, never silent."""
+    out = []
+    if opts.image == DEFAULT_IMAGE:
+        out.append(f"image {DEFAULT_IMAGE} is a placeholder that is not published: build it with the "
+                   "Dockerfile (docs/deploy.md), push it, and pass --image REGISTRY/podsleuth:TAG")
+    if not _receivers(opts.config_yaml):
+        out.append("no alert receiver configured: incidents only reach the watcher's log "
+                   "(kubectl logs); add alerts.receivers to a --config file (docs/alerting.md)")
+    if opts.store_url is None or opts.store_url.startswith("sqlite:"):
+        out.append("the store is SQLite on an emptyDir: incidents, silences and pending alerts are lost "
+                   "when the pod moves, and only one replica can run; pass --store postgresql://...")
+    if opts.node_agent:
+        out.append(f"the node agent needs the Secret {TOKEN_SECRET} before its pods start: kubectl -n "
+                   f"{opts.namespace} create secret generic {TOKEN_SECRET} "
+                   f"--from-literal={TOKEN_KEY}=\"$(openssl rand -hex 32)\"")
+    return out
+
+
+def _stderr(text: str) -> None:
+    sys.stderr.write(f"podsleuth: warning: {text}\n")
+
+
 def _check_store(url: str | None, replicas: int) -> None:
     if url is not None and url.startswith("sqlite:"):
         if not sqlite_path(url).startswith("/"):
@@ -89,6 +132,7 @@ def options_from(
     kubelet_dirs: tuple[str, ...] = (DEFAULT_KUBELET_DIR,),
     service_monitor: bool = False,
     prometheus_rule: bool = False,
+    warn: Callable[[str], None] | None = _stderr,
 ) -> DeployOptions:
     """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError."""
     if len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace):
@@ -117,11 +161,16 @@ def options_from(
                                                  node_agent=node_agent)
     store = store_url or config_store
     _check_store(store, replicas)
-    return DeployOptions(
+    opts = DeployOptions(
         namespace=namespace, replicas=replicas, node_agent=node_agent, store_url=store,
         config_yaml=config_yaml, image=image, kubelet_dirs=dirs,
         service_monitor=service_monitor, prometheus_rule=prometheus_rule,
+        config_has_secrets=has_secrets(config_yaml),
     )
+    if warn is not None:
+        for text in warnings(opts):
+            warn(text)
+    return opts
 
 
 def _namespace(opts: DeployOptions) -> Obj:
@@ -135,6 +184,14 @@ def _namespace(opts: DeployOptions) -> Obj:
 
 
 def _configmap(opts: DeployOptions) -> Obj:
+    if opts.config_has_secrets:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta(CONFIG_SECRET, "watcher", opts.namespace),
+            "type": "Opaque",
+            "stringData": {"config.yaml": opts.config_yaml},
+        }
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -201,7 +258,7 @@ def render(opts: DeployOptions) -> str:
 
 
 def main() -> None:
-    sys.stdout.write(render(options_from()))
+    sys.stdout.write(render(options_from(warn=None)))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from podsleuth.deploy.common import (
     AGENT_PORT,
     CONFIG_DIR,
     CONFIG_FILE,
+    CONFIG_SECRET,
     CONFIGMAP,
     DEFAULT_STORE,
     HOST_SYS,
@@ -79,7 +80,9 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
         {"name": "tmp", "mountPath": "/tmp"},
     ]
     volumes: list[Obj] = [
-        {"name": "config", "configMap": {"name": CONFIGMAP}},
+        {"name": "config", "secret": {"secretName": CONFIG_SECRET}}
+        if opts.config_has_secrets
+        else {"name": "config", "configMap": {"name": CONFIGMAP}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
     store_dir = _store_dir(opts)
