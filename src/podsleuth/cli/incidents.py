@@ -7,7 +7,6 @@ than an empty, freshly created database that would hide a wrong ``--store``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from podsleuth.cli.options import output_option, store_option
-from podsleuth.cli.store_access import check_sqlite_path, open_cli_store
+from podsleuth.cli.store_access import check_sqlite_path, run_on_store
 from podsleuth.cli.story_text import story_lines
 from podsleuth.durations import parse_duration
 from podsleuth.errors import InputError
@@ -37,14 +36,7 @@ def open_existing(store_url: str | None) -> Callable[[Callable[[Store], Awaitabl
             raise InputError(f"no incident store at {where}: run `podsleuth watch` first or pass --store URL")
 
     def run(fn: Callable[[Store], Awaitable[T]]) -> T:
-        async def main() -> T:
-            store = await open_cli_store(store_url)
-            try:
-                return await fn(store)
-            finally:
-                await store.aclose()
-
-        return asyncio.run(main())
+        return run_on_store(store_url, fn)
 
     return run
 

@@ -6,48 +6,25 @@ file (SQLite WAL allows the concurrent write) without talking to the running pro
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import click
 
 from podsleuth.cli.options import output_option, store_option
-from podsleuth.cli.store_access import open_cli_store
+from podsleuth.cli.store_access import run_on_store
 from podsleuth.config_checks import pattern_error
 from podsleuth.durations import format_duration, parse_duration
 from podsleuth.errors import InputError
 from podsleuth.store import Store
 from podsleuth.store.base import Silence
+from podsleuth.store.queries import MAX_SILENCE, SILENCE_FIELDS
 
-T = TypeVar("T")
-
-MATCH_KEYS = frozenset(
-    {
-        "namespace",
-        "pod",
-        "node",
-        "container",
-        "category",
-        "severity",
-        "signature",
-        "reason",
-        "fingerprint",
-        "id",
-        "owner",
-        "workload",
-    }
-)
-
-
-MAX_SILENCE = 366 * 86400.0
-"""Longest silence: a year (and a day). Longer is a typo, or a rule that belongs in ``watch.ignore``."""
+MATCH_KEYS = SILENCE_FIELDS
 
 
 def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
@@ -76,17 +53,6 @@ def parse_matchers(items: tuple[str, ...]) -> dict[str, str]:
     if not out:
         raise InputError("give at least one --match key=value")
     return out
-
-
-def _run(store_url: str | None, fn: Callable[[Store], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = await open_cli_store(store_url)
-        try:
-            return await fn(store)
-        finally:
-            await store.aclose()
-
-    return asyncio.run(main())
 
 
 def _ts(t: float) -> str:
@@ -166,7 +132,7 @@ def add(
         silence = Silence(str(made["id"]), matchers, now, float(made["ends_at"]), comment, user, now)
     else:
         silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, user, now)
-        _run(store_url, lambda s: s.add_silence(silence))
+        run_on_store(store_url, lambda s: s.add_silence(silence))
     if output == "json":
         click.echo(json.dumps(_as_json(silence, now)))
     else:
@@ -192,7 +158,7 @@ def _as_json(s: Silence, now: float) -> dict[str, object]:
 def list_(include_expired: bool, output: str, store_url: str | None) -> None:
     """List active silences."""
     now = time.time()
-    silences = _run(store_url, lambda s: s.silences(now=now, include_expired=include_expired))
+    silences = run_on_store(store_url, lambda s: s.silences(now=now, include_expired=include_expired))
     for s in silences:
         if output == "json":
             click.echo(json.dumps(_as_json(s, now)))
@@ -220,4 +186,4 @@ def expire(silence_id: str, store_url: str | None) -> None:
         await store.expire_silence(found[0].id, at=now)
         return found[0].id
 
-    click.echo(f"silence {_run(store_url, run)} expired")
+    click.echo(f"silence {run_on_store(store_url, run)} expired")

@@ -7,12 +7,17 @@ says which store and why, never a traceback (``ResourceError``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from podsleuth.alert.redact import redact
 from podsleuth.errors import PodsleuthError, ResourceError
 from podsleuth.store import Store, default_store_path, is_postgres, open_store, sqlite_path
+
+T = TypeVar("T")
 
 
 def _where(store_url: str | None) -> str:
@@ -58,3 +63,16 @@ async def open_cli_store(store_url: str | None) -> Store:
         if type(e).__module__.partition(".")[0] == "asyncpg":
             raise ResourceError(f"store {_where(store_url)}: {type(e).__name__}: {e}") from e
         raise
+
+
+def run_on_store(store_url: str | None, fn: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the store (as ``open_cli_store``), run ``fn`` on it, close it: one command's work."""
+
+    async def main() -> T:
+        store = await open_cli_store(store_url)
+        try:
+            return await fn(store)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(main())

@@ -19,13 +19,9 @@ from aiohttp import web
 from podsleuth.console.app import SETTINGS
 from podsleuth.durations import parse_duration
 from podsleuth.store.base import Silence
-from podsleuth.store.queries import list_incidents
+from podsleuth.store.queries import MAX_SILENCE, SILENCE_FIELDS, list_incidents
 
-MAX_SILENCE = 366 * 86400.0
-MATCH_KEYS = frozenset(
-    {"namespace", "pod", "node", "container", "category", "severity", "signature", "reason", "fingerprint",
-     "id", "owner", "workload", "cluster"}
-)  # fmt: skip
+MATCH_KEYS = SILENCE_FIELDS
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -24,6 +24,13 @@ from podsleuth.store.common import Row, incident_record
 from podsleuth.store.statements import INCIDENT_COLS
 
 SEVERITY_RANK = {"critical": 0, "error": 1, "warning": 2}
+SILENCE_FIELDS = frozenset(
+    {"namespace", "pod", "node", "container", "category", "severity", "signature", "reason", "fingerprint",
+     "id", "owner", "workload"}
+)  # fmt: skip
+"""The incident fields a silence matches on (``label.NAME`` too), as alerting's ``field_values``."""
+MAX_SILENCE = 366 * 86400.0
+"""Longest silence: a year (and a day). Longer is a typo, or a rule that belongs in ``watch.ignore``."""
 STATES = ("open", "resolved", "all")
 
 
@@ -244,19 +251,7 @@ def _match_fields(data: dict[str, Any]) -> dict[str, str]:
     """The flat fields silences match on (as ``podsleuth.alert.model.field_values``, which the
     store may not import: it sits below alerting)."""
     owner = data.get("owner") or {}
-    keys = (
-        "namespace",
-        "pod",
-        "node",
-        "container",
-        "category",
-        "severity",
-        "signature",
-        "reason",
-        "fingerprint",
-        "id",
-    )
-    out = {k: str(data.get(k) or "") for k in keys}
+    out = {k: str(data.get(k) or "") for k in SILENCE_FIELDS - {"owner", "workload"}}
     out["owner"] = str(owner.get("name") or "")
     out["workload"] = f"{owner.get('kind')}/{owner.get('name')}" if owner else ""
     for key, value in (data.get("labels") or {}).items():
