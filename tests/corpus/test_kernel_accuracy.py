@@ -4,24 +4,18 @@ mapping, other kernel kinds). Runs the real CLI once per case through ``bench/ac
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
 from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "corpus" / "kernel"
+from tests.corpus import floors
+
+CORPUS = floors.corpus("kernel")
 
 
 def _runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accuracy_kernel", ROOT / "bench" / "accuracy_kernel.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return floors.runner("kernel")
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +34,5 @@ def test_every_case_is_sourced_and_well_formed() -> None:
 
 
 def test_accuracy_at_or_above_floors(report: dict[str, Any]) -> None:
-    floors = yaml.safe_load((CORPUS / "floors.yaml").read_text(encoding="utf-8"))
-    metrics = report["metrics"]
-    below = {k: (metrics[k], v) for k, v in floors.items() if k in metrics and metrics[k] < v}
-    assert not below, f"accuracy below floor (measured, floor): {below}; misses: {report['misses']}"
-    assert report["cases"] >= floors["min_cases"]
+    floors.assert_at_or_above_floors("kernel", report)
     assert report["metrics"]["oom_invented"] == 0, report["misses"]

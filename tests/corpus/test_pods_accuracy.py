@@ -6,28 +6,20 @@ so this is the end-to-end judgement on inputs nobody here wrote."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import re
 from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "corpus" / "pods"
+from tests.corpus import floors
+
+CORPUS = floors.corpus("pods")
 KNOWN_KINDS = {"Pod", "Event", "Node"}
-SOURCE = re.compile(r"^(https?://\S+|[\w.-]+/[\w.-]+(@\S+)?:\S+)$")
-"""A URL, or owner/repo[@ref]:path[:line] for source code (tests/corpus layout)."""
+SOURCE = floors.SOURCE
 
 
 def _runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("accuracy_pods", ROOT / "bench" / "accuracy_pods.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return floors.runner("pods")
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +38,8 @@ def test_every_case_is_sourced_and_well_formed() -> None:
 
 
 def test_accuracy_at_or_above_floors(report: dict[str, Any]) -> None:
-    floors = yaml.safe_load((CORPUS / "floors.yaml").read_text(encoding="utf-8"))
-    metrics = report["metrics"]
-    below = {k: (metrics[k], v) for k, v in floors.items() if k in metrics and metrics[k] < v}
-    assert not below, f"accuracy below floor (measured, floor): {below}; misses: {report['misses']}"
-    assert report["cases"] >= floors.get("min_cases", 1)
-    assert report["healthy_cases"] >= floors.get("min_healthy_cases", 0)
+    wanted = floors.assert_at_or_above_floors("pods", report)
+    assert report["healthy_cases"] >= wanted.get("min_healthy_cases", 0)
 
 
 def test_served_objects_keep_the_ages_the_source_shows() -> None:

@@ -8,30 +8,23 @@ scores the diagnosis of the failing pod's incident against the root cause a good
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
-import re
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CORPUS = ROOT / "tests" / "corpus" / "situations"
+from tests.corpus import floors
+
+ROOT = floors.ROOT
+CORPUS = floors.corpus("situations")
 DATA = ROOT / "src" / "podsleuth" / "data"
-SOURCE = re.compile(r"^(https?://\S+|[\w.-]+/[\w.-]+(@\S+)?:\S+)$")
-"""A URL, or owner/repo[@ref]:path[:line] for source code (tests/corpus layout)."""
+SOURCE = floors.SOURCE
 
 
 def _runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "accuracy_situations", ROOT / "bench" / "accuracy_situations.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return floors.runner("situations")
 
 
 def _known_causes() -> set[str]:
@@ -101,10 +94,6 @@ def test_prepare_keeps_the_chain_links_across_renaming() -> None:
 
 
 def test_accuracy_at_or_above_floors(report: dict[str, Any]) -> None:
-    floors = yaml.safe_load((CORPUS / "floors.yaml").read_text(encoding="utf-8"))
-    metrics = report["metrics"]
-    below = {k: (metrics[k], v) for k, v in floors.items() if k in metrics and metrics[k] < v}
-    assert not below, f"accuracy below floor (measured, floor): {below}; misses: {report['misses']}"
-    assert report["cases"] >= floors["min_cases"]
-    assert report["contradiction_cases"] >= floors["min_contradiction_cases"]
+    wanted = floors.assert_at_or_above_floors("situations", report)
+    assert report["contradiction_cases"] >= wanted["min_contradiction_cases"]
     assert report["two_incidents"] == 0, [m for m in report["misses"] if len(m["open_incidents"]) > 1]
