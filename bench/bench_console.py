@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sqlite3
 import statistics
 import subprocess
@@ -30,34 +29,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from podsleuth.console.app import ConsoleSettings, create_app
+from podsleuth.lab.demo import record_demo
 from podsleuth.store import open_store
-
-
-def demo_incidents(workdir: Path) -> list[dict[str, Any]]:
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "podsleuth",
-            "watch",
-            "--demo",
-            "--duration",
-            "8",
-            "-o",
-            "json",
-            "--store",
-            f"sqlite:///{workdir / 'demo.db'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, XDG_DATA_HOME=str(workdir)),
-    )
-    latest: dict[str, dict[str, Any]] = {}
-    for line in run.stdout.splitlines():
-        incident = json.loads(line)["incident"]
-        latest[incident["id"]] = incident
-    return list(latest.values())
 
 
 async def fill(path: Path, templates: list[dict[str, Any]], count: int) -> None:
@@ -149,7 +122,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         store_path = workdir / "bench.db"
-        asyncio.run(fill(store_path, demo_incidents(workdir), args.incidents))
+        asyncio.run(fill(store_path, record_demo(workdir / 'demo.db'), args.incidents))
         floor = reference(store_path, args.repeat)
         figures = asyncio.run(measure(store_path, args.repeat))
         figures["incidents list -o json (process)"] = cli_time(store_path, args.repeat)

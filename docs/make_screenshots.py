@@ -8,8 +8,6 @@ the incident list and the founding incident's page (en and zh) with headless Chr
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+from podsleuth.lab.demo import record_demo
 
 OUT = Path(__file__).resolve().parent / "img"
 ARGS = [
@@ -35,31 +35,7 @@ ARGS = [
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "demo.db"
-        env = dict(os.environ, XDG_DATA_HOME=tmp)
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "podsleuth",
-                "watch",
-                "--demo",
-                "--duration",
-                "8",
-                "-o",
-                "json",
-                "--store",
-                f"sqlite:///{store}",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        founding = next(
-            json.loads(line)["incident"]["id"]
-            for line in run.stdout.splitlines()
-            if json.loads(line)["incident"]["category"] == "container-start"
-        )
+        founding = next(i["id"] for i in record_demo(store) if i["category"] == "container-start")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from podsleuth.lab.demo import record_demo
 from podsleuth.store import open_store
 from tests.fakes.net import free_port
 
@@ -68,28 +67,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store written by the real pipeline (`watch --demo`), plus one hostile incident."""
     root = tmp_path_factory.mktemp("console-store")
     path = root / "demo.db"
-    env = dict(os.environ, XDG_DATA_HOME=str(root / "xdg"))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "podsleuth",
-            "watch",
-            "--demo",
-            "--duration",
-            "8",
-            "--output",
-            "json",
-            "--store",
-            f"sqlite:///{path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    incidents = [json.loads(line)["incident"] for line in run.stdout.splitlines() if line.strip()]
+    incidents = record_demo(path, data_dir=root / "xdg")
     oom = next(i for i in incidents if i["category"] == "oom-killed")
     write_change(path, hostile_change(oom))
     return path

@@ -79,6 +79,7 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "no_silences": {"en": "No silence.", "zh": "没有静默。"},
     "source": {"en": "Source", "zh": "来源"},
+    "data": {"en": "data", "zh": "数据"},
     "not_found": {"en": "No such incident.", "zh": "没有这个事件。"},
     "language": {"en": "中文", "zh": "English"},
     "silence_cmd": {"en": "Silence from a shell", "zh": "在命令行中静默"},

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from podsleuth.lab.demo_cluster import demo_logs, demo_steps
 from podsleuth.lab.fake_apiserver import FakeApiServer
@@ -46,3 +52,23 @@ class DemoCluster:
                 continue
             await asyncio.sleep(max(0.0, start + step.at - loop.time()))
             self.api.put(step.plural, step.obj)
+
+
+def record_demo(store: Path, *, seconds: float = 8.0, data_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Run the real ``podsleuth watch --demo`` into the SQLite file ``store`` and return the
+    contract incidents it printed, latest state of each, in first-seen order: a store written by
+    the real pipeline, for the console's tests, benchmark and screenshots. ``data_dir`` becomes
+    the process's ``XDG_DATA_HOME`` (so nothing lands in the user's own data dir)."""
+    env = dict(os.environ, XDG_DATA_HOME=str(data_dir or store.parent))
+    run = subprocess.run(
+        [sys.executable, "-m", "podsleuth", "watch", "--demo", "--duration", str(seconds), "--output", "json",
+         "--store", f"sqlite:///{store}"],
+        capture_output=True, text=True, timeout=seconds + 90, env=env,
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise RuntimeError(f"watch --demo failed ({run.returncode}): {run.stderr[-2000:]}")
+    latest: dict[str, dict[str, Any]] = {}
+    for line in run.stdout.splitlines():
+        incident = json.loads(line)["incident"]
+        latest[incident["id"]] = incident
+    return list(latest.values())
