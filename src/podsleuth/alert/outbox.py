@@ -13,6 +13,7 @@ longer the leader (its Lease lost, or the store names a newer leader) sends noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -74,6 +75,8 @@ def backoff(attempts: int, *, base: float, cap: float, rng: random.Random) -> fl
 
 Fence = Callable[[], Awaitable[bool]]
 FENCED_PAUSE = 1.0
+MARK_SENT_GRACE = 5.0
+"""How long a cancelled delivery still tries to record that the receiver answered."""
 
 
 def marked_duplicate(payload: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +155,17 @@ class Deliverer:
             return False
         failpoints.hit("deliver.after-send")
         at = self.clock()
-        await retrying(self.health, "mark-sent", lambda: self.store.mark_sent(d.id, at=at))
+        marking = asyncio.ensure_future(
+            retrying(self.health, "mark-sent", lambda: self.store.mark_sent(d.id, at=at))
+        )
+        try:
+            await asyncio.shield(marking)
+        except asyncio.CancelledError:
+            # The receiver has it: record that before stopping (a stop or step-down right now
+            # would otherwise leave it pending, and the next run would send it again).
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(marking, timeout=MARK_SENT_GRACE)
+            raise
         self.metrics.sent.labels(receiver=d.receiver, target=d.target).inc()
         log.info(
             "delivered batch %s (%d changes) to %s/%s after %d attempt(s)",
