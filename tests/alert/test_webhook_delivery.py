@@ -190,3 +190,44 @@ async def test_a_hung_sink_does_not_block_the_others(store: SqliteStore) -> None
     assert len(fast.requests) == 5
     assert len(slow.requests) == 5  # all in flight at once, none waiting behind another
     assert {d.state for d in await store.deliveries() if d.receiver == "slow"} == {"pending"}
+
+
+class LateAnsweringStore(SqliteStore):
+    """A real SQLite store whose answer to ``due_deliveries`` reaches the caller only after a
+    delivery in flight has been recorded as sent: the answer then describes that row as it was
+    before (pending), which is what a busy store thread or a slow database does by chance."""
+
+    hold_next_answer = False
+    marked: asyncio.Event
+
+    async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Any]:
+        rows = await super().due_deliveries(receiver, now=now, limit=limit)
+        if self.hold_next_answer:
+            self.hold_next_answer = False
+            await asyncio.wait_for(self.marked.wait(), 5)
+            await asyncio.sleep(0.05)  # and the delivery task has left the in-flight set
+        return rows
+
+    async def mark_sent(self, delivery_id: int, *, at: float) -> None:
+        await super().mark_sent(delivery_id, at=at)
+        self.marked.set()
+
+
+async def test_a_stale_store_answer_does_not_send_a_finished_delivery_again(db_path: Path) -> None:
+    async with http_receiver(delay=0.3) as rec:
+        settings = settings_for(rec.url)
+        store = await LateAnsweringStore.open(db_path)
+        store.marked = asyncio.Event()
+        notifier = Notifier(settings, store, options=options(settings))
+        await notifier.submit(change(id="a"))
+        await notifier.flush("hook")
+        first = asyncio.create_task(notifier.dispatch("hook", wait=True))
+        await asyncio.wait_for(rec.arrived.wait(), 5)
+        store.hold_next_answer = True  # read while "a" is in flight, answered after it is sent
+        await notifier.dispatch("hook", wait=True)
+        await first
+        await notifier.aclose()
+        states = [d.state for d in await store.deliveries()]
+        await store.aclose()
+    assert len(rec.requests) == 1
+    assert states == ["sent"]

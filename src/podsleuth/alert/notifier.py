@@ -103,6 +103,7 @@ class Notifier:
         self._wake = {name: asyncio.Event() for name in self.sinks}
         self._next_repeat_scan: dict[str, float] = {}
         self._in_flight: dict[str, set[int]] = {name: set() for name in self.sinks}
+        self._starting = {name: asyncio.Lock() for name in self.sinks}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limits = {name: asyncio.Semaphore(self.options.max_in_flight) for name in self.sinks}
 
@@ -199,14 +200,25 @@ class Notifier:
     ) -> dict[int, asyncio.Task[None]]:
         """Start the due deliveries the store hands out (only those heading their incidents'
         line, see ``Store.due_deliveries``) up to ``max_in_flight``; return the started ones."""
+        async with self._starting[receiver]:
+            return await self._start_due_locked(receiver, skip=skip)
+
+    async def _start_due_locked(
+        self, receiver: str, *, skip: set[int] | None
+    ) -> dict[int, asyncio.Task[None]]:
         in_flight = self._in_flight[receiver]
         free = self.options.max_in_flight - len(in_flight)
         if free <= 0:
             return {}
-        due = await self.store.due_deliveries(receiver, now=self.clock(), limit=free + len(in_flight))
+        # The store's answer describes the rows as they were when it read them: a delivery in
+        # flight then may have finished (marked sent, left the in-flight set) by the time the
+        # answer arrives, and its row would still read pending. Whatever was in flight when the
+        # query started is not started from this answer; the next query sees its real state.
+        busy = set(in_flight)
+        due = await self.store.due_deliveries(receiver, now=self.clock(), limit=free + len(busy))
         started: dict[int, asyncio.Task[None]] = {}
         for d in due:
-            if d.id in in_flight or (skip is not None and d.id in skip):
+            if d.id in busy or d.id in in_flight or (skip is not None and d.id in skip):
                 continue
             if len(in_flight) >= self.options.max_in_flight:
                 break

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from podsleuth.diagnose.localized import same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 
 GAP_PENALTY = {"node-agent": 0.15, "api": 0.05}
@@ -77,6 +78,25 @@ class Remedy(_Model):
     requires: list[str] = Field(default_factory=list)
 
 
+class RuleText(_Model):
+    """A rule's texts in another language (``zh``). Remediation and next checks are plain
+    strings paired one to one with the English items; a ``requires`` stays on the English item."""
+
+    summary: str
+    root_cause: str
+    remediation: list[str] = Field(min_length=1)
+    next_checks: list[str] = Field(default_factory=list)
+
+
+class ContradictionText(_Model):
+    say: str
+    next_checks: list[str] = Field(default_factory=list)
+
+
+def _item_texts(items: list[str | Remedy]) -> list[str]:
+    return [i.text if isinstance(i, Remedy) else i for i in items]
+
+
 class Rule(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     cause: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -92,6 +112,17 @@ class Rule(_Model):
     remediation: list[str | Remedy] = Field(min_length=1)
     next_checks: list[str | Remedy] = Field(default_factory=list)
     """What would confirm or refute the cause, as exact commands (same templates as remediation)."""
+    zh: RuleText | None = None
+    """The Chinese texts (docs/i18n.md)."""
+
+    @model_validator(mode="after")
+    def _translation_matches(self) -> Rule:
+        if self.zh is not None:
+            same_placeholders(self.summary, self.zh.summary, where="zh.summary")
+            same_placeholders(self.root_cause, self.zh.root_cause, where="zh.root_cause")
+            same_items(_item_texts(self.remediation), self.zh.remediation, where="zh.remediation")
+            same_items(_item_texts(self.next_checks), self.zh.next_checks, where="zh.next_checks")
+        return self
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
         if self.categories and facts.get("category") not in self.categories:
@@ -139,6 +170,14 @@ class Contradiction(_Model):
     lower: float = Field(gt=0.0, le=1.0)
     say: str
     next_checks: list[str | Remedy] = Field(default_factory=list)
+    zh: ContradictionText | None = None
+
+    @model_validator(mode="after")
+    def _translation_matches(self) -> Contradiction:
+        if self.zh is not None:
+            same_placeholders(self.say, self.zh.say, where="zh.say")
+            same_items(_item_texts(self.next_checks), self.zh.next_checks, where="zh.next_checks")
+        return self
 
     def checks(self, facts: Mapping[str, Any]) -> list[str]:
         return _items(self.next_checks, facts)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from podsleuth.diagnose.categories import CATEGORIES
 from podsleuth.diagnose.facts import EXTRACTORS
+from podsleuth.diagnose.localized import same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 
 #: libyaml's safe loader when PyYAML was built with it (several times faster on the ~150
@@ -42,6 +43,16 @@ class NextChecks(_Model):
 
     api: tuple[NonEmpty, ...] = ()
     node: tuple[NonEmpty, ...] = ()
+
+
+class SignatureText(_Model):
+    """The user-facing texts of a signature in another language (``zh``): the same fields, the
+    same placeholders and the same number of items as the English ones (checked on load)."""
+
+    summary: NonEmpty
+    root_cause: NonEmpty
+    remediation: tuple[NonEmpty, ...] = ()
+    next_checks: NextChecks = NextChecks()
 
 
 def _category_known(v: str) -> str:
@@ -99,6 +110,10 @@ class Signature(_Model):
     next_checks: NextChecks = NextChecks()
     remediation: tuple[NonEmpty, ...] = ()
     sources: tuple[NonEmpty, ...] = ()
+    notes: tuple[NonEmpty, ...] = ()
+    """Authoring notes (wording generations, versions, PRs): for maintainers, never rendered."""
+    zh: SignatureText | None = None
+    """The Chinese texts (docs/i18n.md)."""
 
     @field_validator("id")
     @classmethod
@@ -108,6 +123,16 @@ class Signature(_Model):
         return v
 
     _known_category = field_validator("category")(_category_known)
+
+    @model_validator(mode="after")
+    def _translation_matches(self) -> Signature:
+        if self.zh is not None:
+            same_placeholders(self.summary, self.zh.summary, where="zh.summary")
+            same_placeholders(self.root_cause, self.zh.root_cause, where="zh.root_cause")
+            same_items(self.remediation, self.zh.remediation, where="zh.remediation")
+            same_items(self.next_checks.api, self.zh.next_checks.api, where="zh.next_checks.api")
+            same_items(self.next_checks.node, self.zh.next_checks.node, where="zh.next_checks.node")
+        return self
 
     @model_validator(mode="after")
     def _rules_change_the_category(self) -> Signature:
