@@ -184,7 +184,7 @@ def apprise_url_error(url: str) -> str | None:
     finally:
         logger.disabled = was_disabled
     if not usable:
-        from podsleuth.alert.redact import redact
+        from podsleuth.redact import redact
 
         return f"apprise cannot use {redact(url)} (unknown scheme or missing parts; see the apprise wiki)"
     return None

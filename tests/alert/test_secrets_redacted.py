@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from podsleuth.alert.notifier import Notifier
 from podsleuth.alert.options import AlertOptions
-from podsleuth.alert.redact import redact, redact_headers
+from podsleuth.redact import redact, redact_headers
 from podsleuth.cli.config_cmd import group as config_group
 from podsleuth.config import AlertSettings, Receiver, WebhookReceiver
 from podsleuth.store.sqlite import SqliteStore

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from podsleuth.alert.redact import redact, scrub, url_secrets
+from podsleuth.redact import redact, scrub, url_secrets
 from podsleuth.cli import cli
 
 # (URL with "hush" where a credential goes, a part that must stay visible)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import yaml
 
-from podsleuth.alert.redact import redact, redact_headers
+from podsleuth.redact import redact, redact_headers
 from podsleuth.cli.options import config_option
 from podsleuth.config import load_settings
 

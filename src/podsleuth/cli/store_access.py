@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from podsleuth.alert.redact import redact
+from podsleuth.redact import redact
 from podsleuth.errors import PodsleuthError, ResourceError
 from podsleuth.store import Store, default_store_path, is_postgres, open_store, sqlite_path
 

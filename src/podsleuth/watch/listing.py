@@ -15,19 +15,40 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
 from podsleuth import errors
+from podsleuth.watch.changes import Key
 from podsleuth.watch.lenient import Skipped
-
-if TYPE_CHECKING:
-    from podsleuth.watch.changes import Key
-    from podsleuth.watch.reflector import Reflector
+from podsleuth.watch.resources import Ident
+from podsleuth.watch.wire import Decoders
 
 T = TypeVar("T")
+
+
+class Getter(Protocol):
+    async def get(self, path: str, params: Mapping[str, str | int]) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequest(Generic[T]):
+    """One paginated list, as the reflector asks for it: what to read, how to decode it, and whom
+    to tell about skipped objects and restarts (the list knows nothing else of the reflector)."""
+
+    name: str
+    client: Getter
+    path: str
+    params: Mapping[str, str | int]
+    decoders: Decoders[Any]
+    convert: Callable[[Any], T] | None
+    ident: Callable[[T], Ident]
+    on_skipped: Callable[[Skipped], None]
+    on_expired: Callable[[], None]
+    pause_gc: bool = True
 
 log = logging.getLogger("podsleuth.watch")
 
@@ -50,35 +71,33 @@ def gc_paused(enabled: bool) -> Iterator[None]:
         gc.enable()
 
 
-async def paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
+async def paginated(request: ListRequest[T]) -> tuple[dict[Key, T], str]:
     """All objects by (namespace, name) and the list's resourceVersion."""
-    with gc_paused(reflector.pause_gc):
-        return await _paginated(reflector)
+    with gc_paused(request.pause_gc):
+        return await _paginated(request)
 
 
-async def _paginated(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
+async def _paginated(request: ListRequest[T]) -> tuple[dict[Key, T], str]:
     for attempt in range(RESTARTS + 1):
         try:
-            return await _one_pass(reflector)
+            return await _one_pass(request)
         except errors.ApiGone as e:
             if attempt == RESTARTS:
                 raise
-            reflector.observer.on_restart(reflector.resource.name, "expired")
-            log.info("%s: continue token expired mid-list (%s); restarting the list", reflector.name, e)
+            request.on_expired()
+            log.info("%s: continue token expired mid-list (%s); restarting the list", request.name, e)
     raise AssertionError("unreachable")
 
 
-async def _one_pass(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
-    resource = reflector.resource
-    decoders = reflector._decoders
+async def _one_pass(request: ListRequest[T]) -> tuple[dict[Key, T], str]:
+    decoders = request.decoders
     decode = decoders.page.decode
-    convert, ident = reflector.converter(listing=True), resource.ident
-    path = resource.path(reflector.namespace)
+    convert, ident = request.convert, request.ident
     fresh: dict[Key, T] = {}
-    params: dict[str, str | int] = {"limit": reflector.page_size, **reflector._selectors()}
+    params: dict[str, str | int] = dict(request.params)
     rv = ""
     while True:
-        body = await reflector.client.get(path, params)
+        body = await request.client.get(request.path, params)
         items: Any
         try:
             page: Any = decode(body)
@@ -89,7 +108,7 @@ async def _one_pass(reflector: Reflector[T]) -> tuple[dict[Key, T], str]:
         rv = rv or meta.resource_version
         for item in items:
             if isinstance(item, Skipped):
-                reflector._skipped(item)
+                request.on_skipped(item)
                 continue
             obj = item if convert is None else convert(item)
             ns, name, _, _ = ident(obj)

@@ -120,6 +120,20 @@ class Reflector(Generic[T]):
     def name(self) -> str:
         return self.resource.name + (f" in {self.namespace}" if self.namespace else "")
 
+    def _list_request(self) -> listing.ListRequest[T]:
+        return listing.ListRequest(
+            name=self.name,
+            client=self.client,
+            path=self.resource.path(self.namespace),
+            params={"limit": self.page_size, **self._selectors()},
+            decoders=self._decoders,
+            convert=self.converter(listing=True),
+            ident=self.resource.ident,
+            on_skipped=self._skipped,
+            on_expired=lambda: self.observer.on_restart(self.resource.name, "expired"),
+            pause_gc=self.pause_gc,
+        )
+
     def _selectors(self) -> dict[str, str | int]:
         params: dict[str, str | int] = {}
         if self.label_selector:
@@ -210,7 +224,7 @@ class Reflector(Generic[T]):
                         raise _NotStreaming(str(e)) from e
                     raise
                 return
-            fresh, rv = await listing.paginated(self)
+            fresh, rv = await listing.paginated(self._list_request())
             listed: list[Change[T] | Synced] = [*self._replace(fresh)]
             self.resource_version = rv
             listed.append(self._mark_synced())

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from podsleuth.alert.model import Change
-from podsleuth.alert.redact import redact, url_secrets
+from podsleuth.redact import redact, url_secrets
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import AlertmanagerReceiver
 

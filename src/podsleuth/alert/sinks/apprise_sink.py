@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     import apprise
     import apprise.utils.pgp
 
-from podsleuth.alert.redact import ScrubFilter, redact, url_secrets
+from podsleuth.redact import ScrubFilter, redact, url_secrets
 from podsleuth.alert.render import Format, Renderer
 from podsleuth.alert.sinks import Batch, SinkError
 from podsleuth.errors import ConfigError

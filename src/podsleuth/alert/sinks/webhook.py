@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
-from podsleuth.alert.redact import redact, redact_headers, url_secrets
+from podsleuth.redact import redact, redact_headers, url_secrets
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import WebhookReceiver
 from podsleuth.errors import ConfigError
