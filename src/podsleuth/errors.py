@@ -10,7 +10,14 @@
     │   ├── InputError             a bad input file or argument (diagnose, node check)
     │   └── ResourceError          an unusable resource of the environment: store, port, /proc,
     │                              token file (a directory, read-only, not a database, in use)
+    │   └── LabPrerequisiteError   (lab) the machine lacks what the lab needs: not root, no FUSE
     ├── KnowledgeBaseError         a shipped data file (signatures, rules) that does not validate
+    │   └── CatalogError           (detect) the detection catalog (categories.yaml)
+    ├── DeliveryError              a receiver did not take a notification (alert.sinks.SinkError)
+    │   └── SinkRejected           ... and never will (4xx): dead-lettered, not retried
+    ├── NodeAgentError             the node agent could not be asked (diagnose: AgentUnavailable)
+    ├── ReviewUnavailable          (node agent) the API server's TokenReview could not be asked
+    ├── LabError                   (lab) a step of the seeded incident failed
     └── ApiError                   the Kubernetes API answered with an error, or not at all (exit 2)
         ├── ApiUnreachable         connection refused, DNS, TLS, timeout
         ├── ApiForbidden           403: names the verb and resource that RBAC lacks
@@ -18,10 +25,13 @@
         ├── ApiNotFound            404: resource kind or object missing
         ├── ApiConflict            409: a stale resourceVersion on update, or the object exists
         ├── ApiGone                410: resourceVersion too old, re-list
+        ├── ApiThrottled           429: too many requests; ``retry_after`` seconds when the server said
         └── ApiServerError         any other HTTP status
 
 Errors of the libraries below (aiohttp, kubernetes_asyncio) are mapped onto this tree at the
-boundary (``podsleuth.kube``) with ``raise ... from``; nothing above that layer sees them.
+boundary (``podsleuth.kube``) with ``raise ... from``; nothing above that layer sees them. One
+function maps a status to its class (``podsleuth.kube.errors.error_for``), for HTTP responses and
+for ERROR events inside a watch stream alike.
 """
 
 from __future__ import annotations
@@ -58,6 +68,19 @@ class ResourceError(UsageError):
 
 class KnowledgeBaseError(PodsleuthError):
     """A shipped data file (signatures, rules) that does not validate: a bug in the package."""
+
+
+class DeliveryError(PodsleuthError):
+    """A receiver did not take a notification; the outbox retries it (see ``SinkRejected``)."""
+
+
+class NodeAgentError(PodsleuthError):
+    """The node agent could not be asked (down, refused the token, answered garbage); the
+    diagnosis says so and loses confidence instead of failing."""
+
+
+class ReviewUnavailable(PodsleuthError):
+    """The node agent could not ask the API server's TokenReview: it answers 503, not 401."""
 
 
 class ApiError(PodsleuthError):
@@ -98,6 +121,22 @@ class ApiConflict(ApiError):
 
 class ApiGone(ApiError):
     """HTTP 410 or an ERROR Status with code 410: the resourceVersion is too old; re-list."""
+
+
+class ApiThrottled(ApiError):
+    """HTTP 429 (or an ERROR Status with code 429): the API server's priority and fairness
+    refused the request for now; wait ``retry_after`` seconds (its Retry-After) when it said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 429,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, reason=reason)
+        self.retry_after = retry_after
 
 
 class ApiServerError(ApiError):

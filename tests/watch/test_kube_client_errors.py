@@ -67,6 +67,6 @@ async def test_post_creates_and_conflicts(api: FakeApiServer, client: KubeClient
     }
     created = await client.post("/api/v1/namespaces/shop/events", body)
     assert b'"resourceVersion"' in created
-    with pytest.raises(errors.ApiServerError) as info:
+    with pytest.raises(errors.ApiConflict) as info:
         await client.post("/api/v1/namespaces/shop/events", body)
-    assert info.value.status == 409
+    assert (info.value.status, info.value.reason) == (409, "AlreadyExists")

@@ -15,6 +15,8 @@ from typing import Literal
 import msgspec
 import msgspec.yaml
 
+from podsleuth.errors import KnowledgeBaseError
+
 Severity = Literal["critical", "error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning")
 
@@ -121,8 +123,8 @@ class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return spec is not None and spec.wants_logs
 
 
-class CatalogError(ValueError):
-    """The rules file is malformed or names an unknown category."""
+class CatalogError(KnowledgeBaseError):
+    """The detection catalog (categories.yaml) is malformed or names an unknown category."""
 
 
 def parse_catalog(text: str | bytes, *, source: str = "<rules>") -> Catalog:

@@ -24,7 +24,7 @@ import msgspec
 
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose import api_objects as o
-from podsleuth.errors import ApiError
+from podsleuth.errors import ApiError, NodeAgentError
 from podsleuth.kube import KubeClient
 from podsleuth.node.findings import Finding
 
@@ -32,7 +32,7 @@ DEFAULT_KUBELET_DIR = "/var/lib/kubelet"
 SA_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
-class AgentUnavailable(Exception):
+class AgentUnavailable(NodeAgentError):
     """No answer from the node agent; ``str`` says why, without secrets."""
 
 

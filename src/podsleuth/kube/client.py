@@ -95,7 +95,8 @@ class KubeClient:
         if resp.status == 401:
             await self.credentials.invalidate()
         raise api_error(
-            status=resp.status, body=body, method=resp.method, path=path, verb=verb, server=self.server
+            status=resp.status, body=body, method=resp.method, path=path, verb=verb, server=self.server,
+            retry_after_header=resp.headers.get("Retry-After"),
         )
 
     def _unreachable(self, e: BaseException) -> errors.ApiUnreachable:
@@ -125,13 +126,8 @@ class KubeClient:
 
     async def put(self, path: str, body: bytes | Mapping[str, Any]) -> bytes:
         """PUT (replace) a JSON object; the stored object as bytes. A stale
-        ``metadata.resourceVersion`` (or any 409) raises ``ApiConflict``."""
-        try:
-            return await self._send("PUT", path, body=body, verb="update")
-        except errors.ApiServerError as e:
-            if e.status == 409:
-                raise errors.ApiConflict(str(e), status=e.status, reason=e.reason) from None
-            raise
+        ``metadata.resourceVersion`` raises ``ApiConflict``."""
+        return await self._send("PUT", path, body=body, verb="update")
 
     async def _send(
         self,

@@ -43,6 +43,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from podsleuth import errors
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -72,9 +74,9 @@ class Verdict(enum.Enum):
     UNAUTHENTICATED = "unauthenticated"  # the API server does not know the token (401)
 
 
-class ReviewUnavailable(Exception):
-    """The API server could not be asked (unreachable, timeout, error answer); ``str`` is safe to
-    log and to show: it never contains a token."""
+ReviewUnavailable = errors.ReviewUnavailable
+"""The API server could not be asked (unreachable, timeout, error answer); ``str`` is safe to
+log and to show: it never contains a token."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from datetime import datetime
 
 import msgspec
 
+from podsleuth.kube.errors import StatusDetails
+
 
 class _Slim(msgspec.Struct, rename="camel", omit_defaults=True, gc=False):
     """Base of the wire structs. Treat instances as immutable: caches share them between stages.
@@ -365,3 +367,5 @@ class Status(_Slim):
     message: str = ""
     reason: str = ""
     code: int = 0
+    details: StatusDetails | None = None
+    """Only ``retryAfterSeconds`` is read (a 429 in a stream)."""

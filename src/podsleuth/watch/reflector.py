@@ -31,6 +31,8 @@ from podsleuth.kube.client import (
     ResponseTooLarge,
     StreamTimeout,
 )
+from podsleuth.kube.errors import Status as KubeStatus
+from podsleuth.kube.errors import stream_error
 from podsleuth.watch import listing
 from podsleuth.watch.backoff import Backoff, Sleep
 from podsleuth.watch.changes import Change, Key, Synced, reconcile
@@ -154,7 +156,7 @@ class Reflector(Generic[T]):
         the hot path's consumer pays one async hop per read instead of one per event."""
         loop = asyncio.get_running_loop()
         while True:
-            started, delivered = loop.time(), False
+            started, delivered, wait_at_least = loop.time(), False, 0.0
             try:
                 async for batch in self._cycle():
                     delivered = True
@@ -184,6 +186,9 @@ class Reflector(Generic[T]):
                 reason, level, why = "connection", logging.WARNING, str(e)
             except errors.ApiForbidden as e:
                 reason, level, why = "forbidden", logging.WARNING, str(e)
+            except errors.ApiThrottled as e:
+                reason, level, why = "throttled", logging.WARNING, str(e)
+                wait_at_least = e.retry_after or 0.0
             except errors.ApiNotFound as e:
                 fallback = self.resource.fallback
                 if fallback is not None and self.resource_version is None:
@@ -200,7 +205,7 @@ class Reflector(Generic[T]):
             if delivered or loop.time() - started >= HEALTHY_STREAM:
                 self.backoff.reset()  # count only consecutive unproductive attempts
             first = self.backoff.failures == 0 and reason == "expired"
-            delay = 0.0 if first else self.backoff.next_delay()
+            delay = 0.0 if first else max(self.backoff.next_delay(), wait_at_least)
             self._restart(reason, level, why, delay)
             await self.backoff.wait(delay)
 
@@ -366,9 +371,9 @@ class Reflector(Generic[T]):
             return
         if status.code == 410 or status.reason in ("Expired", "Gone"):
             raise _Expired(status.message)
-        cls = {403: errors.ApiForbidden, 401: errors.ApiUnauthorized}.get(status.code, errors.ApiServerError)
-        raise cls(f"ERROR in the watch stream of {self.resource.api}: {status.code} {status.reason}: "
-                  f"{status.message}", status=status.code, reason=status.reason)
+        wire = KubeStatus(kind="Status", message=status.message, reason=status.reason, code=status.code,
+                          details=status.details)  # fmt: skip
+        raise stream_error(wire, where=f"ERROR in the watch stream of {self.resource.api}")
 
     def _skipped(self, skipped: Skipped) -> None:
         """One object that cannot be decoded even leniently: it alone is lost, not its list

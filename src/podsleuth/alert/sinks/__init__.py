@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from podsleuth.alert.model import Change, decode_change
+from podsleuth.errors import DeliveryError
 
 
-class SinkError(Exception):
+class SinkError(DeliveryError):
     """A transient delivery failure (connection refused, timeout, 5xx, 429)."""
 
 

@@ -92,6 +92,8 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
         await asyncio.sleep(api.delay)
     if api.failing > 0:
         api.failing -= 1
+        if api.fail_code == 429:  # the max-in-flight / APF filter: plain text and Retry-After
+            return web.Response(status=429, text=TOO_MANY, headers={"Retry-After": str(api.retry_after)})
         return status(api.fail_code, *_FAULTS.get(api.fail_code, _FAULTS[500]))
     q = request.query
     if request.method == "POST" and target.name is None:
@@ -108,6 +110,9 @@ async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse
 
 
 TOKENREVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+TOO_MANY = "Too many requests, please try again later.\n"
+"""k8s.io/apiserver filters' tooManyRequests: http.Error with this text, header Retry-After."""
+
 _FAULTS = {  # reason and message of the Status kube-apiserver sends with these codes
     500: ("InternalError", "Internal error occurred: etcdserver: request timed out"),
     503: ("ServiceUnavailable", "the server is currently unable to handle the request"),

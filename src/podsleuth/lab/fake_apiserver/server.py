@@ -80,6 +80,7 @@ class FakeApiServer:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.failing = 0  # the next N resource requests are answered with fail_code
         self.fail_code = 500
+        self.retry_after = 1  # the Retry-After of a 429 fault, seconds (kube-apiserver's is 1)
         self.delay = 0.0  # seconds every request waits before it is answered
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -211,11 +212,14 @@ class FakeApiServer:
         for conn in self.watches:
             conn.queue.put_nowait(watches.Close(abort=False))
 
-    def inject_error(self, *, code: int = 410, reason: str = "Expired", message: str | None = None) -> None:
-        """Send an ERROR Status event into every open watch, then end them."""
+    def inject_error(
+        self, *, code: int = 410, reason: str = "Expired", message: str | None = None, retry_after: int = 0
+    ) -> None:
+        """Send an ERROR Status event into every open watch, then end them (``retry_after``:
+        the Status's ``details.retryAfterSeconds``, as a 429 or 5xx Status may carry)."""
         text = message or f"too old resource version: {self.store.floor} ({self.store.rv})"
         for conn in self.watches:
-            conn.queue.put_nowait(watches.status_line(code, reason, text))
+            conn.queue.put_nowait(watches.status_line(code, reason, text, retry_after=retry_after))
             conn.queue.put_nowait(watches.Close(abort=False))
 
     def inject_line(self, raw: bytes) -> None:
@@ -223,11 +227,12 @@ class FakeApiServer:
         for conn in self.watches:
             conn.queue.put_nowait(raw if raw.endswith(b"\n") else raw + b"\n")
 
-    def fail_requests(self, n: int, *, code: int = 500) -> None:
+    def fail_requests(self, n: int, *, code: int = 500, retry_after: int = 1) -> None:
         """Answer the next ``n`` resource requests (list, get, watch, create, replace) with an
-        HTTP ``code`` Status (500 InternalError, 503 ServiceUnavailable, 429 TooManyRequests),
-        as an overloaded or restarting kube-apiserver does."""
-        self.failing, self.fail_code = n, code
+        HTTP ``code`` Status (500 InternalError, 503 ServiceUnavailable), or for 429 the plain
+        text and ``Retry-After`` header of the API server's max-in-flight and priority-and-
+        fairness filters, as an overloaded or restarting kube-apiserver does."""
+        self.failing, self.fail_code, self.retry_after = n, code, retry_after
 
     def slow_requests(self, seconds: float) -> None:
         """Delay every request's answer by ``seconds`` (0 = back to normal): a slow server."""

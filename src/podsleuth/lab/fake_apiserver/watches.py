@@ -31,11 +31,13 @@ def bookmark_line(kind: Kind, rv: int, *, initial_end: bool = False) -> bytes:
     return event_line("BOOKMARK", obj)
 
 
-def status_line(code: int, reason: str, message: str) -> bytes:
+def status_line(code: int, reason: str, message: str, *, retry_after: int = 0) -> bytes:
     import msgspec
 
-    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-              "message": message, "reason": reason, "code": code}
+    status: dict[str, object] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                 "message": message, "reason": reason, "code": code}  # fmt: skip
+    if retry_after:
+        status["details"] = {"retryAfterSeconds": retry_after}
     return event_line("ERROR", msgspec.json.encode(status))
 
 
