@@ -12,6 +12,7 @@ active as long as the state lasts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from podsleuth.config import Thresholds
@@ -75,10 +76,13 @@ def evaluate_pod(
     final = (st.phase == "Failed" and category is None) or (
         category is None and pod.spec.restart_policy == "Never" and st.phase != "Succeeded")
     creating: str | None = None
+    scope = _Scope(init=True, pod_failed=final, pod_pending=st.phase == "Pending", now=now, window=window,
+                   catalog=catalog)  # fmt: skip
     for cs in st.init_container_statuses or ():
-        creating = _container(cs, True, final, now, window, catalog, out, st.phase == "Pending") or creating
+        creating = _container(cs, scope, out) or creating
+    scope = replace(scope, init=False, pod_pending=False)
     for cs in st.container_statuses or ():
-        creating = _container(cs, False, final, now, window, catalog, out) or creating
+        creating = _container(cs, scope, out) or creating
     if evidence is not None and st.phase == "Running":
         liveness(pod, evidence, now, window, out)
     scheduled = condition(pod, "PodScheduled")
@@ -103,98 +107,106 @@ def evaluate_pod(
     return out
 
 
-def _container(
-    cs: ContainerStatus,
-    init: bool,
-    pod_failed: bool,
-    now: datetime,
-    window: timedelta,
-    catalog: Catalog,
-    out: Evaluation,
-    pod_pending: bool = False,
-) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What every container of one pod is judged against."""
+
+    init: bool
+    pod_failed: bool
+    """The pod will not restart it: a non-zero exit is the pod's failure."""
+    pod_pending: bool
+    now: datetime
+    window: timedelta
+    catalog: Catalog
+
+
+def _container(cs: ContainerStatus, scope: _Scope, out: Evaluation) -> str | None:
     """Append this container's anomalies; return its waiting reason if it is still being created."""
-    state, last_state = cs.state, cs.last_state
+    state = cs.state
     if state is None:
         return None
-    last = last_state.terminated if last_state is not None else None
-    w = state.waiting
-    if w is not None and w.reason:
-        reason = w.reason
-        if reason in _CREATING:
-            return reason
-        if reason == "CrashLoopBackOff":
-            lr = last.reason if last is not None else None
-            if lr == "OOMKilled":
-                category, reason = "oom-killed", "OOMKilled"
-            elif lr in _START_FAILURES:
-                category, reason = "container-start", lr or reason
-            else:
-                category = "init-failure" if init else "crash-loop"
-            msg = (last.message if last is not None and last.message else None) or _crash_message(cs, last, w)
-        else:
-            found = catalog.container_reasons.get(reason)
-            if found is None:
-                return None
-            category = found
-            if init and category not in ("image-pull", "container-config", "container-start"):
-                category = "init-failure"
-            msg = w.message or reason
-        out.anomalies.append(
-            Anomaly(
-                category=category,
-                reason=reason,
-                message=msg,
-                container=cs.name,
-                occurrence=0 if category in ("image-pull", "container-config") else cs.restart_count,
-                restart_count=cs.restart_count,
-                last_termination=term(last),
-            )
-        )
-        return None
-    t = state.terminated
-    if t is not None:
-        if t.reason == "OOMKilled":
-            category = "oom-killed"
-        elif t.reason in _NOT_FAILURES or (t.exit_code or 0) == 0:
-            return None
-        elif init:
-            category = "init-failure"
-        elif t.reason in _START_FAILURES:
-            category = "container-start"
-        elif pod_failed:
-            category = "container-failed"
-        else:
-            return None  # one crash of a restarting container is not a crash loop
-        reason = t.reason or "Error"
-        msg = t.message or f"container {cs.name} terminated: {reason} (exit code {t.exit_code})"
-        anomaly = Anomaly(
-            category=category,
-            reason=reason,
-            message=msg,
-            container=cs.name,
-            occurrence=cs.restart_count,
-            restart_count=cs.restart_count,
-            last_termination=term(t),
-        )
-        if init and pod_pending:
-            out.anomalies.append(anomaly)  # the pod is stuck behind it: a state, not a pulse
-        else:
-            pulse(out, t.finished_at, now, window, anomaly)
-        return None
-    if state.running is not None and last is not None and last.reason == "OOMKilled":
+    last = cs.last_state.terminated if cs.last_state is not None else None
+    if state.waiting is not None and state.waiting.reason:
+        return _waiting(cs, state.waiting, last, scope, out)
+    if state.terminated is not None:
+        _terminated(cs, state.terminated, scope, out)
+    elif state.running is not None and last is not None and last.reason == "OOMKilled":
         msg = last.message or f"container {cs.name} was OOM-killed (exit code {last.exit_code}) and restarted"
-        anomaly = Anomaly(
-            category="oom-killed",
-            reason="OOMKilled",
-            message=msg,
-            container=cs.name,
-            occurrence=cs.restart_count,
-            restart_count=cs.restart_count,
-            last_termination=term(last),
-        )
-        pulse(out, last.finished_at, now, window, anomaly)
+        anomaly = _anomaly(cs, "oom-killed", "OOMKilled", msg, last)
+        pulse(out, last.finished_at, scope.now, scope.window, anomaly)
     return None
+
+
+def _waiting(
+    cs: ContainerStatus, w: StateWaiting, last: StateTerminated | None, scope: _Scope, out: Evaluation
+) -> str | None:
+    """A waiting container: a state that lasts (back-off, config error) or still being created."""
+    reason = w.reason or ""
+    if reason in _CREATING:
+        return reason
+    if reason == "CrashLoopBackOff":
+        lr = last.reason if last is not None else None
+        if lr == "OOMKilled":
+            category, reason = "oom-killed", "OOMKilled"
+        elif lr in _START_FAILURES:
+            category, reason = "container-start", lr or reason
+        else:
+            category = "init-failure" if scope.init else "crash-loop"
+        msg = (last.message if last is not None and last.message else None) or _crash_message(cs, last, w)
+    else:
+        found = scope.catalog.container_reasons.get(reason)
+        if found is None:
+            return None
+        category = found
+        if scope.init and category not in ("image-pull", "container-config", "container-start"):
+            category = "init-failure"
+        msg = w.message or reason
+    stateful = category in ("image-pull", "container-config")  # a state, not a count of crashes
+    out.anomalies.append(_anomaly(cs, category, reason, msg, last, occurrence=0 if stateful else None))
+    return None
+
+
+def _terminated(cs: ContainerStatus, t: StateTerminated, scope: _Scope, out: Evaluation) -> None:
+    """A container that ended: only some endings are failures worth an incident."""
+    if t.reason == "OOMKilled":
+        category = "oom-killed"
+    elif t.reason in _NOT_FAILURES or (t.exit_code or 0) == 0:
+        return
+    elif scope.init:
+        category = "init-failure"
+    elif t.reason in _START_FAILURES:
+        category = "container-start"
+    elif scope.pod_failed:
+        category = "container-failed"
+    else:
+        return  # one crash of a restarting container is not a crash loop
+    reason = t.reason or "Error"
+    msg = t.message or f"container {cs.name} terminated: {reason} (exit code {t.exit_code})"
+    anomaly = _anomaly(cs, category, reason, msg, t)
+    if scope.init and scope.pod_pending:
+        out.anomalies.append(anomaly)  # the pod is stuck behind it: a state, not a pulse
+    else:
+        pulse(out, t.finished_at, scope.now, scope.window, anomaly)
+
+
+def _anomaly(
+    cs: ContainerStatus,
+    category: str,
+    reason: str,
+    message: str,
+    last: StateTerminated | None,
+    *,
+    occurrence: int | None = None,
+) -> Anomaly:
+    return Anomaly(
+        category=category,
+        reason=reason,
+        message=message,
+        container=cs.name,
+        occurrence=cs.restart_count if occurrence is None else occurrence,
+        restart_count=cs.restart_count,
+        last_termination=term(last),
+    )
 
 
 def _crash_message(cs: ContainerStatus, last: StateTerminated | None, waiting: StateWaiting) -> str:

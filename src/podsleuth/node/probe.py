@@ -290,114 +290,139 @@ def _probe_paths(
     workers: int | None,
     devices: dict[str, int] | None,
 ) -> dict[str, ProbeResult]:
-    unique = list(dict.fromkeys(paths))
-    results: dict[str, ProbeResult] = {}
-    devices = devices or {}
-    todo: list[int] = []
-    stuck = prober.stuck()  # reaps exited ones: their devices get probed again
-    for i, path in enumerate(unique):
-        b = _blocking(stuck, path, devices.get(path), ("probe", "resolve")) if stuck else None
-        if b is None:
-            todo.append(i)
-            continue
-        what = "device" if b.device is not None and b.device == devices.get(path) else "path"
-        results[path] = ProbeResult(
-            path, "hung", None,
-            f"an earlier probe of this {what} (pid {b.pid}, {b.path}) is still blocked in the kernel "
-            f"for {time.monotonic() - b.since:.0f}s; not probed again until it exits", 0.0)
+    run = _ProbeRun(prober, list(dict.fromkeys(paths)), devices or {}, timeout)
+    todo = run.skip_blocked()
     if not todo:
-        return results
+        return run.results
     n = workers or min(4, max(2, (os.cpu_count() or 2)))
     n = max(1, min(n, (len(todo) + BATCH - 1) // BATCH))
-    queue: deque[int] = deque(todo)
-    hung_devs: set[int] = set()
-    pool: list[_Worker] = []
-    sel = selectors.DefaultSelector()
-
-    def retire(w: _Worker, stuck_on: int | None) -> None:
-        if w.kill():
-            path = unique[stuck_on] if stuck_on is not None else None
-            prober.park(w.proc, path=path, device=devices.get(path) if path is not None else None)
-
-    def replace(old: _Worker, stuck_on: int | None) -> _Worker:
-        nonlocal pool
-        sel.unregister(old.stdout)
-        retire(old, stuck_on)
-        new = _Worker()
-        pool = [new if w is old else w for w in pool]
-        sel.register(new.stdout, selectors.EVENT_READ, new)
-        return new
-
+    run.queue.extend(todo)
     try:
+        run.start(n)
+        run.loop()
+    finally:
+        run.close()
+    return run.results
+
+
+class _ProbeRun:
+    """One call of ``probe_paths``: a pool of worker processes fed batches of paths, a deadline
+    per answer, and a worker replaced (its process parked) as soon as it is stuck on one."""
+
+    def __init__(self, prober: Prober, unique: list[str], devices: dict[str, int], timeout: float) -> None:
+        self.prober, self.unique, self.devices, self.timeout = prober, unique, devices, timeout
+        self.results: dict[str, ProbeResult] = {}
+        self.queue: deque[int] = deque()
+        self.hung_devs: set[int] = set()
+        self.pool: list[_Worker] = []
+        self.sel = selectors.DefaultSelector()
+
+    def skip_blocked(self) -> list[int]:
+        """Answer at once for paths (or devices) an earlier, still-blocked probe is stuck on;
+        the indexes of the others."""
+        todo: list[int] = []
+        stuck = self.prober.stuck()  # reaps exited ones: their devices get probed again
+        for i, path in enumerate(self.unique):
+            b = _blocking(stuck, path, self.devices.get(path), ("probe", "resolve")) if stuck else None
+            if b is None:
+                todo.append(i)
+                continue
+            what = "device" if b.device is not None and b.device == self.devices.get(path) else "path"
+            self.results[path] = ProbeResult(
+                path, "hung", None,
+                f"an earlier probe of this {what} (pid {b.pid}, {b.path}) is still blocked in the kernel "
+                f"for {time.monotonic() - b.since:.0f}s; not probed again until it exits", 0.0)  # fmt: skip
+        return todo
+
+    def start(self, n: int) -> None:
         for _ in range(n):
             w = _Worker()
-            pool.append(w)
-            sel.register(w.stdout, selectors.EVENT_READ, w)
+            self.pool.append(w)
+            self.sel.register(w.stdout, selectors.EVENT_READ, w)
+        for w in self.pool:
+            self.feed(w)
 
-        def feed(w: _Worker) -> None:
-            batch: list[tuple[int, str]] = []
-            while queue and len(batch) < BATCH:
-                i = queue.popleft()
-                dev = devices.get(unique[i])
-                if dev is not None and dev in hung_devs:
-                    results[unique[i]] = ProbeResult(unique[i], "hung", None,
-                                                     "same device as a hung mount", 0.0)
-                    continue
-                batch.append((i, unique[i]))
-            if batch:
-                w.send(batch)
-
-        for w in pool:
-            feed(w)
-        while len(results) < len(unique):
-            busy = [w for w in pool if w.pending]
+    def loop(self) -> None:
+        while len(self.results) < len(self.unique):
+            busy = [w for w in self.pool if w.pending]
             if not busy:
                 break
-            now = time.monotonic()
-            wait = max(0.0, min(w.since + timeout - now for w in busy))
-            for key, _ in sel.select(wait):
-                w = key.data
-                if w not in pool:
-                    continue
-                try:
-                    chunk = os.read(w.stdout.fileno(), 1 << 16)
-                except BlockingIOError:
-                    continue
-                w.buf += chunk
-                *lines, w.buf = w.buf.split(b"\n")
-                for line in lines:
-                    i, code, elapsed = json.loads(line)
-                    w.pending.remove(i)
-                    w.since = time.monotonic()
-                    results[unique[i]] = ProbeResult(
-                        unique[i], "ok" if code == 0 else "error", code or None,
-                        os.strerror(code) if code else None, float(elapsed))
-                if not chunk:  # worker died: requeue what it held
-                    queue.extendleft(w.pending)
-                    w.pending.clear()
-                    w = replace(w, None)
-                if not w.pending:
-                    feed(w)
-            now = time.monotonic()
-            for w in list(pool):
-                if w.pending and now - w.since >= timeout:
-                    i = w.pending.popleft()
-                    results[unique[i]] = ProbeResult(unique[i], "hung", None,
-                                                     f"no answer within {timeout:g}s", now - w.since)
-                    dev = devices.get(unique[i])
-                    if dev is not None:
-                        hung_devs.add(dev)
-                    queue.extendleft(reversed(w.pending))
-                    w.pending.clear()
-                    feed(replace(w, i))
-            for w in pool:
-                if not w.pending and queue:
-                    feed(w)
-    finally:
-        sel.close()
-        for w in pool:
-            retire(w, w.pending[0] if w.pending else None)
-    return results
+            wait = max(0.0, min(w.since + self.timeout - time.monotonic() for w in busy))
+            for key, _ in self.sel.select(wait):
+                if key.data in self.pool:
+                    self.read(key.data)
+            self.expire(time.monotonic())
+            for w in self.pool:
+                if not w.pending and self.queue:
+                    self.feed(w)
+
+    def feed(self, w: _Worker) -> None:
+        batch: list[tuple[int, str]] = []
+        while self.queue and len(batch) < BATCH:
+            i = self.queue.popleft()
+            path = self.unique[i]
+            dev = self.devices.get(path)
+            if dev is not None and dev in self.hung_devs:
+                self.results[path] = ProbeResult(path, "hung", None, "same device as a hung mount", 0.0)
+                continue
+            batch.append((i, path))
+        if batch:
+            w.send(batch)
+
+    def read(self, w: _Worker) -> None:
+        """Take a worker's answers; a worker that died has its paths requeued and is replaced."""
+        try:
+            chunk = os.read(w.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return
+        w.buf += chunk
+        *lines, w.buf = w.buf.split(b"\n")
+        for line in lines:
+            i, code, elapsed = json.loads(line)
+            w.pending.remove(i)
+            w.since = time.monotonic()
+            self.results[self.unique[i]] = ProbeResult(
+                self.unique[i], "ok" if code == 0 else "error", code or None,
+                os.strerror(code) if code else None, float(elapsed))  # fmt: skip
+        if not chunk:  # worker died: requeue what it held
+            self.queue.extendleft(w.pending)
+            w.pending.clear()
+            w = self.replace(w, None)
+        if not w.pending:
+            self.feed(w)
+
+    def expire(self, now: float) -> None:
+        """A worker past the deadline is stuck on its first pending path: that one is hung (and
+        its device with it), the rest go back to the queue, the worker is replaced."""
+        for w in list(self.pool):
+            if w.pending and now - w.since >= self.timeout:
+                i = w.pending.popleft()
+                self.results[self.unique[i]] = ProbeResult(
+                    self.unique[i], "hung", None, f"no answer within {self.timeout:g}s", now - w.since)
+                dev = self.devices.get(self.unique[i])
+                if dev is not None:
+                    self.hung_devs.add(dev)
+                self.queue.extendleft(reversed(w.pending))
+                w.pending.clear()
+                self.feed(self.replace(w, i))
+
+    def replace(self, old: _Worker, stuck_on: int | None) -> _Worker:
+        self.sel.unregister(old.stdout)
+        self.retire(old, stuck_on)
+        new = _Worker()
+        self.pool = [new if w is old else w for w in self.pool]
+        self.sel.register(new.stdout, selectors.EVENT_READ, new)
+        return new
+
+    def retire(self, w: _Worker, stuck_on: int | None) -> None:
+        if w.kill():
+            path = self.unique[stuck_on] if stuck_on is not None else None
+            self.prober.park(w.proc, path=path, device=self.devices.get(path) if path is not None else None)
+
+    def close(self) -> None:
+        self.sel.close()
+        for w in self.pool:
+            self.retire(w, w.pending[0] if w.pending else None)
 
 
 if __name__ == "__main__":
