@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -24,10 +25,12 @@ from podsleuth.lab.seed_cgroup import MEMCG_ROOT
 from podsleuth.node import mountinfo
 from podsleuth.node.check import CheckOptions, check_node
 
+T = TypeVar("T")
+
 
 def _prerequisites_problem() -> str | None:
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
-        return "needs root on Linux: creates real mounts, FUSE daemons, a memory cgroup and runc containers"
+        return None  # the root marker skips it
     try:
         check_prerequisites()
     except LabPrerequisiteError as e:
@@ -35,7 +38,13 @@ def _prerequisites_problem() -> str | None:
     return None
 
 
-REAL = pytest.mark.skipif(_prerequisites_problem() is not None, reason=str(_prerequisites_problem()))
+_LAB_READY = pytest.mark.skipif(_prerequisites_problem() is not None, reason=str(_prerequisites_problem()))
+
+
+def REAL(test: T) -> T:
+    """Creates real mounts, FUSE daemons, a memory cgroup and runc containers: root on Linux
+    (the ``root`` marker) with what the lab's own prerequisite check asks for."""
+    return pytest.mark.root(_LAB_READY(test))
 
 
 def _daemon_alive(pid: int) -> bool:

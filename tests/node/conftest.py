@@ -22,8 +22,8 @@ import pytest
 
 from podsleuth.node import mountinfo
 
-ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith("linux"),
-                               reason="needs root on Linux: creates real mounts, FUSE daemons and cgroups")
+ROOT_ONLY = pytest.mark.root
+"""Creates real mounts, FUSE daemons and cgroups (skipped unless root on Linux: tests/conftest.py)."""
 POD_UID = "0b7e6a3c-1f2d-4c5e-9a8b-7c6d5e4f3a21"
 FUSECTL = "/sys/fs/fuse/connections"
 
