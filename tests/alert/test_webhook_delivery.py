@@ -92,7 +92,8 @@ async def test_dead_letter_after_max_attempts(
     [dead] = await store.deliveries(state="dead")
     assert dead.attempts == 3 and "503" in dead.last_error
     assert "dead-lettered" in caplog.text
-    assert notifier.metrics.dead.labels(receiver="hook", target="webhook")._value.get() == 1
+    dead = {"receiver": "hook", "target": "webhook"}
+    assert notifier.metrics.registry.get_sample_value("podsleuth_alert_dead_letters_total", dead) == 1
 
 
 async def test_client_error_is_dead_at_once(store: SqliteStore, clock: FakeClock) -> None:

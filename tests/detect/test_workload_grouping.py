@@ -87,5 +87,4 @@ def test_a_workload_churning_pods_for_days_keeps_a_bounded_incident() -> None:
         d.on_pod(pod, None, at(i))
     [inc] = d.open_incidents()
     assert inc.count == 500
-    tracker_state = next(iter(d._tracker._open.values()))
-    assert len(tracker_state.members) <= 1, "deleted pods are forgotten, their count is kept"
+    assert d.members_held() <= 1, "deleted pods are forgotten, their count is kept"

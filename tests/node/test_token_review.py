@@ -175,8 +175,8 @@ async def test_answers_are_cached_and_shared(api: FakeApiServer, agent: AgentFac
         assert (await client.get("/v1/kernel-events", headers=bearer(WATCHER_TOKEN))).status == 401
         assert reviews(api) == 4
         # the cache holds hashes, not tokens
-        assert all(isinstance(k, bytes) and len(k) == 32 for k in reviewer._cache)
-        assert not any(WATCHER_TOKEN.encode() in k for k in reviewer._cache)
+        assert all(isinstance(k, bytes) and len(k) == 32 for k in reviewer.cached_keys)
+        assert not any(WATCHER_TOKEN.encode() in k for k in reviewer.cached_keys)
 
 
 async def test_cache_is_bounded(api: FakeApiServer, agent: AgentFactory) -> None:
@@ -186,7 +186,7 @@ async def test_cache_is_bounded(api: FakeApiServer, agent: AgentFactory) -> None
         reviewer.config = dataclasses.replace(reviewer.config, cache_size=4)
         for i in range(10):
             assert (await client.get("/v1/kernel-events", headers=bearer(f"eyJ.junk.{i}"))).status == 401
-        assert len(reviewer._cache) == 4
+        assert len(reviewer.cached_keys) == 4
 
 
 async def test_api_server_down_is_503_not_401(api: FakeApiServer, agent: AgentFactory,

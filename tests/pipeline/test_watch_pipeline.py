@@ -68,10 +68,10 @@ async def test_relist_after_410_reopens_nothing(running: Running) -> None:
     before = list(running.changes)
     running.api.compact()
     running.api.inject_error(code=410, reason="Expired")
-    await running.until(
-        lambda: running.metrics.restarts.labels(resource="pods", reason="expired")._value.get() >= 1
-    )
-    await running.until(lambda: running.metrics.lists.labels(resource="pods")._value.get() >= 2)
+    sample = running.metrics.registry.get_sample_value
+    restarts = {"resource": "pods", "reason": "expired"}
+    await running.until(lambda: (sample("podsleuth_watch_restarts_total", restarts) or 0) >= 1)
+    await running.until(lambda: (sample("podsleuth_watch_lists_total", {"resource": "pods"}) or 0) >= 2)
     # one more real change after the re-list proves the stream is live again
     seen = running.metrics.event_counts["pods"]
     running.api.put("pods", _objects("pods", "frontend-")[0])

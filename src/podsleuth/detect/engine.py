@@ -232,6 +232,10 @@ class Detector:
     def open_incidents(self) -> list[Incident]:
         return self._tracker.open_incidents()
 
+    def members_held(self) -> int:
+        """See ``Tracker.members_held``: the detector's memory for its open incidents."""
+        return self._tracker.members_held()
+
     def attach_logs(self, fingerprint: str, lines: Sequence[str]) -> IncidentChange | None:
         """Fill the log slot of an incident that ``wants_logs``; returns the update to emit."""
         return self._tracker.attach_logs(fingerprint, lines)

@@ -93,6 +93,11 @@ class Tracker:
         self._open: dict[str, _Open] = {}
         self._index: dict[Hashable, set[str]] = {}
 
+    def members_held(self) -> int:
+        """Subjects held in open incidents: deleted pods are forgotten (their count is kept), so
+        a workload churning pods for days holds only the live ones."""
+        return sum(len(inc.members) for inc in self._open.values())
+
     def has_member(self, key: Hashable) -> bool:
         return key in self._index
 

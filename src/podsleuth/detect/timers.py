@@ -24,6 +24,11 @@ class Timers:
     def __len__(self) -> int:
         return len(self._live)
 
+    @property
+    def entries(self) -> int:
+        """Heap entries held, cancelled ones included: what rescheduling costs in memory."""
+        return len(self._heap)
+
     def __contains__(self, key: Hashable) -> bool:
         return key in self._live
 

@@ -113,6 +113,11 @@ class TokenReviewer:
     _ssl: ssl.SSLContext | None = None
     _slots: asyncio.Semaphore | None = None
 
+    @property
+    def cached_keys(self) -> tuple[bytes, ...]:
+        """What the cache is keyed by: keyed digests of tokens, never the tokens themselves."""
+        return tuple(self._cache)
+
     def _digest(self, token: str) -> bytes:
         return hmac.new(self._key, token.encode(), hashlib.sha256).digest()
 
