@@ -83,3 +83,18 @@ def test_cli_json_prints_watch_contract_lines() -> None:
     last = lines[-1]["incident"]
     assert last["diagnosis"]["root_cause"] == "stale-fuse-bind-after-daemon-restart"
     assert "(via /proc/self/fd/" in last["message"] and "no such file or directory" in last["message"]
+
+
+@REAL
+def test_cli_text_report_shows_every_incident_and_runcs_error_once() -> None:
+    from podsleuth.cli.lab import group
+
+    result = CliRunner().invoke(group, ["seed-incident"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "runc create failed: runc create failed" not in text
+    assert "stale-fuse-bind-after-daemon-restart" in text
+    # the CSI plugin's own OOM kill, which the JSON output carries, is in the text report too
+    others = text.split("other incidents of this run:", 1)
+    assert len(others) == 2 and "oom-killed" in others[1]
+    assert any(ln.startswith("[watch] ") and "oom-killed" in ln for ln in text.splitlines())

@@ -37,7 +37,7 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
     async def emit(change: IncidentChange) -> None:
         if output == "json":
             click.echo(json.dumps(change.to_contract(), ensure_ascii=False, default=str))
-        elif change.incident.pod == seeded.pod_name:
+        else:  # every incident: the CSI plugin's OOM kill is part of the story
             click.echo(f"[watch] {change.kind} {change.incident.category} "
                        f"{change.incident.namespace}/{change.incident.pod}", err=False)
 
@@ -51,7 +51,22 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
         title = (f"incident {inc.id}: {inc.category} {inc.reason} - pod {inc.namespace}/{inc.pod} on node "
                  f"{inc.node} (signature {inc.signature}), diagnosed in {time.monotonic() - t0:.2f}s")
         click.echo("\n" + render_diagnosis(inc.diagnosis, title=title))
+        others = _other_incidents(run.changes, inc.id)
+        if others:
+            click.echo("\nother incidents of this run:")
+            for other in others:
+                where = f"{other.namespace}/{other.pod}" if other.pod else f"node {other.node}"
+                click.echo(f"  {other.id}  {other.category} {other.reason}  {where}: {other.message[:160]}")
     return {"diagnosis": inc.diagnosis}
+
+
+def _other_incidents(changes: list[Any], final_id: str) -> list[Any]:
+    """The latest state of every incident of the run but the seeded pod's (the plugin's OOM kill)."""
+    latest: dict[str, Any] = {}
+    for change in changes:
+        if change.incident.id != final_id:
+            latest[change.incident.id] = change.incident
+    return list(latest.values())
 
 
 @group.command("seed-incident")

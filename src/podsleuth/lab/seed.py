@@ -258,7 +258,8 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
             result = seed_runc.create(bundle, state, runc)
             if result.ok:
                 raise LabError("runc started the container although the pod volume is broken")
-            step(f"runc create failed: {result.error}")
+            # runc's own error already starts "runc create failed: ..." (1.1+): never say it twice
+            step(result.error if result.error.startswith("runc ") else f"runc create failed: {result.error}")
             seeded = SeededIncident(
                 workdir=base, kubelet_dir=kubelet, pod_uid=pod_uid, namespace="monitoring",
                 pod_name=f"dashboard-7c9f8d6b5-{secrets.token_hex(3)[:5]}", pv_name=pv, csi_driver=CSI_DRIVER,
