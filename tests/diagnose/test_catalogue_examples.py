@@ -118,7 +118,11 @@ def test_knowledge_base_carries_the_catalogue_knowledge(kb: KnowledgeBase) -> No
         sig = kb.get(e["id"])
         if sig is None:
             continue
-        assert sig.root_cause == e["root_cause"].strip()
+        if sig.root_cause != e["root_cause"].strip():
+            # authoring notes of the catalogue (wording generations, PRs, source files) are moved
+            # verbatim to `notes:`, out of what a user reads (issue 13); anything else is drift
+            moved = [n for n in sig.notes if n in e["root_cause"]]
+            assert moved, f"{e['id']}: root cause differs from the catalogue and no note carries its text"
         assert list(sig.next_checks.api) == [c.strip() for c in e["evidence_to_collect"]["api"]]
         assert list(sig.next_checks.node) == [c.strip() for c in e["evidence_to_collect"]["node"]]
         assert sig.remediation, e["id"]

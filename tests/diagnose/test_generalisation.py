@@ -497,7 +497,10 @@ def test_workload_wordings(kb: KnowledgeBase, msg: str, expected: str) -> None:
 
 def test_crashloop_facts(kb: KnowledgeBase) -> None:
     r = kb.classify("Back-off restarting failed container api in pod api-5d9_shop(" + UID + ")")
-    assert (r.facts["container"], r.facts["pod"], r.facts["pod_uid"]) == ("api", "api-5d9_shop", UID)
+    # kubelet's format.Pod is "<name>_<namespace>(<uid>)": the name and namespace are two facts (issue 13)
+    assert (r.facts["container"], r.facts["pod"], r.facts["namespace"], r.facts["pod_uid"]) == (
+        "api", "api-5d9", "shop", UID,
+    )
 
 
 def test_errno_is_the_last_one_even_far_from_the_end(kb: KnowledgeBase) -> None:

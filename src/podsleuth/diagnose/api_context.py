@@ -28,6 +28,7 @@ from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.api_images import split_image
 from podsleuth.diagnose.evidence import Case
 from podsleuth.diagnose.facts.workload import references
+from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.errors import ApiError, ApiForbidden
 from podsleuth.watch.objects import ObjectMeta
 
@@ -99,12 +100,18 @@ def dependency(text: str) -> dict[str, Any] | None:
             found = {**hit, "dependency_line": line[:LINE_MAX]}
     if found is None:
         return None
-    verb = "cannot resolve" if found["dependency_kind"] == "resolve" else "cannot connect to"
-    found["dependency_words"] = (
-        f"{verb} {found.get('dependency_target') or 'a dependency'} ({found['dependency_error']})"
-    )
+    found["dependency_words"] = dependency_phrase(found).render()
     found["dependency_lines"] = count
     return found
+
+
+def dependency_phrase(found: dict[str, Any]) -> Phrase:
+    """``dependency_words`` as a phrase (every language): what the log says cannot be reached."""
+    target = found.get("dependency_target") or phrase("dependency.unnamed")
+    error = found.get("dependency_error")
+    if found.get("dependency_kind") == "resolve":
+        return phrase("dependency.resolve", target=target, error=error)
+    return phrase("dependency.connect", target=target, error=error)
 
 
 async def _previous_log(api: Api, case: Case, pod: o.PodFull) -> None:
@@ -117,23 +124,30 @@ async def _previous_log(api: Api, case: Case, pod: o.PodFull) -> None:
         async with asyncio.timeout(api.timeout):
             body = await api.client.get(f"/api/v1/namespaces/{ns}/pods/{name}/log", params)
     except ApiForbidden as e:
-        case.gap("api", f"not allowed to read the log of {ns}/{name}", {"error": str(e)[:200]})
+        what = phrase("object.pod-log", namespace=ns, name=name)
+        case.gap("api", phrase("api.forbidden", what=what), {"error": str(e)[:200]})
         return
     except (ApiError, TimeoutError) as e:  # no previous container (yet): nothing to read
-        case.add("api:logs", f"no previous log of {ns}/{name}: {str(e)[:200] or type(e).__name__}", {})
+        error = str(e)[:200] or type(e).__name__
+        case.add("api:logs", phrase("log.none", namespace=ns, name=name, error=error), {})
         return
     dep = dependency(body[-256_000:].decode("utf-8", "replace"))
     if dep is None:
         case.add(
             "api:logs",
-            f"the previous log of container {container or '?'} names no unreachable dependency",
+            phrase("log.no-dependency", container=container or None),
             {"lines": min(LOG_LINES, body.count(b"\n"))},
         )
         return
     case.add(
         "api:logs",
-        f"the previous log of container {container or '?'} {dep['dependency_words']} "
-        f"({dep['dependency_lines']} line(s)), last: {dep['dependency_line']}",
+        phrase(
+            "log.dependency",
+            container=container or None,
+            words=dependency_phrase(dep),
+            lines=dep["dependency_lines"],
+            line=dep["dependency_line"],
+        ),
         dict(dep),
         **dep,
     )
@@ -164,7 +178,7 @@ async def _platform(api: Api, case: Case, pod: o.PodFull) -> None:
     lst = await api.get(
         f"/api/v1/namespaces/{ns}/pods",
         _PeerList,
-        what=f"the pods of namespace {ns}",
+        what=phrase("object.namespace-pods", namespace=ns),
         params={"limit": "500"},
     )
     peers: list[tuple[str, str]] = []
@@ -177,17 +191,28 @@ async def _platform(api: Api, case: Case, pod: o.PodFull) -> None:
                 peers.append((f"{ns}/{p.metadata.name}", p.spec.node_name or "?"))
                 break
     words: list[str] = []
+    said: list[Phrase] = []
     for peer, node_name in peers[:MAX_PEER_NODES]:
-        node = await api.get(f"/api/v1/nodes/{node_name}", o.NodeFull, what=f"node {node_name}")
-        arch = ((node.metadata.labels or {}).get(ARCH_LABEL) if node else None) or "arch unknown"
-        words.append(f"{peer} on {node_name} ({arch})")
+        node = await api.get(
+            f"/api/v1/nodes/{node_name}", o.NodeFull, what=phrase("object.node", name=node_name)
+        )
+        label = (node.metadata.labels or {}).get(ARCH_LABEL) if node else None
+        said.append(
+            phrase(
+                "image.platform-peer", pod=peer, node=node_name, arch=label or phrase("image.arch-unknown")
+            )
+        )
+        words.append(said[-1].render())
     if words:
         f["image_platform_peers"] = words
+    shown = platform or phrase("image.platform-this-node")
+    image, here, arch = f"{registry}/{repository}", f.get("node") or None, f.get("node_arch")
+    pulled_by = phrase("image.platform-pulled-by", peers=said) if said else ""
     case.add(
         "api:image-platform",
-        f"the pull found no manifest for {f['image_platform']} of {registry}/{repository}; node "
-        f"{f.get('node') or '?'} is {f.get('node_arch') or 'of unlabelled architecture'}"
-        + (f"; pulled by {', '.join(words)}" if words else ""),
+        phrase("image.platform", platform=shown, image=image, node=here, arch=arch, peers=pulled_by)
+        if arch
+        else phrase("image.platform-unlabelled", platform=shown, image=image, node=here, peers=pulled_by),
         {"platform": platform, "peers": words},
     )
 
@@ -218,14 +243,14 @@ class _PeerList(o._Wire):
 
 
 async def _node_zones(api: Api, case: Case) -> None:
-    lst = await api.get("/api/v1/nodes", _NodeList, what="the nodes", params={"limit": "500"})
+    lst = await api.get("/api/v1/nodes", _NodeList, what=phrase("object.nodes"), params={"limit": "500"})
     if lst is None:
         return
     zones = sorted({z for n in lst.items for k in ZONE_LABELS if (z := (n.metadata.labels or {}).get(k))})
     if zones:
         case.add(
             "api:nodes",
-            f"the {len(lst.items)} node(s) are in zone(s) {', '.join(zones)}",
+            phrase("nodes.zones", count=len(lst.items), zones=zones),
             {"zones": zones},
             node_zones=zones,
         )
@@ -237,7 +262,10 @@ class _NodeList(o._Wire):
 
 async def _csi_limits(api: Api, case: Case, driver: str) -> None:
     lst = await api.get(
-        "/apis/storage.k8s.io/v1/csinodes", _CsiNodeList, what="the CSINodes", params={"limit": "500"}
+        "/apis/storage.k8s.io/v1/csinodes",
+        _CsiNodeList,
+        what=phrase("object.csinodes"),
+        params={"limit": "500"},
     )
     counts = sorted(
         {
@@ -252,7 +280,7 @@ async def _csi_limits(api: Api, case: Case, driver: str) -> None:
     text = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     case.add(
         "api:csinode",
-        f"CSINode allows {text} volume(s) of {driver} per node",
+        phrase("csinode.limit", count=text, driver=driver),
         {"driver": driver, "allocatable": counts},
         csi_allocatable=text,
     )
@@ -267,7 +295,7 @@ async def _config_users(api: Api, case: Case, pod: o.PodFull, kind: str, name: s
     lst = await api.get(
         f"/api/v1/namespaces/{ns}/pods",
         dict[str, Any],
-        what=f"the pods of namespace {ns}",
+        what=phrase("object.namespace-pods", namespace=ns),
         params={"limit": "500"},
     )
     running: list[str] = []
@@ -280,7 +308,7 @@ async def _config_users(api: Api, case: Case, pod: o.PodFull, kind: str, name: s
     if running:
         case.add(
             "api:config-users",
-            f"{len(running)} running pod(s) use {kind} {name}: {', '.join(running[:5])}",
+            phrase("config.users", count=len(running), kind=kind, name=name, pods=running[:5]),
             {"pods": running[:20]},
             config_users_running=running[:5],
         )

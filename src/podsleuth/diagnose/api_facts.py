@@ -18,6 +18,7 @@ from podsleuth.diagnose import api_context, api_images
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.api_pods import csinode, node_pods
 from podsleuth.diagnose.evidence import Case
+from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.errors import ApiError, ApiForbidden, ApiNotFound
 from podsleuth.kube import KubeClient
 from podsleuth.watch.objects import CoreEvent
@@ -36,7 +37,7 @@ class Api:
         self.forbidden: set[str] = set()
 
     async def get(
-        self, path: str, kind: type[T], *, what: str, params: dict[str, str] | None = None
+        self, path: str, kind: type[T], *, what: Phrase, params: dict[str, str] | None = None
     ) -> T | None:
         try:
             async with asyncio.timeout(self.timeout):
@@ -46,9 +47,11 @@ class Api:
             self.not_found.add(path)
         except ApiForbidden as e:
             self.forbidden.add(path)
-            self.case.gap("api", f"not allowed to read {what}", {"error": str(e)})
+            self.case.gap("api", phrase("api.forbidden", what=what), {"error": str(e)})
         except (ApiError, TimeoutError, msgspec.ValidationError, msgspec.DecodeError) as e:
-            self.case.gap("api", f"could not read {what}", {"error": str(e) or e.__class__.__name__})
+            self.case.gap(
+                "api", phrase("api.unreadable", what=what), {"error": str(e) or e.__class__.__name__}
+            )
         return None
 
 
@@ -100,7 +103,9 @@ def probe_endpoint(p: o.ProbeSpec) -> str:
 
 
 async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
-    pod = await api.get(f"/api/v1/namespaces/{ns}/pods/{name}", o.PodFull, what=f"pod {ns}/{name}")
+    pod = await api.get(
+        f"/api/v1/namespaces/{ns}/pods/{name}", o.PodFull, what=phrase("object.pod", namespace=ns, name=name)
+    )
     if pod is None:
         return None
     f: dict[str, Any] = {
@@ -112,14 +117,14 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
     if pod.spec.node_name:
         f["node"] = pod.spec.node_name
     spec, st = _container(pod, case.subject.container)
-    words = [f"pod {ns}/{name} (uid {pod.metadata.uid}) phase {pod.status.phase}"]
-    if pod.spec.node_name:
-        words.append(f"on node {pod.spec.node_name}")
+    on_node: Phrase | str = phrase("pod.on-node", node=pod.spec.node_name) if pod.spec.node_name else ""
+    waiting: Phrase | str = ""
+    terminated: Phrase | str = ""
     if st is not None:
         f.update(container=st.name, restart_count=st.restart_count)
         if st.state and st.state.waiting:
             f.update(waiting_reason=st.state.waiting.reason, waiting_message=st.state.waiting.message)
-            words.append(f"container {st.name} waiting {st.state.waiting.reason}")
+            waiting = phrase("pod.waiting", container=st.name, reason=st.state.waiting.reason)
         last = st.last_state.terminated if st.last_state else None
         if last is not None:
             f.update(
@@ -127,7 +132,7 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
                 last_exit_code=last.exit_code,
                 last_finished_at=last.finished_at.isoformat() if last.finished_at else None,
             )
-            words.append(f"last terminated {last.reason} exit code {last.exit_code}")
+            terminated = phrase("pod.last-terminated", reason=last.reason, code=last.exit_code)
     if spec is not None:
         limits = (spec.resources.limits or {}) if spec.resources else {}
         requests = (spec.resources.requests or {}) if spec.resources else {}
@@ -140,7 +145,17 @@ async def _pod(api: Api, case: Case, ns: str, name: str) -> o.PodFull | None:
         f["image_pull_secrets"] = [r.name for r in pod.spec.image_pull_secrets]
     if pod.status.reason:
         f["pod_status_reason"] = pod.status.reason
-    case.add("api:pod", ", ".join(words), {k: v for k, v in f.items() if v is not None}, **f)
+    said = phrase(
+        "pod.state",
+        namespace=ns,
+        name=name,
+        uid=pod.metadata.uid,
+        phase=pod.status.phase,
+        node=on_node,
+        waiting=waiting,
+        last=terminated,
+    )
+    case.add("api:pod", said, {k: v for k, v in f.items() if v is not None}, **f)
     return pod
 
 
@@ -150,7 +165,7 @@ async def _events(api: Api, case: Case, pod: o.PodFull) -> None:
         lst = await api.get(
             f"/api/v1/namespaces/{pod.metadata.namespace}/events",
             o.CoreEventList,
-            what="the pod's events",
+            what=phrase("object.pod-events"),
             params={"fieldSelector": f"involvedObject.name={pod.metadata.name}"},
         )
         items = [e for e in (lst.items if lst else []) if e.involved_object.uid in ("", pod.metadata.uid)]
@@ -160,8 +175,7 @@ async def _events(api: Api, case: Case, pod: o.PodFull) -> None:
     if warnings:
         case.add(
             "api:events",
-            f"{len(warnings)} recent warning event(s) of the pod, latest "
-            f"{warnings[-1][0]} x{warnings[-1][3]}",
+            phrase("events.warnings", count=len(warnings), reason=warnings[-1][0], times=warnings[-1][3]),
             {"events": [{"reason": r, "message": m, "count": c} for r, m, _, c in warnings]},
             event_reasons=[r for r, *_ in warnings],
             event_message=warnings[-1][1],
@@ -184,7 +198,7 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         if v.csi is not None and v.csi.driver and target in (None, v.name):
             case.add(
                 "api:volume",
-                f"volume {v.name} is an inline CSI volume of driver {v.csi.driver}",
+                phrase("volume.inline-csi", volume=v.name, driver=v.csi.driver),
                 {"volume": v.name, "driver": v.csi.driver},
                 pod_volume=v.name,
                 csi_driver=v.csi.driver,
@@ -193,18 +207,21 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         assert v.persistent_volume_claim is not None
         claim = v.persistent_volume_claim.claim_name
         path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{claim}"
-        pvc = await api.get(path, o.Pvc, what=f"PVC {ns}/{claim}")
+        pvc = await api.get(path, o.Pvc, what=phrase("object.pvc", namespace=ns, name=claim))
         if pvc is None:
             if path in api.not_found:
                 unbound.append(claim)
                 missing.append(claim)
-                case.add("api:pvc", f"PVC {ns}/{claim} (volume {v.name}) does not exist", {"pvc": claim})
+                said = phrase("pvc.missing", namespace=ns, claim=claim, volume=v.name)
+                case.add("api:pvc", said, {"pvc": claim})
             continue
         if pvc.status.phase != "Bound":
             unbound.append(claim)
             case.add(
                 "api:pvc",
-                f"PVC {ns}/{claim} is {pvc.status.phase or 'not bound'}",
+                phrase("pvc.phase", namespace=ns, claim=claim, phase=pvc.status.phase)
+                if pvc.status.phase
+                else phrase("pvc.not-bound", namespace=ns, claim=claim),
                 {"pvc": claim, "phase": pvc.status.phase, "storage_class": pvc.spec.storage_class_name},
             )
         if pvc.status.phase == "Bound":
@@ -212,9 +229,12 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
         pv_name = pvc.spec.volume_name
         if not pv_name or (target is not None and target not in (pv_name, v.name) and len(claims) > 1):
             continue
-        pv = await api.get(f"/api/v1/persistentvolumes/{pv_name}", o.Pv, what=f"PV {pv_name}")
+        pv = await api.get(
+            f"/api/v1/persistentvolumes/{pv_name}", o.Pv, what=phrase("object.pv", name=pv_name)
+        )
         f: dict[str, Any] = {"pod_volume": v.name, "pvc": claim, "pv": pv_name}
-        words = f"pod volume {v.name} -> PVC {claim} -> PV {pv_name}"
+        csi: Phrase | str = ""
+        affinity: Phrase | str = ""
         if pv is not None and pv.spec.csi is not None:
             attrs = pv.spec.csi.volume_attributes or {}
             f.update(
@@ -224,12 +244,19 @@ async def _volumes(api: Api, case: Case, pod: o.PodFull) -> None:
                 pv_mount_options=pv.spec.mount_options or [],
                 pv_attributes=attrs,
             )
-            words += f" (CSI driver {pv.spec.csi.driver}, handle {pv.spec.csi.volume_handle}"
-            words += f", mounter={attrs['mounter']})" if "mounter" in attrs else ")"
+            c = pv.spec.csi
+            csi = (
+                phrase(
+                    "volume.csi-mounter", driver=c.driver, handle=c.volume_handle, mounter=attrs["mounter"]
+                )
+                if "mounter" in attrs
+                else phrase("volume.csi", driver=c.driver, handle=c.volume_handle)
+            )
         if pv is not None and pv.spec.node_affinity is not None and (aff := pv.spec.node_affinity.words()):
             f["pv_node_affinity"] = aff
-            words += f", node affinity {aff}"
-        case.add("api:volume", words, {k: v for k, v in f.items() if v}, **f)
+            affinity = phrase("volume.node-affinity", affinity=aff)
+        said = phrase("volume.chain", volume=v.name, claim=claim, pv=pv_name, csi=csi, affinity=affinity)
+        case.add("api:volume", said, {k: v for k, v in f.items() if v}, **f)
     if unbound:
         case.facts["unbound_pvcs"] = unbound
     if missing:
@@ -252,11 +279,11 @@ async def _config_ref(api: Api, case: Case, ns: str) -> None:
         return
     ns = str(case.facts.get("missing_namespace") or ns)
     path = f"/api/v1/namespaces/{ns}/configmaps/{name}"
-    obj = await api.get(path, _Config, what=f"{kind} {ns}/{name}")
+    obj = await api.get(path, _Config, what=phrase("object.config", kind=kind, namespace=ns, name=name))
     if obj is None and path in api.not_found:
         case.add(
             "api:config",
-            f"{kind} {ns}/{name} does not exist",
+            phrase("config.missing", kind=kind, namespace=ns, name=name),
             {"kind": kind, "name": name, "namespace": ns},
             config_missing=True,
             missing_namespace=ns,
@@ -267,7 +294,9 @@ async def _config_ref(api: Api, case: Case, ns: str) -> None:
         has = key in keys if isinstance(key, str) else True
         case.add(
             "api:config",
-            f"{kind} {ns}/{name} exists" + ("" if has else f" but has no key {key!r}"),
+            phrase("config.exists", kind=kind, namespace=ns, name=name)
+            if has
+            else phrase("config.key-missing", kind=kind, namespace=ns, name=name, key=key),
             {"kind": kind, "name": name, "namespace": ns, "keys": keys},
             config_missing=False,
             config_key_missing=not has,
@@ -276,10 +305,10 @@ async def _config_ref(api: Api, case: Case, ns: str) -> None:
 
 
 async def _node(api: Api, case: Case, name: str) -> None:
-    node = await api.get(f"/api/v1/nodes/{name}", o.NodeFull, what=f"node {name}")
+    node = await api.get(f"/api/v1/nodes/{name}", o.NodeFull, what=phrase("object.node", name=name))
     if node is None:
         if f"/api/v1/nodes/{name}" in api.not_found:
-            case.add("api:node", f"node {name} no longer exists", {"node": name}, node_exists=False)
+            case.add("api:node", phrase("node.gone", node=name), {"node": name}, node_exists=False)
         return
     conds = {c.type: c for c in node.status.conditions or []}
     ready = conds["Ready"].status if "Ready" in conds else "Unknown"
@@ -289,13 +318,12 @@ async def _node(api: Api, case: Case, name: str) -> None:
         if t in conds and conds[t].status == "True"
     ]
     taints = [f"{t.key}{'=' + t.value if t.value else ''}:{t.effect}" for t in node.spec.taints or []]
-    words = f"node {name}: Ready={ready}" + (f", {', '.join(pressure)}" if pressure else ", no pressure")
     data: dict[str, Any] = {"ready": ready, "pressure": pressure, "taints": taints}
     if "Ready" in conds and conds["Ready"].message:
         data["ready_message"] = conds["Ready"].message
     case.add(
         "api:node",
-        words,
+        phrase("node.state", node=name, ready=ready, pressure=pressure or phrase("node.no-pressure")),
         data,
         node_exists=True,
         node_ready=ready,

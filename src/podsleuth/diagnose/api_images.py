@@ -27,6 +27,7 @@ import msgspec
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.evidence import Case
 from podsleuth.diagnose.facts import registry_of
+from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.watch.objects import ObjectMeta
 
 if TYPE_CHECKING:
@@ -114,7 +115,9 @@ async def collect(api: Api, case: Case, pod: o.PodFull) -> None:
     mine = sorted(r.name for r in pod.spec.image_pull_secrets or [])
     sa_name = pod.spec.service_account_name or "default"
     sa_path = f"/api/v1/namespaces/{ns}/serviceaccounts/{sa_name}"
-    sa = await api.get(sa_path, _ServiceAccount, what=f"ServiceAccount {ns}/{sa_name}")
+    sa = await api.get(
+        sa_path, _ServiceAccount, what=phrase("object.service-account", namespace=ns, name=sa_name)
+    )
     sa_secrets = sorted(r.name for r in (sa.image_pull_secrets or [])) if sa else None
     if sa is None and sa_path in api.not_found:
         sa_secrets = []  # no such ServiceAccount: it contributes no secrets
@@ -131,15 +134,28 @@ async def collect(api: Api, case: Case, pod: o.PodFull) -> None:
         "pull_secrets_none": not mine and not sa_secrets,
         "sa_secrets_not_in_pod": sorted(set(sa_secrets or []) - set(mine)),
     }
-    sa_words = "not readable" if sa_secrets is None else ", ".join(sa_secrets) or "none"
+    none = phrase("image.secrets-none")
+    sa_words = phrase("image.secrets-unreadable") if sa_secrets is None else sa_secrets or none
     case.add(
         "api:image-pull",
-        f"{registry}/{repository}:{tag} ({_KIND_WORDS[kind]}); imagePullSecrets of the pod: "
-        f"{', '.join(mine) or 'none'}, of ServiceAccount {sa_name}: {sa_words}",
+        phrase(
+            "image.pull-secrets",
+            image=f"{registry}/{repository}:{tag}",
+            registry=_kind_phrase(kind),
+            pod_secrets=mine or none,
+            account=sa_name,
+            account_secrets=sa_words,
+        ),
         {k: v for k, v in f.items() if v is not None},
         **f,
     )
     await _peers(api, case, pod, registry, repository, tag, set(mine))
+
+
+def _kind_phrase(kind: str) -> Phrase:
+    if kind == "all-public":
+        return phrase("image.registry-all-public")
+    return phrase("image.registry-mixed") if kind == "mixed" else phrase("image.registry-private")
 
 
 _KIND_WORDS = {
@@ -149,12 +165,17 @@ _KIND_WORDS = {
 }
 
 
-async def _peers(api: Api, case: Case, pod: o.PodFull, registry: str, repository: str, tag: str,
-                 mine: set[str]) -> None:
+async def _peers(
+    api: Api, case: Case, pod: o.PodFull, registry: str, repository: str, tag: str, mine: set[str]
+) -> None:
     """Other pods of the namespace whose container of the same repository was pulled (imageID)."""
     ns = pod.metadata.namespace
-    lst = await api.get(f"/api/v1/namespaces/{ns}/pods", _PodList, what=f"the pods of namespace {ns}",
-                        params={"limit": MAX_PODS})
+    lst = await api.get(
+        f"/api/v1/namespaces/{ns}/pods",
+        _PodList,
+        what=phrase("object.namespace-pods", namespace=ns),
+        params={"limit": MAX_PODS},
+    )
     if lst is None:
         return
     pulled: list[str] = []
@@ -174,15 +195,25 @@ async def _peers(api: Api, case: Case, pod: o.PodFull, registry: str, repository
             secrets.update(r.name for r in p.spec.image_pull_secrets or [])
             break
     if not pulled:
-        case.add("api:image-peers", f"no other pod in namespace {ns} runs {registry}/{repository}",
-                 {"repository": f"{registry}/{repository}"}, image_peers_pulled=[])
+        case.add(
+            "api:image-peers",
+            phrase("image.no-peers", namespace=ns, image=f"{registry}/{repository}"),
+            {"repository": f"{registry}/{repository}"},
+            image_peers_pulled=[],
+        )
         return
     lacking = sorted(secrets - mine)
+    image, shown = f"{registry}/{repository}", pulled[:5]
+    lacks = phrase("image.peers-lacking", secrets=lacking) if lacking else ""
     case.add(
         "api:image-peers",
-        f"{len(pulled)} other pod(s) in {ns} run {registry}/{repository} (pulled"
-        f"{', same tag' if same_tag else ', another tag'}): {', '.join(pulled[:5])}"
-        + (f"; they carry imagePullSecrets this pod lacks: {', '.join(lacking)}" if lacking else ""),
+        phrase(
+            "image.peers-same-tag", count=len(pulled), namespace=ns, image=image, pods=shown, lacking=lacks
+        )
+        if same_tag
+        else phrase(
+            "image.peers-other-tag", count=len(pulled), namespace=ns, image=image, pods=shown, lacking=lacks
+        ),
         {"pods": pulled[:20], "secrets": sorted(secrets), "same_tag": same_tag},
         image_peers_pulled=pulled[:20],
         image_peer_same_tag=same_tag,

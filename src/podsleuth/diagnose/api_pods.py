@@ -15,6 +15,7 @@ from podsleuth.detect.owner import resolve_owner
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.evidence import Case
 from podsleuth.diagnose.facts.node import kubelet_paths
+from podsleuth.diagnose.phrases import Phrase, phrase
 
 if TYPE_CHECKING:
     from podsleuth.diagnose.api_facts import Api
@@ -55,7 +56,7 @@ async def node_pods(api: Api, case: Case, node: str) -> None:
     lst = await api.get(
         "/api/v1/pods",
         o.PodList,
-        what=f"the pods on node {node}",
+        what=phrase("object.node-pods", node=node),
         params={"fieldSelector": f"spec.nodeName={node}"},
     )
     if lst is None:
@@ -72,7 +73,7 @@ def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
     if not plugins:
         case.add(
             "api:csi-plugin",
-            f"no node-plugin pod of {driver} found on node {node}",
+            phrase("plugin.none", driver=driver, node=node),
             {"driver": driver},
             plugin_found=False,
         )
@@ -93,7 +94,7 @@ def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
         "plugin_restarts": restarts(p),
         "plugin_ready": all(c.ready for c in p.status.container_statuses or []),
     }
-    words = f"CSI node plugin {p.metadata.namespace}/{p.metadata.name} on {node}: {restarts(p)} restart(s)"
+    last_words: Phrase | str = ""
     if worst is not None:
         f["plugin_container"] = worst.name
         spec = next((c for c in p.spec.containers if c.name == worst.name), None)
@@ -106,10 +107,21 @@ def _plugin(case: Case, pods: list[o.PodFull], driver: str, node: str) -> None:
                 plugin_last_exit_code=last.exit_code,
                 plugin_last_finished=last.finished_at.isoformat() if last.finished_at else None,
             )
-            words += f", container {worst.name} last terminated {last.reason} (exit {last.exit_code})"
-            if last.finished_at:
-                words += f" at {last.finished_at.isoformat()}"
-    case.add("api:csi-plugin", words, {k: v for k, v in f.items() if v is not None}, **f)
+            last_words = (
+                phrase(
+                    "plugin.last-terminated-at",
+                    container=worst.name,
+                    reason=last.reason,
+                    code=last.exit_code,
+                    finished=last.finished_at.isoformat(),
+                )
+                if last.finished_at
+                else phrase(
+                    "plugin.last-terminated", container=worst.name, reason=last.reason, code=last.exit_code
+                )
+            )
+    said = phrase("plugin.state", plugin=f["plugin_pod"], node=node, restarts=restarts(p), last=last_words)
+    case.add("api:csi-plugin", said, {k: v for k, v in f.items() if v is not None}, **f)
 
 
 def _peers(case: Case, pods: list[o.PodFull]) -> None:
@@ -141,8 +153,7 @@ def _peers(case: Case, pods: list[o.PodFull]) -> None:
     if others:
         case.add(
             "api:node-pods",
-            f"{len(others)} other pod(s) on node {s.node or case.facts.get('node')} "
-            f"fail the same way ({reason})",
+            phrase("peers.failing", count=len(others), node=s.node or case.facts.get("node"), reason=reason),
             {"pods": others},
             peers_failing=len(others),
         )
@@ -151,14 +162,18 @@ def _peers(case: Case, pods: list[o.PodFull]) -> None:
 async def csinode(api: Api, case: Case, node: str) -> None:
     """Is the volume's CSI driver registered on the node (kubelet's view, via CSINode)?"""
     driver = case.facts["csi_driver"]
-    cn = await api.get(f"/apis/storage.k8s.io/v1/csinodes/{node}", o.CsiNode, what=f"CSINode {node}")
+    cn = await api.get(
+        f"/apis/storage.k8s.io/v1/csinodes/{node}", o.CsiNode, what=phrase("object.csinode", name=node)
+    )
     if cn is None and f"/apis/storage.k8s.io/v1/csinodes/{node}" not in api.not_found:
         return
     names = [d.name for d in (cn.spec.drivers or [])] if cn else []
     registered = driver in names
     case.add(
         "api:csinode",
-        f"CSI driver {driver} is {'' if registered else 'NOT '}registered on node {node}",
+        phrase("csinode.registered", driver=driver, node=node)
+        if registered
+        else phrase("csinode.not-registered", driver=driver, node=node),
         {"registered_drivers": names},
         csi_driver_registered=registered,
     )

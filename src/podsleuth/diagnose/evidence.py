@@ -3,7 +3,8 @@
 Each link of the chain (signature, API, node agent) adds *facts* (flat keys the decision rules
 test, e.g. ``pv_mounter`` or ``daemon_oom_killed``) and *evidence* (the same facts worded for a
 human, with their source), so the rules stay data and the report reads like an engineer's
-write-up: what was looked at, where, and what it showed.
+write-up: what was looked at, where, and what it showed. The wording is a catalogue phrase
+(``podsleuth.diagnose.phrases``) rendered in every language at once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 import msgspec
 
 from podsleuth.detect import EventRecord, Incident
+from podsleuth.diagnose.phrases import Phrase
+from podsleuth.locale import DEFAULT
 
 
 class Subject(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,14 +60,30 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Evidence(msgspec.Struct, frozen=True):
-    """One link of the evidence chain, CONTRACT.md's ``{"source", "fact", "data"}``."""
+    """One link of the evidence chain, CONTRACT.md's ``{"source", "fact", "data"}``; the fact in
+    the other languages under ``translations`` (lang -> text; English stays in ``fact``)."""
 
     source: str
     fact: str
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+    translations: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def said(cls, source: str, fact: Phrase, data: dict[str, Any] | None = None) -> Evidence:
+        """The evidence of a catalogue phrase, in every language."""
+        texts = fact.texts()
+        english = texts.pop(DEFAULT)
+        return cls(source, english, data or {}, texts)
+
+    def text(self, lang: str) -> str:
+        """The fact in ``lang``: its translation when there is one, else the English."""
+        return self.translations.get(lang) or self.fact
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "fact": self.fact, "data": self.data}
+        out: dict[str, Any] = {"source": self.source, "fact": self.fact, "data": self.data}
+        if self.translations:
+            out["translations"] = dict(self.translations)
+        return out
 
 
 class Case:
@@ -90,14 +109,16 @@ class Case:
         self.names: dict[str, str] = {}
         """Pod UID -> ``ns/name`` of the pods on the node, to name what the node agent finds by UID."""
 
-    def add(self, source: str, fact: str, data: dict[str, Any] | None = None, **facts: Any) -> None:
-        self.evidence.append(Evidence(source, fact, data or {}))
+    def add(self, source: str, fact: Phrase, data: dict[str, Any] | None = None, **facts: Any) -> None:
+        """Evidence (a ``phrase(...)``: no sentence without its translations) and the facts it
+        established."""
+        self.evidence.append(Evidence.said(source, fact, data))
         self.facts.update(facts)
 
-    def gap(self, source: str, fact: str, data: dict[str, Any] | None = None) -> None:
+    def gap(self, source: str, fact: Phrase, data: dict[str, Any] | None = None) -> None:
         """A link that could not be checked: said in the evidence, counted against confidence."""
         self.gaps.append(source)
-        self.evidence.append(Evidence(source, fact, {**(data or {}), "unavailable": True}))
+        self.evidence.append(Evidence.said(source, fact, {**(data or {}), "unavailable": True}))
 
     def affect(self, namespace: str, pod: str, **info: Any) -> None:
         key = f"{namespace}/{pod}"

@@ -24,6 +24,7 @@ import msgspec
 
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose import api_objects as o
+from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.errors import ApiError, NodeAgentError
 from podsleuth.kube import KubeClient
 from podsleuth.node.findings import Finding
@@ -33,7 +34,12 @@ SA_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 class AgentUnavailable(NodeAgentError):
-    """No answer from the node agent; ``str`` says why, without secrets."""
+    """No answer from the node agent; ``str`` says why (in English), ``said`` in every language,
+    without secrets."""
+
+    def __init__(self, said: Phrase) -> None:
+        super().__init__(said.render())
+        self.said = said
 
 
 @dataclass(slots=True)
@@ -50,28 +56,27 @@ async def discover(client: KubeClient | None, settings: NodeAgentSettings, node:
     """The agent's base URL for ``node`` (or ``"local"``)."""
     mode = settings.discovery
     if mode == "off":
-        raise AgentUnavailable("node agent discovery is off (node_agents.discovery: off)")
+        raise AgentUnavailable(phrase("agent.discovery-off"))
     if mode == "local":
         return "local"
     if mode == "static":
         url = settings.urls.get(node)
         if not url:
-            raise AgentUnavailable(f"no node_agents.urls entry for node {node}")
+            raise AgentUnavailable(phrase("agent.no-url", node=node))
         return url.rstrip("/")
     if client is None:
-        raise AgentUnavailable("no API client to find the agent DaemonSet's pods")
+        raise AgentUnavailable(phrase("agent.no-client"))
     params = {"labelSelector": settings.label_selector, "fieldSelector": f"spec.nodeName={node}"}
     try:
         async with asyncio.timeout(settings.timeout):
             body = await client.get(f"/api/v1/namespaces/{settings.namespace}/pods", params)
         pods = msgspec.json.decode(body, type=o.PodList).items
     except (ApiError, TimeoutError, msgspec.DecodeError, msgspec.ValidationError) as e:
-        raise AgentUnavailable(f"cannot list node-agent pods in {settings.namespace}: {e}") from e
+        raise AgentUnavailable(phrase("agent.list-failed", namespace=settings.namespace, error=str(e))) from e
     ready = [p for p in pods if p.status.pod_ip and p.status.phase == "Running"]
     if not ready:
         raise AgentUnavailable(
-            f"no running node-agent pod ({settings.label_selector}) in namespace "
-            f"{settings.namespace} on node {node}"
+            phrase("agent.no-pod", selector=settings.label_selector, namespace=settings.namespace, node=node)
         )
     return f"http://{ready[0].status.pod_ip}:{settings.port}"
 
@@ -87,12 +92,13 @@ def _token(settings: NodeAgentSettings, sa_token_file: str | None = SA_TOKEN_FIL
                 return f.read().strip() or None
         except OSError as e:
             raise AgentUnavailable(
-                f"cannot read the ServiceAccount token {sa_token_file}: {e.strerror}") from e
+                phrase("agent.sa-token-unreadable", path=sa_token_file, error=e.strerror)
+            ) from e
     try:
         with open(settings.token_file, encoding="utf-8") as f:
             return f.read().strip() or None
     except OSError as e:
-        raise AgentUnavailable(f"cannot read node_agents.token_file: {e.strerror}") from e
+        raise AgentUnavailable(phrase("agent.token-unreadable", error=e.strerror)) from e
 
 
 BUSY_RETRIES = 3
@@ -104,20 +110,19 @@ async def _get_json(session: aiohttp.ClientSession, url: str, headers: dict[str,
             if resp.status != 503:
                 return await _answer(resp)
         await asyncio.sleep(0.5)  # all probe slots busy: the agent asks for a short retry
-    raise AgentUnavailable("the node agent stayed busy or could not verify our token (HTTP 503)")
+    raise AgentUnavailable(phrase("agent.busy"))
 
 
 async def _answer(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     if resp.status == 401:
-        raise AgentUnavailable("the node agent rejected our token (401)")
+        raise AgentUnavailable(phrase("agent.token-rejected"))
     if resp.status == 403:
-        raise AgentUnavailable("the node agent does not serve our identity (403): is our ServiceAccount "
-                               "one of its --allow-user names?")
+        raise AgentUnavailable(phrase("agent.identity-refused"))
     if resp.status >= 400:
-        raise AgentUnavailable(f"the node agent answered HTTP {resp.status}")
+        raise AgentUnavailable(phrase("agent.http-status", status=resp.status))
     data = await resp.json(content_type=None)
     if not isinstance(data, dict):
-        raise AgentUnavailable("the node agent answered something that is not a JSON object")
+        raise AgentUnavailable(phrase("agent.not-json"))
     return data
 
 
@@ -141,9 +146,8 @@ async def ask_http(
                     await _get_json(session, f"{base}/v1/pods/{quote(pod_uid, safe='')}/mounts", headers)
                 )
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as e:
-        raise AgentUnavailable(
-            f"node agent at {base} unreachable: {e.__class__.__name__}" + (f": {e}" if str(e) else "")
-        ) from e
+        error = e.__class__.__name__ + (f": {e}" if str(e) else "")
+        raise AgentUnavailable(phrase("agent.unreachable", url=base, error=error)) from e
     findings = [Finding.from_dict(d) for d in answers[0].get("findings") or [] if isinstance(d, dict)]
     mounts = list(answers[1].get("mounts") or []) if len(answers) > 1 else []
     return AgentReport(source=base, findings=findings, mounts=mounts)
@@ -159,9 +163,9 @@ async def ask_local(
     try:
         report = await asyncio.wait_for(asyncio.to_thread(check_node, opts), timeout=settings.timeout + 5.0)
     except TimeoutError as e:
-        raise AgentUnavailable("the local node check did not finish in time") from e
+        raise AgentUnavailable(phrase("agent.local-timeout")) from e
     except Exception as e:
-        raise AgentUnavailable(f"the local node check failed: {e}") from e
+        raise AgentUnavailable(phrase("agent.local-failed", error=str(e))) from e
     mounts = [m.to_dict() for m in report.pod_mounts(pod_uid)] if pod_uid else []
     return AgentReport(source="local", findings=report.findings, mounts=mounts)
 

@@ -16,6 +16,7 @@ from typing import Any
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose import node_agent
 from podsleuth.diagnose.evidence import Case
+from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.kube import KubeClient
 from podsleuth.node.findings import Finding
 
@@ -55,7 +56,7 @@ def _iso(epoch: object) -> str | None:
 async def collect(case: Case, *, client: KubeClient | None, settings: NodeAgentSettings) -> None:
     node = case.facts.get("node")
     if not isinstance(node, str) or not node:
-        case.gap("node-agent", "the incident names no node: node-side checks skipped")
+        case.gap("node-agent", phrase("agent.no-node"))
         return
     uid = case.facts.get("pod_uid")
     first = case.subject.first_seen
@@ -72,7 +73,7 @@ async def collect(case: Case, *, client: KubeClient | None, settings: NodeAgentS
         )
     except node_agent.AgentUnavailable as e:
         case.facts["agent"] = "unavailable"
-        case.gap("node-agent", f"node agent of {node} not consulted: {e}", {"node": node})
+        case.gap("node-agent", phrase("agent.unavailable", node=node, reason=e.said), {"node": node})
         return
     case.facts["agent"] = "ok"
     interpret(case, report)
@@ -88,7 +89,7 @@ def interpret(case: Case, report: node_agent.AgentReport) -> None:
     kinds = sorted({f.kind for f in mine})
     case.add(
         f"node-agent:{report.source}",
-        f"{len(mine)} finding(s) for the pod's volume" + (f": {', '.join(kinds)}" if kinds else ": none"),
+        phrase("agent.findings", count=len(mine), kinds=kinds) if kinds else phrase("agent.no-findings"),
         {"findings": [f.to_dict() for f in mine]},
         **{BROKEN[k]: True for k in kinds if k in BROKEN},
         agent_findings=kinds,
@@ -100,10 +101,15 @@ def interpret(case: Case, report: node_agent.AgentReport) -> None:
         started = _iso(proc.get("start_time") or restarted.data.get("daemon_start"))
         case.add(
             "node-agent:fuse",
-            f"the {restarted.data.get('fs_type')} daemon serving this volume was "
-            f"restarted: new pid {proc.get('pid')} ({proc.get('comm')}) started {started}, re-mounted "
-            f"{restarted.data.get('new_mount_point')}; the pod still uses dead FUSE connection "
-            f"{restarted.data.get('connection')}",
+            phrase(
+                "fuse.restarted",
+                fs_type=restarted.data.get("fs_type"),
+                pid=proc.get("pid"),
+                comm=proc.get("comm"),
+                started=started,
+                mount_point=restarted.data.get("new_mount_point"),
+                connection=restarted.data.get("connection"),
+            ),
             {"process": proc, **restarted.data},
             daemon_pid=proc.get("pid"),
             daemon_comm=proc.get("comm"),
@@ -126,10 +132,17 @@ def _mount(case: Case, mounts: list[dict[str, Any]], volume: object) -> None:
     daemons = m.get("fuse_daemons") or []
     case.add(
         "node-agent:mountinfo",
-        f"mountinfo: {m.get('path')} is {m.get('fs_type')} from {m.get('source')}"
-        f"{' (root //deleted)' if m.get('root_deleted') else ''}, "
-        f"FUSE connection {m.get('fuse_connection')}, "
-        f"{len(daemons)} daemon(s) hold it; probe {probe.get('status')} {probe.get('errno') or ''}".rstrip(),
+        phrase(
+            "mountinfo.record",
+            path=m.get("path"),
+            fs_type=m.get("fs_type"),
+            source=m.get("source"),
+            deleted=phrase("mountinfo.root-deleted") if m.get("root_deleted") else "",
+            connection=m.get("fuse_connection"),
+            daemons=len(daemons),
+            status=probe.get("status"),
+            errno=phrase("mountinfo.errno", errno=probe["errno"]) if probe.get("errno") else "",
+        ),
         {
             k: m.get(k)
             for k in (
@@ -170,8 +183,7 @@ def _oom(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
         )
         case.add(
             "node-agent:kernel",
-            f"the kernel OOM-killed {len(pod_kills)} process(es) of this pod "
-            f"({', '.join(scopes) or 'scope unknown'})",
+            phrase("oom.pod-kills", count=len(pod_kills), scopes=scopes or phrase("oom.scope-unknown")),
             {"kills": [f.to_dict() for f in pod_kills]},
             pod_oom_kills=len(pod_kills),
             oom_scope=scopes[0] if scopes else None,
@@ -187,14 +199,14 @@ def _oom(case: Case, findings: list[Finding], mine: list[Finding]) -> None:
     when = _iso(data.get("time"))
     last = case.subject.last_seen
     t = data.get("time")
-    before = (
-        ", before the failure"
+    before: Phrase | str = (
+        phrase("oom.before-failure")
         if last is None or not isinstance(t, int | float) or t <= last.timestamp() + 60
         else ""
     )
     case.add(
         "node-agent:kernel",
-        f"kernel OOM killer killed pid {pid} ({victim}) in {data.get('cgroup')} at {when}{before}",
+        phrase("oom.kill", pid=pid, comm=victim, cgroup=data.get("cgroup"), time=when, before=before),
         {"pid": pid, "comm": victim, **data},
         daemon_oom_killed=True,
         oom_pid=pid,
