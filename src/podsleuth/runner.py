@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, TypeVar
 
 import msgspec
@@ -25,6 +26,7 @@ from podsleuth.config import Settings
 from podsleuth.detect import Detector, Incident, IncidentChange
 from podsleuth.diagnose.correlate import Correlator
 from podsleuth.diagnose.diagnoser import Diagnoser
+from podsleuth.diagnose.diagnosis import Diagnosis, Group, as_diagnosis
 from podsleuth.diagnose.evidence import Subject
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
@@ -45,11 +47,28 @@ TICK_MAX = 1.0
 LOG_TIMEOUT = 5.0
 DIAGNOSIS_TIMEOUT = 30.0
 """Bound of one full diagnosis (API reads + node agent); past it the first diagnosis stands."""
-_PRIVATE = ("signature", "full")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Diagnosed(msgspec.Struct, frozen=True, kw_only=True):
+    """The runner's record of an incident's diagnosis: the diagnosis itself (what goes out) and
+    the bookkeeping beside it (never inside it): which signature it was made for -- a new one
+    means diagnosing again -- and whether the full chain made it (then it is not redone)."""
+
+    diagnosis: Diagnosis
+    signature: str | None
+    full: bool = False
+
+
+class Standard(Enum):
+    """``WatchPipeline``'s default ``diagnoser``: the full chain over the pipeline's own client,
+    the configured node agents and its knowledge base (built with them, so no caller has to).
+    Pass a ``Diagnoser`` for another one, ``None`` for no full diagnosis at all."""
+
+    DIAGNOSER = "standard"
 
 
 class WatchPipeline:
@@ -66,8 +85,7 @@ class WatchPipeline:
         knowledge: KnowledgeBase | None = None,
         clock: Clock = utc_now,
         streaming_list: bool = False,
-        diagnoser: Diagnoser | None = None,
-        diagnose: bool = True,
+        diagnoser: Diagnoser | Standard | None = Standard.DIAGNOSER,
         cluster: str = "",
     ) -> None:
         self.client = client
@@ -83,12 +101,13 @@ class WatchPipeline:
         self.streaming_list = streaming_list
         self.synced_counts: dict[str, int] = {}
         """Objects in each resource's initial list(s) (summed over namespaces), for the start line."""
-        self._diagnoses: dict[str, dict[str, Any]] = {}
-        self.diagnoser: Diagnoser | None = None
-        if diagnose:
-            self.diagnoser = diagnoser or Diagnoser(
-                client=client, agents=settings.node_agents, knowledge=self.knowledge
-            )
+        self._diagnoses: dict[str, Diagnosed] = {}
+        self.diagnoser = (
+            Diagnoser(client=client, agents=settings.node_agents, knowledge=self.knowledge)
+            if diagnoser is Standard.DIAGNOSER
+            else diagnoser
+        )
+        """The full diagnosis chain run for each incident; None: the first diagnosis only."""
         self.correlator = Correlator()
         self._diagnosing: dict[str, asyncio.Task[None]] = {}
         self._enrichment: set[asyncio.Task[None]] = set()
@@ -237,18 +256,25 @@ class WatchPipeline:
     def _with_diagnosis(self, change: IncidentChange) -> IncidentChange:
         incident = change.incident
         if change.kind == "incident.resolved":
-            diagnosis = self._diagnoses.pop(incident.id, None)
+            known = self._diagnoses.pop(incident.id, None)
             self.correlator.drop(incident.id)
         else:
-            diagnosis = self._diagnoses.get(incident.id)
-            if diagnosis is None or diagnosis.get("signature") != incident.signature:
-                diagnosis = first_diagnosis(incident, self.knowledge)
-                if diagnosis is not None:
-                    self._diagnoses[incident.id] = diagnosis
-        if diagnosis is None or incident.diagnosis is not None:
+            known = self._diagnoses.get(incident.id)
+            if known is None or known.signature != incident.signature:
+                first = first_diagnosis(incident, self.knowledge)
+                known = None if first is None else Diagnosed(diagnosis=first, signature=incident.signature)
+                if known is not None:
+                    self._diagnoses[incident.id] = known
+        if incident.diagnosis is not None:  # read back from the store (resume): typed on the way out
+            typed = as_diagnosis(incident.diagnosis)
+            if typed is None or typed is incident.diagnosis:
+                return change
+            incident = msgspec.structs.replace(incident, diagnosis=typed)
+            return msgspec.structs.replace(change, incident=incident)
+        if known is None:
             return change
-        public = {k: v for k, v in diagnosis.items() if k not in _PRIVATE}
-        return msgspec.structs.replace(change, incident=msgspec.structs.replace(incident, diagnosis=public))
+        diagnosed = msgspec.structs.replace(incident, diagnosis=known.diagnosis)
+        return msgspec.structs.replace(change, incident=diagnosed)
 
     # ---- the full diagnosis chain ---------------------------------------------------------------
 
@@ -260,7 +286,7 @@ class WatchPipeline:
                 pending.cancel()
             return
         known = self._diagnoses.get(incident.id)
-        if known is not None and known.get("full") and known.get("signature") == incident.signature:
+        if known is not None and known.full and known.signature == incident.signature:
             return
         if incident.id in self._diagnosing:
             return
@@ -286,13 +312,15 @@ class WatchPipeline:
         current = self._open_incident(incident.id)
         if current is None or current.signature != incident.signature:
             return  # resolved meanwhile, or a new signature: its own chain is scheduled
-        self._diagnoses[incident.id] = {**diagnosis, "signature": incident.signature, "full": True}
+        self._diagnoses[incident.id] = Diagnosed(diagnosis=diagnosis, signature=incident.signature, full=True)
         others: list[str] = []
-        if isinstance(diagnosis.get("group"), dict):
-            merged, others = self.correlator.add(incident.id, diagnosis["group"])
+        if isinstance(diagnosis.group, Group):
+            merged, others = self.correlator.add(incident.id, msgspec.to_builtins(diagnosis.group))
+            group = msgspec.convert(merged, Group)
             for member in [incident.id, *others]:
-                if member in self._diagnoses:
-                    self._diagnoses[member]["group"] = merged
+                if (m := self._diagnoses.get(member)) is not None:
+                    d = msgspec.structs.replace(m.diagnosis, group=group)
+                    self._diagnoses[member] = msgspec.structs.replace(m, diagnosis=d)
         changes = [IncidentChange(kind="incident.updated", incident=current)]
         for other in others:
             inc = self._open_incident(other)

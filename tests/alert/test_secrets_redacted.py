@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from podsleuth.alert.notifier import Notifier
 from podsleuth.alert.options import AlertOptions
-from podsleuth.redact import redact, redact_headers
 from podsleuth.cli.config_cmd import group as config_group
 from podsleuth.config import AlertSettings, Receiver, WebhookReceiver
+from podsleuth.redact import redact, redact_headers
 from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, change, free_port, http_receiver
 

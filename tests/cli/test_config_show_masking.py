@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from podsleuth.redact import redact, scrub, url_secrets
 from podsleuth.cli import cli
+from podsleuth.redact import redact, scrub, url_secrets
 
 # (URL with "hush" where a credential goes, a part that must stay visible)
 DOCUMENTED = [

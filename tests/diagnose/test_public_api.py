@@ -22,6 +22,7 @@ def test_classification_fields() -> None:
         "next_checks_api",
         "next_checks_node",
         "remediation",
+        "translations",
     )
     assert Classification.__struct_config__.frozen
 

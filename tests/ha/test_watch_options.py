@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from podsleuth.cli import cli
-from podsleuth.cli.watch_job import default_identity, in_cluster
+from podsleuth.cli.election import default_identity, in_cluster
 
 
 def test_bad_timings_and_demo_are_usage_errors() -> None:

@@ -23,7 +23,7 @@ def test_pipeline_finds_the_restarted_daemon_and_its_oom_kill() -> None:
         offline = asyncio.run(run_lab(s, within=20, agent=False))
     final = run.final()
     assert final is not None and final.incident.diagnosis is not None, run.changes
-    inc, d = final.incident, final.incident.diagnosis
+    inc, d = final.incident, final.to_contract()["incident"]["diagnosis"]
     assert (inc.namespace, inc.pod, inc.node, inc.category) == (
         s.namespace,
         s.pod_name,
@@ -43,7 +43,7 @@ def test_pipeline_finds_the_restarted_daemon_and_its_oom_kill() -> None:
     assert d["group"]["pods"] == [f"{s.namespace}/{s.pod_name}"] and d["group"]["volumes"] == [s.pv_name]
     assert elapsed < 15, f"diagnosis took {elapsed:.1f}s"
     # the same incident with the agent unreachable: still diagnosed, lower confidence, said so
-    od = offline.final().incident.diagnosis  # type: ignore[union-attr]
+    od = offline.final().to_contract()["incident"]["diagnosis"]  # type: ignore[union-attr]
     assert od["root_cause"] == d["root_cause"] and od["confidence"] < d["confidence"]
     assert od["unchecked"] == ["node-agent"]
 
@@ -56,7 +56,7 @@ def test_pipeline_names_deleted_source_restart_and_oom_kill() -> None:
         run = asyncio.run(run_lab(s, within=20))
     final = run.final()
     assert final is not None and final.incident.diagnosis is not None, run.changes
-    d = final.incident.diagnosis
+    d = final.to_contract()["incident"]["diagnosis"]
     assert d["root_cause"] == "stale-fuse-bind-after-daemon-restart", d["summary"]
     assert d["rule"] == "stale-fuse-deleted-root-after-restart" and d["confidence"] >= 0.9
     assert f"{s.subvolume_path}//deleted" in d["summary"]

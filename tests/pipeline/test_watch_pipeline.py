@@ -37,12 +37,13 @@ async def test_founding_incident_is_one_diagnosed_incident(running: Running) -> 
     assert (inc.namespace, inc.owner.kind, inc.owner.name) == ("monitoring", "Deployment", "dashboard")
     assert inc.node == "node-3" and inc.container == "grafana"
     assert inc.diagnosis is not None
-    facts = inc.diagnosis["evidence"][0]["data"]
+    diagnosis = opened.to_contract()["incident"]["diagnosis"]
+    facts = diagnosis["evidence"][0]["data"]
     assert facts["pod_uid"] == FOUNDING_UID
     assert facts["kubelet_root"] == "/data/kubernetes/kubelet"
     assert facts["volume"] == "dashboard-folder"
-    assert 0 < inc.diagnosis["confidence"] <= 1
-    assert inc.diagnosis["remediation"]
+    assert 0 < diagnosis["confidence"] <= 1
+    assert diagnosis["remediation"]
     contract = opened.to_contract()
     assert contract["event"] == "incident.opened"
     assert contract["incident"]["diagnosis"]["root_cause"]

@@ -28,15 +28,57 @@ class Evidence(msgspec.Struct, frozen=True):
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class Said(msgspec.Struct, frozen=True):
+    """A contradiction the diagnosis found (``{"id", "said"}``)."""
+
+    id: str = ""
+    said: str = ""
+
+
+class Group(msgspec.Struct, frozen=True):
+    """The pods one cause broke on one node."""
+
+    key: str = ""
+    node: str = ""
+    cause: str = ""
+    pods: list[str] = msgspec.field(default_factory=list)
+    volumes: list[str] = msgspec.field(default_factory=list)
+    workloads: list[str] = msgspec.field(default_factory=list)
+    incidents: list[str] = msgspec.field(default_factory=list)
+
+
+class Texts(msgspec.Struct, frozen=True):
+    """The diagnosis's texts in another language (lists pair with the English ones)."""
+
+    summary: str = ""
+    explanation: str = ""
+    remediation: list[str] = msgspec.field(default_factory=list)
+    next_checks: list[str] = msgspec.field(default_factory=list)
+    evidence: list[str] = msgspec.field(default_factory=list)
+    contradictions: list[str] = msgspec.field(default_factory=list)
+
+
 class Diagnosis(msgspec.Struct, frozen=True):
+    """The contract's ``diagnosis``, whole: the diagnoser's ``Diagnosis`` (diagnose/diagnosis.py)
+    as alerting reads it (alert sits beside diagnose in the layers, so it decodes the JSON)."""
+
     root_cause: str = ""
     """A stable id of the cause (``stale-fuse-bind-after-daemon-restart``)."""
+    rule: str | None = None
     summary: str = ""
     explanation: str = ""
     """The mechanism in a few sentences."""
     confidence: float = 0.0
-    evidence: list[Evidence] = msgspec.field(default_factory=list)
     remediation: list[str] = msgspec.field(default_factory=list)
+    contradictions: list[Said] = msgspec.field(default_factory=list)
+    evidence: list[Evidence] = msgspec.field(default_factory=list)
+    next_checks: list[str] = msgspec.field(default_factory=list)
+    unchecked: list[str] = msgspec.field(default_factory=list)
+    group: Group | None = None
+    translations: dict[str, Texts] = msgspec.field(default_factory=dict)
+    """The texts in every other language (``podsleuth.locale.localize`` swaps them in)."""
+    locale: str = "en"
+    """The language of the texts above (a localized change says so; else English)."""
 
 
 class Incident(msgspec.Struct, frozen=True):

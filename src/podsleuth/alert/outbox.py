@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from podsleuth.alert import failpoints
 from podsleuth.alert.backlog import StoreHealth, retrying
-from podsleuth.redact import describe_error, scrub_text, scrubbed_traceback
 from podsleuth.alert.sinks import Batch, Sink, SinkError, SinkRejected
+from podsleuth.redact import describe_error, scrub_text, scrubbed_traceback
 from podsleuth.store.base import Delivery, Store
 
 log = logging.getLogger("podsleuth.alert.outbox")

@@ -8,9 +8,9 @@ from typing import Any
 import click
 import yaml
 
-from podsleuth.redact import redact, redact_headers
 from podsleuth.cli.options import config_option
 from podsleuth.config import load_settings
+from podsleuth.redact import redact, redact_headers
 
 
 def redacted_settings(data: dict[str, Any]) -> dict[str, Any]:

@@ -154,7 +154,7 @@ async def diagnose_pod(
             "reason": subject.reason,
             "signature": subject.signature,
             "container": subject.container,
-            "diagnosis": diagnosis,
+            "diagnosis": diagnosis.to_dict(),
         }
 
 

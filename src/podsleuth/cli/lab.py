@@ -31,6 +31,7 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
     final incident with its evidence chain. Returns the final diagnosis for callers.
     """
     from podsleuth.detect import IncidentChange
+    from podsleuth.diagnose.diagnosis import as_diagnosis
     from podsleuth.diagnose.report import render_diagnosis
     from podsleuth.lab.pipeline import run_lab
 
@@ -44,20 +45,21 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
     t0 = time.monotonic()
     run = asyncio.run(run_lab(seeded, emit=emit))
     final = run.final()
-    if final is None or final.incident.diagnosis is None:
+    diagnosis = None if final is None else as_diagnosis(final.incident.diagnosis)
+    if final is None or diagnosis is None:
         raise LabError("the watch pipeline raised no diagnosed incident for the seeded pod")
     inc = final.incident
-    if output == "text" and inc.diagnosis is not None:
+    if output == "text":
         title = (f"incident {inc.id}: {inc.category} {inc.reason} - pod {inc.namespace}/{inc.pod} on node "
                  f"{inc.node} (signature {inc.signature}), diagnosed in {time.monotonic() - t0:.2f}s")
-        click.echo("\n" + render_diagnosis(inc.diagnosis, title=title))
+        click.echo("\n" + render_diagnosis(diagnosis.to_dict(), title=title))
         others = _other_incidents(run.changes, inc.id)
         if others:
             click.echo("\nother incidents of this run:")
             for other in others:
                 where = f"{other.namespace}/{other.pod}" if other.pod else f"node {other.node}"
                 click.echo(f"  {other.id}  {other.category} {other.reason}  {where}: {other.message[:160]}")
-    return {"diagnosis": inc.diagnosis}
+    return {"diagnosis": diagnosis.to_dict()}
 
 
 def _other_incidents(changes: list[Any], final_id: str) -> list[Any]:

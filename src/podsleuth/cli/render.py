@@ -19,6 +19,7 @@ from typing import IO, NamedTuple
 import click
 
 from podsleuth.detect import Incident, IncidentChange
+from podsleuth.diagnose.diagnosis import as_diagnosis
 
 _SEVERITY_COLOR = {"critical": "red", "error": "magenta", "warning": "yellow"}
 MIN_WIDTH = 60
@@ -67,10 +68,10 @@ def _where(inc: Incident) -> str:
 
 
 def _cause(inc: Incident) -> tuple[str, int]:
-    diagnosis = inc.diagnosis or {}
-    confidence = diagnosis.get("confidence")
-    percent = round(float(confidence) * 100) if isinstance(confidence, int | float) else -1
-    return str(diagnosis.get("root_cause") or ""), percent
+    diagnosis = as_diagnosis(inc.diagnosis)
+    if diagnosis is None:
+        return "", -1
+    return diagnosis.root_cause, round(diagnosis.confidence * 100)
 
 
 def _shown(inc: Incident) -> _Shown:
@@ -133,16 +134,16 @@ class LiveView:
         room = self.width - len(PAD)
         lines.append(PAD + shorten_middle(f"{inc.reason}: {inc.message}", room))
         cause, confidence = _cause(inc)
-        diagnosis = inc.diagnosis or {}
+        diagnosis = as_diagnosis(inc.diagnosis)
         if cause:
-            summary = str(diagnosis.get("summary") or "")
+            summary = diagnosis.summary if diagnosis else ""
             label = f"cause → {cause}" + (f" ({confidence}%)" if confidence >= 0 else "")
             lines.append(PAD + self._style(clip(label, room), bold=True))
             if summary:
                 lines.append(PAD + shorten_middle(summary, room))
         elif inc.signature:
             lines.append(PAD + clip(f"signature: {inc.signature}", room))
-        for step in list(diagnosis.get("remediation") or [])[:2]:
+        for step in diagnosis.remediation[:2] if diagnosis else []:
             lines.append(PAD + shorten_middle(f"fix: {step}", room))
         if inc.logs:
             lines.extend(PAD + clip(f"| {line}", room) for line in inc.logs[-3:])

@@ -13,8 +13,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from podsleuth.redact import redact
 from podsleuth.errors import PodsleuthError, ResourceError
+from podsleuth.redact import redact
 from podsleuth.store import Store, default_store_path, is_postgres, open_store, sqlite_path
 
 T = TypeVar("T")

@@ -1,21 +1,31 @@
-"""``podsleuth watch``: list+watch the cluster, detect, diagnose, report incidents."""
+"""``podsleuth watch``: list+watch the cluster, detect, diagnose, report incidents.
+
+This module turns the command line into a ``WatchOptions`` and a ``Target`` and hands them to
+``podsleuth.cli.watch_job.run_watch``; ``--demo`` is resolved here, from ``podsleuth.lab.demo``,
+so the generic watch path never imports the lab.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 
 import click
 
+from podsleuth.cli.election import Election, default_identity, in_cluster
 from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
 from podsleuth.cli.store_access import open_cli_store
 from podsleuth.cli.ui import ConsoleOptions, read_token
-from podsleuth.cli.watch_job import DEMO_DURATION, Election, WatchJob, default_identity, in_cluster
-from podsleuth.config import load_settings
+from podsleuth.cli.watch_job import Endpoint, Target, WatchOptions, run_watch
+from podsleuth.config import Settings, load_settings
 from podsleuth.errors import ResourceError, UsageError
+from podsleuth.lab import demo as lab_demo
 
 log = logging.getLogger(__name__)
+
 
 async def _check_store(url: str | None) -> None:
     """Open and close the store once before starting: a store that cannot be used (a directory,
@@ -23,6 +33,46 @@ async def _check_store(url: str | None) -> None:
     inside the running pipeline."""
     store = await open_cli_store(url)
     await store.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _demo_target() -> AsyncIterator[Target]:
+    async with lab_demo.demo_kubeconfig() as kubeconfig:
+        yield Target(kubeconfig, context=None, where="the demo cluster", cluster=lab_demo.DEMO_CLUSTER)
+
+
+def _election(
+    namespace: str | None,
+    name: str,
+    identity: str | None,
+    timings: tuple[float, float, float],
+) -> Election:
+    lease_duration, renew_deadline, retry_period = timings
+    if not 0 < retry_period < renew_deadline < lease_duration:
+        raise UsageError(
+            "leader election needs --retry-period < --renew-deadline < --lease-duration, got "
+            f"{retry_period:g} < {renew_deadline:g} < {lease_duration:g}"
+        )
+    return Election(
+        namespace=namespace or os.environ.get("POD_NAMESPACE") or "podsleuth",
+        name=name,
+        identity=identity or default_identity(),
+        lease_duration=lease_duration,
+        renew_deadline=renew_deadline,
+        retry_period=retry_period,
+    )
+
+
+def _console(settings: Settings, port: int, host: str, token_file: str | None) -> ConsoleOptions | None:
+    if not port:
+        return None
+    return ConsoleOptions(
+        host=host,
+        port=port,
+        token=read_token(token_file),
+        lang=settings.alerts.locale,
+        external_url=settings.ui.external_url,
+    )
 
 
 @click.command(name="watch")
@@ -108,7 +158,7 @@ async def _check_store(url: str | None) -> None:
     is_flag=True,
     help="Watch an embedded demo cluster (an in-process API server replaying the founding incident "
     "and everyday failures) instead of a real one; "
-    f"stops after {DEMO_DURATION:g}s unless --duration is given.",
+    f"stops after {lab_demo.DEMO_DURATION:g}s unless --duration is given.",
 )
 def command(
     kubeconfig: str | None,
@@ -143,54 +193,31 @@ def command(
     if store_url is not None:
         settings = settings.model_copy(update={"store": store_url})
     if demo and duration is None:
-        duration = DEMO_DURATION
+        duration = lab_demo.DEMO_DURATION
     if leader_elect is None:
         leader_elect = not demo and in_cluster(kubeconfig)
     election = None
     if leader_elect:
         if demo:
             raise UsageError("--leader-elect does not go with --demo")
-        if not 0 < retry_period < renew_deadline < lease_duration:
-            raise UsageError(
-                "leader election needs --retry-period < --renew-deadline < --lease-duration, got "
-                f"{retry_period:g} < {renew_deadline:g} < {lease_duration:g}"
-            )
-        election = Election(
-            namespace=lease_namespace or os.environ.get("POD_NAMESPACE") or "podsleuth",
-            name=lease_name,
-            identity=identity or default_identity(),
-            lease_duration=lease_duration,
-            renew_deadline=renew_deadline,
-            retry_period=retry_period,
-        )
-    if not (demo and not settings.store):
+        timings = (lease_duration, renew_deadline, retry_period)
+        election = _election(lease_namespace, lease_name, identity, timings)
+    if demo and not settings.store:
+        settings = settings.model_copy(update={"store": lab_demo.DEMO_STORE})
+    else:
         asyncio.run(_check_store(settings.store))
-    console = None
-    if ui_port:
-        console = ConsoleOptions(
-            host=ui_host,
-            port=ui_port,
-            token=read_token(ui_token_file),
-            lang=settings.alerts.locale,
-            external_url=settings.ui.external_url,
-        )
-    job = WatchJob(
-        settings=settings,
-        kubeconfig=kubeconfig,
-        context=context,
-        namespaces=namespaces,
+    options = WatchOptions(
         output=output,
+        namespaces=namespaces,
         duration=duration,
-        metrics_port=metrics_port,
-        metrics_host=metrics_host,
         streaming_list=streaming_list,
-        demo=demo,
+        metrics=Endpoint(host=metrics_host, port=metrics_port) if metrics_port else None,
+        console=_console(settings, ui_port, ui_host, ui_token_file),
         election=election,
-        console=console,
     )
-    asyncio.run(job.run())
-    metrics = getattr(job, "_metrics", None)
-    if metrics is not None and not metrics.synced.is_set():
+    where = kubeconfig or "the in-cluster API server"
+    target = _demo_target() if demo else contextlib.nullcontext(Target(kubeconfig, context, where))
+    if not asyncio.run(run_watch(settings, options, target)):
         # Exit 0 would tell a script "watched fine" after a run that never saw the cluster.
         raise ResourceError(
             "the watch ended before its first list of the cluster completed: the API server was "

@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
-import msgspec.yaml
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podsleuth.errors import KnowledgeBaseError
+
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Severity = Literal["critical", "error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning")
@@ -84,30 +87,36 @@ class Anomaly(msgspec.Struct, frozen=True, kw_only=True):
     follows, the tracker turns the vague incident into the precise one (one alert thread)."""
 
 
-class CategorySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _Data(BaseModel):
+    """Shipped data is validated like the signatures and rules: pydantic, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategorySpec(_Data):
     severity: Severity
     wants_logs: bool = False
 
 
-class NodeConditionRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class NodeConditionRule(_Data):
     type: str
     bad_status: list[str]
     category: str
     delay: DelayName = "none"
 
 
-class Catalog(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Catalog(_Data):
     """The parsed ``data/rules/categories.yaml``."""
 
     categories: dict[str, CategorySpec]
     container_reasons: dict[str, str]
     pod_reasons: dict[str, str]
     event_reasons: dict[str, str]
-    other_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    other_reasons: dict[str, str] = Field(default_factory=dict)
     """Reasons the rules above special-case in code or see only on nodes (CrashLoopBackOff,
     NodeNotReady...): what a bare reason means when classifying a message on its own."""
-    severity_overrides: dict[str, Severity] = msgspec.field(default_factory=dict)
-    node_conditions: list[NodeConditionRule] = msgspec.field(default_factory=list)
+    severity_overrides: dict[str, Severity] = Field(default_factory=dict)
+    node_conditions: list[NodeConditionRule] = Field(default_factory=list)
 
     def severity(self, category: str, reason: str, condition: str | None = None) -> Severity:
         override = self.severity_overrides.get(reason)
@@ -130,9 +139,13 @@ class CatalogError(KnowledgeBaseError):
 def parse_catalog(text: str | bytes, *, source: str = "<rules>") -> Catalog:
     """Decode and cross-check a rules file; a typo in a category would silently drop alerts."""
     try:
-        catalog = msgspec.yaml.decode(text, type=Catalog)
-    except msgspec.ValidationError as e:
-        raise CatalogError(f"{source}: {e}") from None
+        catalog = Catalog.model_validate(yaml.load(text, Loader=_YAML_LOADER))
+    except yaml.YAMLError as e:
+        raise CatalogError(f"{source}: invalid YAML: {' '.join(str(e).split())}") from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<file>"
+        raise CatalogError(f"{source}: {where}: {first['msg']}") from None
     unknown = set(catalog.categories) - CATEGORIES
     if unknown:
         raise CatalogError(f"{source}: unknown categories {sorted(unknown)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -38,7 +38,11 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     first_seen: datetime
     last_seen: datetime
-    diagnosis: dict[str, Any] | None = None
+    diagnosis: object | None = None
+    """The diagnosis the runner attached: a ``podsleuth.diagnose.diagnosis.Diagnosis`` (a
+    msgspec Struct; ``diagnose.diagnosis.as_diagnosis`` types it), or its JSON dict when read
+    back from the store (``resume``). Opaque here: detect sits below diagnose in the layers
+    (tests/test_layers.py) and only carries it and encodes it in ``to_contract``."""
     pods: tuple[str, ...] = ()
     nodes: tuple[str, ...] = ()
     condition: str | None = None
@@ -74,7 +78,7 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
             "count": self.count,
             "first_seen": rfc3339(self.first_seen),
             "last_seen": rfc3339(self.last_seen),
-            "diagnosis": self.diagnosis,
+            "diagnosis": _contract(self.diagnosis),
             "pods": list(self.pods),
             "nodes": list(self.nodes),
             "condition": self.condition,
@@ -101,6 +105,18 @@ class IncidentChange(msgspec.Struct, frozen=True, kw_only=True):
 
     def to_contract(self) -> dict[str, Any]:
         return {"event": self.kind, "incident": self.incident.to_contract()}
+
+
+@runtime_checkable
+class _HasContract(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def _contract(diagnosis: object) -> Any:
+    """A diagnosis's JSON form: its own ``to_dict`` (the typed one), else the stored dict as is."""
+    if isinstance(diagnosis, _HasContract):
+        return diagnosis.to_dict()
+    return msgspec.to_builtins(diagnosis, enc_hook=str)
 
 
 def node_key(name: str) -> tuple[str, str]:

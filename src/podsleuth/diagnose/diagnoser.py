@@ -2,8 +2,9 @@
 
 Each link only adds facts and evidence; none can fail the diagnosis: an API read that is denied
 or a node agent that does not answer becomes a gap that lowers the confidence and is said in the
-evidence. The result is CONTRACT.md's ``diagnosis`` object (plus ``rule``, ``explanation`` and,
-for node-scoped causes, ``group``).
+evidence. The result is a ``Diagnosis`` (diagnose/diagnosis.py): CONTRACT.md's ``diagnosis``
+object (plus ``rule``, ``explanation`` and, for node-scoped causes, ``group``) with its texts in
+every language (diagnose/translate.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose import api_facts, node_facts
+from podsleuth.diagnose import translate as tr
 from podsleuth.diagnose.correlate import group_of
+from podsleuth.diagnose.diagnosis import Diagnosis, Group, Said, Texts
 from podsleuth.diagnose.evidence import Case, Subject
 from podsleuth.diagnose.incident import SIGNATURE_WEIGHT
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
-from podsleuth.diagnose.rules import GAP_PENALTY, MIN_CONFIDENCE, RuleSet, load_rules, render
+from podsleuth.diagnose.phrases import phrase
+from podsleuth.diagnose.rules import GAP_PENALTY, MIN_CONFIDENCE, RuleSet, load_rules
 from podsleuth.kube import KubeClient
 
 log = logging.getLogger(__name__)
@@ -72,14 +78,14 @@ class Diagnoser:
         self.rules = rules if rules is not None else load_rules()
         self.api_timeout = api_timeout
 
-    async def diagnose(self, subject: Subject) -> dict[str, Any]:
+    async def diagnose(self, subject: Subject) -> Diagnosis:
         case = Case(subject)
         classification = self._signature(case)
         if self.client is not None:
             await api_facts.collect(self.client, case, call_timeout=self.api_timeout)
             classification = self._refine(case, classification)
         else:
-            case.gap("api", "no API client: cluster facts not read")
+            case.gap("api", phrase("api.no-client"))
         if subject.category in NODE_CATEGORIES:
             await node_facts.collect(case, client=self.client, settings=self.agents)
         derive(case)
@@ -89,17 +95,12 @@ class Diagnoser:
         s = case.subject
         c = self.knowledge.classify(s.message, s.reason)
         if c.signature is None:
-            case.add(
-                "signature", "no known failure signature matches the message", {"message": s.message[:500]}
-            )
+            case.evidence.append(tr.said_in_all("signature", {"message": s.message[:500]}, "no-signature"))
             return c
         case.facts.update(c.facts)
         case.facts["signature"] = c.signature
-        case.add(
-            "signature",
-            f"the message matches the known failure {c.signature!r}: {c.summary}",
-            {"signature": c.signature, "score": round(c.score, 3), **c.facts},
-        )
+        data = {"signature": c.signature, "score": round(c.score, 3), **c.facts}
+        case.evidence.append(tr.said_in_all("signature", data, "signature", c))
         return c
 
     def _refine(self, case: Case, c: Classification) -> Classification:
@@ -121,12 +122,8 @@ class Diagnoser:
             return c
         case.facts.update(best.facts)
         case.facts["signature"] = best.signature
-        case.add(
-            "signature",
-            f"an earlier event of the pod matches the more specific failure {best.signature!r}: "
-            f"{best.summary}",
-            {"signature": best.signature, "score": round(best.score, 3), **best.facts},
-        )
+        data = {"signature": best.signature, "score": round(best.score, 3), **best.facts}
+        case.evidence.append(tr.said_in_all("signature", data, "earlier-event", best))
         return best
 
 
@@ -169,27 +166,10 @@ def derive(case: Case) -> None:
     """Facts the rules and templates need that combine other facts."""
     f = case.facts
     serving_daemon(case)
-    f["nonempty_clause"] = " with -o nonempty" if f.get("daemon_nonempty") else ""
     me = f"{f.get('namespace')}/{f.get('pod')}"
     f["other_pods"] = [k for k in case.affected if k != me]
-    if f.get("daemon_oom_killed"):
-        f["oom_clause"] = "OOM-killed and "
-        f["oom_because"] = (
-            f" (the kernel OOM-killed {f.get('oom_comm')} pid {f.get('oom_pid')} at {f.get('oom_time')})"
-        )
-    else:
-        f["oom_clause"] = f["oom_because"] = ""
     f["plugin_oom"] = f.get("plugin_last_reason") == "OOMKilled"
-    f["driver_clause"] = (
-        f" ({f['csi_driver']}, mounter {f.get('pv_mounter') or 'unknown'})" if f.get("csi_driver") else ""
-    )
-    f["plugin_clause"] = (
-        f"; the CSI node plugin {f['plugin_pod']} restarted {f.get('plugin_restarts')} time(s)"
-        f" (last: {f.get('plugin_last_reason') or 'unknown'})"
-        if f.get("plugin_pod")
-        else ""
-    )
-    f["node_arch_clause"] = f", kubernetes.io/arch={f['node_arch']}" if f.get("node_arch") else ""
+    f.update(tr.phrases(f, "en"))  # the other languages' forms: tr.facts_in when rendering them
     reasons = f.get("scheduler_reasons")
     if isinstance(reasons, dict):
         f["sched_insufficient"] = sorted(
@@ -216,60 +196,74 @@ def derive(case: Case) -> None:
     f.setdefault("condition", None)
 
 
-def conclude(case: Case, rules: RuleSet, classification: Classification) -> dict[str, Any]:
+def conclude(case: Case, rules: RuleSet, classification: Classification) -> Diagnosis:
     f = case.facts
     rule = rules.first(f)
+    langs = ("en", *tr.OTHER)
+    sig_checks = {lang: tr.signature_draft(classification, lang, f).checks for lang in langs}
     if rule is None:
         score = classification.score * SIGNATURE_WEIGHT if classification.signature else 0.2
         score -= sum(GAP_PENALTY.get(g, 0.05) for g in case.gaps)
         detail = str(f.get("error_detail") or "")
-        summary = classification.summary
-        if classification.signature and detail and detail.lower() not in summary.lower():
-            summary = f"{summary} - {detail}"  # the catalogue's wording is generic; the message is not
-        diagnosis: dict[str, Any] = {
-            "root_cause": classification.signature or case.subject.category,
-            "rule": None,
-            "summary": summary
-            if classification.signature
-            else f"{case.subject.category}: {case.subject.reason}: {case.subject.message[:200]}",
-            "explanation": classification.root_cause,
-            "confidence": round(max(MIN_CONFIDENCE, min(score, 0.99)), 3),
-            "remediation": list(classification.remediation),
-        }
-        checks: list[str] = [*classification.next_checks_api, *classification.next_checks_node]
+        unmatched = f"{case.subject.category}: {case.subject.reason}: {case.subject.message[:200]}"
+        drafts = {lang: tr.signature_draft(classification, lang, f, detail=detail, unmatched=unmatched)
+                  for lang in langs}  # fmt: skip
+        confidence = round(max(MIN_CONFIDENCE, min(score, 0.99)), 3)
     else:
-        diagnosis = {
-            "root_cause": rule.cause,
-            "rule": rule.id,
-            "summary": render(rule.summary, f),
-            "explanation": render(rule.root_cause, f),
-            "confidence": rule.score(f, case.gaps),
-            "remediation": rule.remedies(f),
-        }
         # the rule's own checks; else the matched signature's (the catalogue has some for most)
-        checks = rule.checks(f) or [*classification.next_checks_api, *classification.next_checks_node]
-    _contradictions(case, rules, diagnosis, checks)
-    diagnosis["evidence"] = [e.to_dict() for e in case.evidence]
-    if checks:
-        diagnosis["next_checks"] = list(dict.fromkeys(checks))
-    if rule is not None and case.gaps:
-        diagnosis["unchecked"] = sorted(set(case.gaps))
-    if rule is not None and rule.correlate and f.get("node"):
-        diagnosis["group"] = group_of(case, rule.cause)
-    return diagnosis
+        drafts = {lang: tr.rule_draft(rule, f, lang, sig_checks[lang]) for lang in langs}
+        confidence = rule.score(f, case.gaps)
+    cause = rule.cause if rule else classification.signature or case.subject.category
+    said, confidence = _contradictions(case, rules, drafts, cause, confidence)
+    en = drafts["en"]
+    tr.first_of(list(en.checks), *(d.checks for d in drafts.values()))
+    return Diagnosis(
+        root_cause=cause,
+        rule=rule.id if rule else None,
+        summary=en.summary,
+        explanation=en.explanation,
+        confidence=confidence,
+        remediation=en.remediation,
+        contradictions=said or msgspec.UNSET,
+        evidence=[tr.plain(e) for e in case.evidence],
+        next_checks=en.checks or msgspec.UNSET,
+        unchecked=sorted(set(case.gaps)) if rule is not None and case.gaps else msgspec.UNSET,
+        group=msgspec.convert(group_of(case, rule.cause), Group)
+        if rule is not None and rule.correlate and f.get("node")
+        else msgspec.UNSET,
+        translations={
+            lang: Texts(
+                summary=d.summary,
+                explanation=d.explanation,
+                remediation=d.remediation,
+                next_checks=d.checks,
+                evidence=[tr.evidence_fact(e, lang) for e in case.evidence],
+                contradictions=d.said,
+            )
+            for lang, d in drafts.items()
+            if lang != "en"
+        },
+    )
 
 
-def _contradictions(case: Case, rules: RuleSet, diagnosis: dict[str, Any], checks: list[str]) -> None:
+def _contradictions(
+    case: Case, rules: RuleSet, drafts: dict[str, tr.Draft], cause: str, confidence: float
+) -> tuple[list[Said], float]:
     """Facts that cannot all be true lower the confidence and are said, in the summary too: the
     reader must not take a conclusion built on one side of a contradiction at face value."""
-    found = rules.contradicted(case.facts, str(diagnosis["root_cause"]))
+    found = rules.contradicted(case.facts, cause)
     if not found:
-        return
-    said = [render(c.say, case.facts) for c in found]
-    for c, text in zip(found, said, strict=True):
-        case.add("contradiction", text, {"id": c.id, "lowered_by": c.lower})
-        checks.extend(c.checks(case.facts))
-    lowered = float(diagnosis["confidence"]) - sum(c.lower for c in found)
-    diagnosis["confidence"] = round(max(MIN_CONFIDENCE, lowered), 3)
-    diagnosis["contradictions"] = [{"id": c.id, "said": t} for c, t in zip(found, said, strict=True)]
-    diagnosis["summary"] = f"{diagnosis['summary']} - but: {'; '.join(said)}"
+        return [], confidence
+    out: list[Said] = []
+    for c in found:
+        texts = {lang: tr.contradiction_texts(c, case.facts, lang) for lang in drafts}
+        for lang, (text, checks) in texts.items():
+            drafts[lang].said.append(text)
+            drafts[lang].checks.extend(checks)
+        other = {lang: text for lang, (text, _) in texts.items() if lang != "en"}
+        data = {"id": c.id, "lowered_by": c.lower}
+        case.evidence.append(tr.said("contradiction", texts["en"][0], data, **other))
+        out.append(Said(c.id, texts["en"][0]))
+    for draft in drafts.values():
+        draft.but()
+    return out, round(max(MIN_CONFIDENCE, confidence - sum(c.lower for c in found)), 3)

@@ -19,9 +19,20 @@ import msgspec
 from podsleuth.diagnose.categories import UNKNOWN, category_of_reason
 from podsleuth.diagnose.facts import EXTRACTORS, Facts
 from podsleuth.diagnose.matcher import Hit, Matcher, scan_text
+from podsleuth.diagnose.rules import render
 from podsleuth.diagnose.signatures import Signature, load_signatures, packaged_files
 
 MAX_CANDIDATES = 5
+
+
+class LocalTexts(msgspec.Struct, frozen=True, kw_only=True):
+    """A signature's user-facing texts in one language, rendered for one message."""
+
+    summary: str = ""
+    root_cause: str = ""
+    next_checks_api: tuple[str, ...] = ()
+    next_checks_node: tuple[str, ...] = ()
+    remediation: tuple[str, ...] = ()
 
 
 class Classification(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,21 +50,37 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
     next_checks_api: tuple[str, ...] = ()
     next_checks_node: tuple[str, ...] = ()
     remediation: tuple[str, ...] = ()
+    translations: dict[str, LocalTexts] = msgspec.field(default_factory=dict)
+    """The same texts in the other languages the signature has (``zh``)."""
+
+    def texts(self, lang: str) -> LocalTexts:
+        """The texts in ``lang``; the English ones when the signature has no such translation."""
+        if lang in self.translations:
+            return self.translations[lang]
+        return LocalTexts(
+            summary=self.summary,
+            root_cause=self.root_cause,
+            next_checks_api=self.next_checks_api,
+            next_checks_node=self.next_checks_node,
+            remediation=self.remediation,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """The ``diagnose messages`` output shape of CONTRACT.md, plus our extra keys."""
+        """The ``diagnose messages`` output shape of CONTRACT.md, plus our extra keys; the
+        explanation and steps filled from the message's facts (a diagnosis fills them from all
+        of its facts: ``translate.signature_texts``)."""
         return {
             "category": self.category,
             "signature": self.signature,
             "score": self.score,
             "candidates": [{"signature": s, "score": sc} for s, sc in self.candidates],
             "summary": self.summary,
-            "root_cause": self.root_cause,
+            "root_cause": render(self.root_cause, self.facts),
             "facts": self.facts,
             "next_checks": [*self.next_checks_api, *self.next_checks_node],
             "next_checks_api": list(self.next_checks_api),
             "next_checks_node": list(self.next_checks_node),
-            "remediation": list(self.remediation),
+            "remediation": [render(r, self.facts) for r in self.remediation],
         }
 
 
@@ -109,6 +136,9 @@ class KnowledgeBase:
         self._by_id = {s.id: s for s in self._signatures}
         self._matcher = Matcher(self._signatures)
         self._summaries = {s.id: _parse_template(s.summary) for s in self._signatures}
+        self._zh_summaries = {
+            s.id: _parse_template(s.zh.summary) for s in self._signatures if s.zh is not None
+        }
 
     @classmethod
     def default(cls) -> KnowledgeBase:
@@ -158,7 +188,22 @@ class KnowledgeBase:
             next_checks_api=tuple(_concrete(c, facts) for c in sig.next_checks.api),
             next_checks_node=tuple(_concrete(c, facts) for c in sig.next_checks.node),
             remediation=sig.remediation,
+            translations=self._translations(sig, facts),
         )
+
+    def _translations(self, sig: Signature, facts: Facts) -> dict[str, LocalTexts]:
+        if sig.zh is None:
+            return {}
+        zh = sig.zh
+        return {
+            "zh": LocalTexts(
+                summary=_render(self._zh_summaries[sig.id], facts),
+                root_cause=zh.root_cause,
+                next_checks_api=tuple(_concrete(c, facts) for c in zh.next_checks.api),
+                next_checks_node=tuple(_concrete(c, facts) for c in zh.next_checks.node),
+                remediation=zh.remediation,
+            )
+        }
 
     @staticmethod
     def _facts(message: str, sig: Signature, groups: Mapping[str, str]) -> Facts:

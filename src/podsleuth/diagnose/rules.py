@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from podsleuth.diagnose.fact_catalog import FactCatalog, load_facts
 from podsleuth.diagnose.localized import same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 
 GAP_PENALTY = {"node-agent": 0.15, "api": 0.05}
 """Confidence lost per link that could not be checked (by source)."""
 MIN_CONFIDENCE, MAX_CONFIDENCE = 0.05, 0.99
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it (the rules file loads ~10x faster), else PyYAML's."""
 
 
 class _Model(BaseModel):
@@ -147,13 +150,22 @@ class Rule(_Model):
 
 
 def _items(items: list[str | Remedy], facts: Mapping[str, Any]) -> list[str]:
+    return render_items(items, facts)
+
+
+def render_items(
+    items: Sequence[str | Remedy], facts: Mapping[str, Any], texts: Sequence[str] | None = None
+) -> list[str]:
+    """The items whose ``requires`` facts exist, rendered. ``texts``: the same items in another
+    language, paired by index (a translation is plain text; the English item keeps ``requires``,
+    so both languages list the same steps)."""
     out = []
-    for item in items:
+    for i, item in enumerate(items):
         if isinstance(item, Remedy):
             if not all(facts.get(r) not in (None, "", [], False) for r in item.requires):
                 continue
             item = item.text
-        out.append(render(item, facts))
+        out.append(render(texts[i] if texts is not None else item, facts))
     return out
 
 
@@ -236,10 +248,45 @@ def render(template: str, facts: Mapping[str, Any]) -> str:
     return " ".join(_FIELD.sub(one, template).split())
 
 
-def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
+def _fact_problems(entry: Rule | Contradiction, facts: FactCatalog) -> Iterator[str]:
+    """Every fact an entry names that is not declared, or that its test cannot fit."""
+    conditions = [*entry.when, *entry.any, *(b.when for b in getattr(entry, "boosts", []))]
+    for c in conditions:
+        tests = ("is_", "in_", "present", "contains", "gte", "not_")
+        test = next(k for k in tests if getattr(c, k) is not None)
+        if problem := facts.misfit(c.fact, test.rstrip("_"), getattr(c, test)):
+            yield f"condition: {problem}"
+    items = [*getattr(entry, "remediation", []), *entry.next_checks]
+    for name in (r for i in items if isinstance(i, Remedy) for r in i.requires):
+        if problem := facts.unknown(name):
+            yield f"requires: {problem}"
+    texts = [getattr(entry, k) for k in ("summary", "root_cause", "say") if hasattr(entry, k)]
+    texts += _item_texts(items)
+    if entry.zh is not None:
+        texts += [v for k, v in entry.zh if isinstance(v, str)]
+        texts += [t for k, v in entry.zh if isinstance(v, list) for t in v]
+    for text in texts:
+        if problem := facts.template(text):
+            yield problem
+
+
+def check_facts(rules: RuleSet, facts: FactCatalog, *, source: str) -> None:
+    """Every fact a rule or contradiction names is declared and fits its test (data/rules/facts.yaml)."""
+    for kind, entries in (("rule", rules.rules), ("contradiction", rules.contradictions)):
+        for entry in entries:
+            for problem in _fact_problems(entry, facts):
+                raise KnowledgeBaseError(f"{source}: {kind} {entry.id!r}: {problem}")
+
+
+def parse_rules(text: str, *, source: str = "<rules>", facts: FactCatalog | None = None) -> RuleSet:
+    """Parse and validate rules; ``facts``: the declaration they are checked against
+    (``load_rules`` passes the packaged one; None skips the check, for test fragments)."""
     try:
-        data = yaml.safe_load(text)
-        return RuleSet.model_validate(data)
+        data = yaml.load(text, Loader=_YAML_LOADER)
+        parsed = RuleSet.model_validate(data)
+        if facts is not None:
+            check_facts(parsed, facts, source=source)
+        return parsed
     except yaml.YAMLError as e:
         raise KnowledgeBaseError(f"{source}: not valid YAML: {e}") from e
     except ValidationError as e:
@@ -252,4 +299,4 @@ def parse_rules(text: str, *, source: str = "<rules>") -> RuleSet:
 def load_rules() -> RuleSet:
     """The packaged rules, parsed once per process."""
     path = resources.files("podsleuth.data").joinpath("rules/diagnosis.yaml")
-    return parse_rules(path.read_text(encoding="utf-8"), source="rules/diagnosis.yaml")
+    return parse_rules(path.read_text(encoding="utf-8"), source="rules/diagnosis.yaml", facts=load_facts())

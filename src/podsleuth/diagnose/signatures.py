@@ -8,6 +8,7 @@ signature from ever matching; every error names the file and the entry.
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 from collections.abc import Iterable
@@ -20,8 +21,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from podsleuth.diagnose.categories import CATEGORIES
+from podsleuth.diagnose.fact_catalog import FactCatalog, load_facts
 from podsleuth.diagnose.facts import EXTRACTORS
-from podsleuth.diagnose.localized import same_items, same_placeholders
+from podsleuth.diagnose.localized import placeholders, same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 
 #: libyaml's safe loader when PyYAML was built with it (several times faster on the ~150
@@ -29,6 +31,7 @@ from podsleuth.errors import KnowledgeBaseError
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_GROUP_RE = re.compile(r"\(\?P<(\w+)>")
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -225,14 +228,43 @@ def load_file(source: Traversable | Path) -> list[Signature]:
     except ValidationError as e:
         raise KnowledgeBaseError(f"signatures file {name}: {_format_validation(e)}") from e
     out: list[Signature] = []
+    facts = load_facts()
     for i, raw in enumerate(parsed.signatures):
         try:
             out.append(Signature.model_validate(raw))
+            _check_placeholders(out[-1], facts)
         except ValidationError as e:
             raise KnowledgeBaseError(
                 f"signatures file {name}: {_entry_label(i, raw)}: {_format_validation(e)}"
             ) from e
+        except ValueError as e:
+            raise KnowledgeBaseError(f"signatures file {name}: {_entry_label(i, raw)}: {e}") from e
     return out
+
+
+def _check_placeholders(sig: Signature, facts: FactCatalog) -> None:
+    """A signature's texts name only facts it can produce itself (its pattern groups, its
+    extractors' facts as declared in data/rules/facts.yaml, the incident's): ``diagnose message``
+    renders them from the message alone, so any other fact would always read ``?`` there.
+    ValueError naming the text and the fact."""
+    own = set(facts.from_origin("subject"))
+    for p in sig.patterns:
+        own.update(_GROUP_RE.findall(p))  # not re.compile: ~150 signatures overflow re's cache
+    for extractor in sig.facts:
+        own |= facts.from_origin(f"extractor:{extractor}")
+    texts = {"summary": sig.summary, "root_cause": sig.root_cause}
+    texts.update({f"remediation[{i}]": r for i, r in enumerate(sig.remediation)})
+    if sig.zh is not None:
+        texts.update({"zh.summary": sig.zh.summary, "zh.root_cause": sig.zh.root_cause})
+        texts.update({f"zh.remediation[{i}]": r for i, r in enumerate(sig.zh.remediation)})
+    for where, text in texts.items():
+        for fact in sorted(placeholders(text) - own):
+            close = difflib.get_close_matches(fact, own, n=2)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise ValueError(
+                f"{where}: placeholder {{{fact}}}: not a fact this signature produces"
+                f" (a pattern group, its extractors' facts or the incident's){hint}"
+            )
 
 
 def load_signatures(sources: Iterable[Traversable | Path]) -> list[Signature]:

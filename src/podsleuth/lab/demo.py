@@ -1,4 +1,9 @@
-"""The demo cluster: the fake API server playing ``demo_cluster.demo_steps`` in real time."""
+"""The demo cluster: the fake API server playing ``demo_cluster.demo_steps`` in real time.
+
+``podsleuth watch --demo`` takes everything demo-specific from here (its kubeconfig, default
+store and duration), so the generic watch path (``podsleuth.cli.watch_job``) never imports the
+lab: the demo is one more cluster to watch, chosen by the command line.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,22 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from podsleuth.lab.demo_cluster import demo_logs, demo_steps
 from podsleuth.lab.fake_apiserver import FakeApiServer
+
+DEMO_DURATION = 12.0
+"""Seconds ``watch --demo`` runs unless ``--duration`` says otherwise: every step has played."""
+DEMO_STORE = "sqlite:///:memory:"
+"""The demo's store unless one is configured: nothing of a demo lands on disk."""
+DEMO_CLUSTER = "demo"
+"""The cluster name the demo's incidents carry when the config names none."""
 
 
 class DemoCluster:
@@ -52,6 +66,14 @@ class DemoCluster:
                 continue
             await asyncio.sleep(max(0.0, start + step.at - loop.time()))
             self.api.put(step.plural, step.obj)
+
+
+@contextlib.asynccontextmanager
+async def demo_kubeconfig() -> AsyncIterator[str]:
+    """A kubeconfig (a temporary file) pointing at a demo cluster that plays while in use."""
+    with tempfile.TemporaryDirectory(prefix="podsleuth-demo-") as tmp:
+        async with DemoCluster(now=datetime.now(UTC)) as cluster:
+            yield str(cluster.api.kubeconfig_path(Path(tmp)))
 
 
 def record_demo(store: Path, *, seconds: float = 8.0, data_dir: Path | None = None) -> list[dict[str, Any]]:

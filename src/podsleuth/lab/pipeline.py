@@ -23,6 +23,7 @@ from aiohttp import web
 
 from podsleuth.config import NodeAgentSettings, Settings
 from podsleuth.detect import IncidentChange
+from podsleuth.diagnose.diagnosis import as_diagnosis
 from podsleuth.kube import connect
 from podsleuth.lab import seed_objects
 from podsleuth.lab.fake_apiserver import FakeApiServer
@@ -48,7 +49,7 @@ class LabRun:
     def final(self) -> IncidentChange | None:
         """The seeded pod's last change carrying the full diagnosis (one with a decision ``rule``)."""
         ours = [c for c in self.changes if self.pod in (c.incident.pod, *c.incident.pods)]
-        full = [c for c in ours if c.incident.diagnosis and "rule" in c.incident.diagnosis]
+        full = [c for c in ours if _full(c)]
         return full[-1] if full else (ours[-1] if ours else None)
 
 
@@ -72,10 +73,14 @@ async def node_agent(kubelet_dir: str, token_file: str) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def _full(change: IncidentChange) -> bool:
+    """Carries the full chain's diagnosis (it ran the decision rules), not the first one."""
+    diagnosis = as_diagnosis(change.incident.diagnosis)
+    return diagnosis is not None and diagnosis.full
+
+
 def _diagnosed(run: LabRun, pod: str) -> bool:
-    return any(
-        c.incident.pod == pod and c.incident.diagnosis and "rule" in c.incident.diagnosis for c in run.changes
-    )
+    return any(c.incident.pod == pod and _full(c) for c in run.changes)
 
 
 async def run_lab(

@@ -121,7 +121,8 @@ class Cluster:
             subject = Subject(
                 **{**{f: getattr(subject, f) for f in subject.__struct_fields__}, "signature": sig}
             )
-        return await Diagnoser(client=self.client, agents=self.agents, api_timeout=3.0).diagnose(subject)
+        diagnosis = await Diagnoser(client=self.client, agents=self.agents, api_timeout=3.0).diagnose(subject)
+        return diagnosis.to_dict()  # the contract's JSON form, as the store and the output have it
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ async def _both(
     plain = RuleSet(rules=rules.rules)
     with_c = await Diagnoser(client=cluster.client, agents=cluster.agents, rules=rules).diagnose(subject)
     without = await Diagnoser(client=cluster.client, agents=cluster.agents, rules=plain).diagnose(subject)
-    return with_c, without
+    return with_c.to_dict(), without.to_dict()
 
 
 async def test_pvc_gone_but_its_fuse_mount_existed(cluster: Cluster) -> None:
@@ -144,10 +144,12 @@ async def test_runtime_error_but_the_node_agent_finds_the_mount_healthy(
         kb = KnowledgeBase.default()
         fields = founding.subject_fields(1)
         subject = Subject(**fields, signature=kb.signature_of(fields["message"], fields["reason"]))
-        d = await Diagnoser(client=cluster.client, agents=cluster.agents).diagnose(subject)
-        plain = await Diagnoser(
-            client=cluster.client, agents=cluster.agents, rules=RuleSet(rules=load_rules().rules)
-        ).diagnose(subject)
+        d = (await Diagnoser(client=cluster.client, agents=cluster.agents).diagnose(subject)).to_dict()
+        plain = (
+            await Diagnoser(
+                client=cluster.client, agents=cluster.agents, rules=RuleSet(rules=load_rules().rules)
+            ).diagnose(subject)
+        ).to_dict()
     assert d["root_cause"] == plain["root_cause"] == "stale-fuse-bind-after-daemon-restart"
     assert [c["id"] for c in d["contradictions"]] == ["runtime-failed-but-node-mount-healthy"]
     assert d["confidence"] == round(max(0.05, plain["confidence"] - 0.3), 3)

@@ -61,7 +61,8 @@ async def test_watch_emits_one_group_listing_every_pod(tmp_path: Path) -> None:
         try:
             async with asyncio.timeout(15):
                 while True:
-                    groups = {c.incident.id: (c.incident.diagnosis or {}).get("group") for c in changes}
+                    groups = {c.incident.id: (c.to_contract()["incident"]["diagnosis"] or {}).get("group")
+                              for c in changes}  # fmt: skip
                     if len(groups) == 3 and all(g and len(g["pods"]) == 3 for g in groups.values()):
                         break
                     await asyncio.sleep(0.05)
@@ -71,7 +72,8 @@ async def test_watch_emits_one_group_listing_every_pod(tmp_path: Path) -> None:
                 await task
             await pipeline.aclose()
             await client.aclose()
-    finals = {c.incident.id: c.incident.diagnosis for c in changes if c.incident.diagnosis}
+    finals = {c.incident.id: c.to_contract()["incident"]["diagnosis"] for c in changes
+              if c.incident.diagnosis}  # fmt: skip
     groups = [d["group"] for d in finals.values() if d and "group" in d]
     keys = {g["key"] for g in groups}
     assert len(keys) == 1, keys

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 
 from podsleuth.alert.model import Change
-from podsleuth.redact import redact, url_secrets
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import AlertmanagerReceiver
+from podsleuth.redact import redact, url_secrets
 
 _REMEMBER = 10_000
 

@@ -21,10 +21,10 @@ with warnings.catch_warnings():
     import apprise
     import apprise.utils.pgp
 
-from podsleuth.redact import ScrubFilter, redact, url_secrets
 from podsleuth.alert.render import Format, Renderer
 from podsleuth.alert.sinks import Batch, SinkError
 from podsleuth.errors import ConfigError
+from podsleuth.redact import ScrubFilter, redact, url_secrets
 
 EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "email"})
 # Loggers that print request URLs (with their tokens) while apprise sends.

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import aiohttp
 
-from podsleuth.redact import redact, redact_headers, url_secrets
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import WebhookReceiver
 from podsleuth.errors import ConfigError
+from podsleuth.redact import redact, redact_headers, url_secrets
 
 SIGNATURE_HEADER = "X-Podsleuth-Signature"
 ACKED_BATCHES = 10_000
