@@ -232,4 +232,4 @@ def _category(category: str, reason: str | None) -> str:
 
 @functools.cache
 def _default() -> KnowledgeBase:
-    return KnowledgeBase(load_signatures(packaged_files()))
+    return KnowledgeBase(load_signatures(packaged_files(), require_zh=True))

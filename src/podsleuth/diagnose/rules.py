@@ -278,14 +278,21 @@ def check_facts(rules: RuleSet, facts: FactCatalog, *, source: str) -> None:
                 raise KnowledgeBaseError(f"{source}: {kind} {entry.id!r}: {problem}")
 
 
-def parse_rules(text: str, *, source: str = "<rules>", facts: FactCatalog | None = None) -> RuleSet:
+def parse_rules(
+    text: str, *, source: str = "<rules>", facts: FactCatalog | None = None, require_zh: bool = False
+) -> RuleSet:
     """Parse and validate rules; ``facts``: the declaration they are checked against
-    (``load_rules`` passes the packaged one; None skips the check, for test fragments)."""
+    (``load_rules`` passes the packaged one; None skips the check, for test fragments);
+    ``require_zh``: every rule and contradiction must have its Chinese texts (packaged rules)."""
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
         parsed = RuleSet.model_validate(data)
         if facts is not None:
             check_facts(parsed, facts, source=source)
+        if require_zh:
+            missing = [e.id for e in (*parsed.rules, *parsed.contradictions) if e.zh is None]
+            if missing:
+                raise KnowledgeBaseError(f"{source}: no zh texts for {', '.join(missing)} (docs/i18n.md)")
         return parsed
     except yaml.YAMLError as e:
         raise KnowledgeBaseError(f"{source}: not valid YAML: {e}") from e
@@ -299,4 +306,6 @@ def parse_rules(text: str, *, source: str = "<rules>", facts: FactCatalog | None
 def load_rules() -> RuleSet:
     """The packaged rules, parsed once per process."""
     path = resources.files("podsleuth.data").joinpath("rules/diagnosis.yaml")
-    return parse_rules(path.read_text(encoding="utf-8"), source="rules/diagnosis.yaml", facts=load_facts())
+    return parse_rules(
+        path.read_text(encoding="utf-8"), source="rules/diagnosis.yaml", facts=load_facts(), require_zh=True
+    )

@@ -267,12 +267,17 @@ def _check_placeholders(sig: Signature, facts: FactCatalog) -> None:
             )
 
 
-def load_signatures(sources: Iterable[Traversable | Path]) -> list[Signature]:
-    """Load several files and reject an id defined twice, naming both places."""
+def load_signatures(sources: Iterable[Traversable | Path], *, require_zh: bool = False) -> list[Signature]:
+    """Load several files and reject an id defined twice, naming both places. ``require_zh``
+    (the packaged knowledge base): a signature without its Chinese texts is an error, since a
+    zh user would otherwise read English for exactly that failure."""
     seen: dict[str, str] = {}
     out: list[Signature] = []
     for source in sources:
         for sig in load_file(source):
+            if require_zh and sig.zh is None:
+                where = f"signatures file {source}: id {sig.id!r}"
+                raise KnowledgeBaseError(f"{where}: no zh texts (docs/i18n.md)")
             if sig.id in seen:
                 raise KnowledgeBaseError(
                     f"signatures file {source}: duplicate id {sig.id!r} (already defined in {seen[sig.id]})"
