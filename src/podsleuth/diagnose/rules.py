@@ -290,7 +290,8 @@ def parse_rules(
         if facts is not None:
             check_facts(parsed, facts, source=source)
         if require_zh:
-            missing = [e.id for e in (*parsed.rules, *parsed.contradictions) if e.zh is None]
+            missing = [r.id for r in parsed.rules if r.zh is None]
+            missing += [c.id for c in parsed.contradictions if c.zh is None]
             if missing:
                 raise KnowledgeBaseError(f"{source}: no zh texts for {', '.join(missing)} (docs/i18n.md)")
         return parsed
