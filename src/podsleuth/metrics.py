@@ -95,9 +95,9 @@ class WatchMetrics:
         """What keeps the replica from working right now (a failing store), shown by /readyz."""
 
     # --- the reflector observer protocol ---
-    def on_event(self, resource: str) -> None:
+    def on_events(self, resource: str, count: int) -> None:
         counts = self.event_counts
-        counts[resource] = counts.get(resource, 0) + 1
+        counts[resource] = counts.get(resource, 0) + count
 
     def on_restart(self, resource: str, reason: str) -> None:
         self.restarts.labels(resource=resource, reason=reason).inc()

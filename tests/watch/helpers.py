@@ -46,8 +46,8 @@ class Observed:
         self.bad: list[tuple[str, str]] = []
         self.skipped: list[tuple[str, str]] = []
 
-    def on_event(self, resource: str) -> None:
-        self.events[resource] += 1
+    def on_events(self, resource: str, count: int) -> None:
+        self.events[resource] += count
 
     def on_restart(self, resource: str, reason: str) -> None:
         self.restarts.append((resource, reason))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from podsleuth.lab.sample_pods import sample_pod
-from podsleuth.watch.interning import Interner
+from podsleuth.watch.interning import EVENTS_PER_PASS, UNSHARED_MAX, Deferred, Interner
 from podsleuth.watch.objects import Pod
 
 
@@ -26,22 +26,55 @@ def test_replicas_share_labels_strings_and_times_and_keep_their_values() -> None
     assert all(x.type is y.type for x, y in zip(conds_a, conds_b, strict=True))
 
 
-def test_modified_version_takes_over_the_shared_objects() -> None:
+def _modified(i: int, rv: str, **labels: str) -> Pod:
+    raw = sample_pod(i)
+    raw["metadata"]["resourceVersion"] = rv
+    raw["metadata"]["labels"] = {**raw["metadata"]["labels"], **labels}
+    return _decode(raw)
+
+
+def test_modified_pods_are_shared_in_one_pass_once_the_stream_repeats_them() -> None:
     interner = Interner()
+    deferred = Deferred(interner)
     old = interner.pod(_decode(sample_pod(3)))
-    raw = sample_pod(3)
-    raw["metadata"]["resourceVersion"] = "999999"
-    new = interner.carry(old, _decode(raw))
-    assert new == _decode(raw)
+    key = (old.metadata.namespace, old.metadata.name)
+    cache = {key: old}
+    for rv in range(EVENTS_PER_PASS):  # the same pod changes again and again
+        assert not deferred.due()
+        cache[key] = _modified(3, str(1000 + rv))
+        deferred.keys[key] = None
+        deferred.events += 1
+    assert deferred.due()
+    new = cache[key]
+    assert new.metadata.labels is not old.metadata.labels
+    assert deferred.share(cache) == 1
+    assert new == _modified(3, str(1000 + EVENTS_PER_PASS - 1)), "sharing must not change values"
     assert new.metadata.labels is old.metadata.labels
     assert new.metadata.creation_timestamp is old.metadata.creation_timestamp
+    assert not deferred.keys and not deferred.due()
 
 
-def test_changed_labels_are_not_shared() -> None:
+def test_changed_labels_are_not_shared_with_the_old_version() -> None:
     interner = Interner()
+    deferred = Deferred(interner)
     old = interner.pod(_decode(sample_pod(3)))
-    raw = sample_pod(3)
-    raw["metadata"]["labels"] = {**raw["metadata"]["labels"], "canary": "true"}
-    new = interner.carry(old, _decode(raw))
+    key = (old.metadata.namespace, old.metadata.name)
+    cache = {key: _modified(3, "999999", canary="true")}
+    deferred.keys[key] = None
+    deferred.share(cache)
+    new = cache[key]
     assert new.metadata.labels is not old.metadata.labels
     assert (new.metadata.labels or {})["canary"] == "true"
+    assert new.metadata.namespace is old.metadata.namespace
+
+
+def test_waiting_pods_are_bounded_even_when_each_changes_once() -> None:
+    deferred = Deferred(Interner())
+    for i in range(UNSHARED_MAX - 1):
+        deferred.keys[("ns", f"pod-{i}")] = None
+        deferred.events += 1
+    assert not deferred.due()
+    deferred.keys[("ns", "one-more")] = None
+    assert deferred.due()
+    assert deferred.share({}) == 0, "deleted meanwhile: nothing left to share"
+    assert not deferred.keys

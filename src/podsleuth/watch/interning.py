@@ -2,13 +2,20 @@
 
 100,000 cached pods carry 100,000 copies of the same namespace names, owner kinds, node
 names, condition types, container names and label sets (every replica of a Deployment has the
-same labels). Replacing the copies with one shared object after decoding cuts the watch cache
-by about a quarter, which is what keeps 100,000 pods under the memory target. Pods are mutated
-in place right after decoding, before anything else has seen them.
+same labels). Replacing the copies with one shared object cuts the watch cache by half
+(3.2 KiB -> 1.5 KiB per realistic pod), which is what keeps 100,000 pods under the memory
+target. Pods are mutated in place.
 
-Two costs: ``pod`` (a table lookup per string, ~2 µs) for pods new to the cache, i.e. the
-initial list and ADDED events; ``carry`` (a few equality checks) for MODIFIED events, the bulk
-of the stream, which takes the shared objects over from the cached previous version.
+``Interner.pod`` (a table lookup per string, ~2-3 µs) runs at once for pods new to the cache:
+the initial list and ADDED events. MODIFIED events, the bulk of a stream, are cached as decoded
+and shared later, in one pass (``Deferred``): a pod that changes ten times before the pass is
+shared once, not ten times. Sharing MODIFIED pods at once (taking the shared objects over from
+the cached previous version) cost 3-4 µs per event, a fifth of the whole watch path
+(``docs/performance.md``); not sharing them would double the memory of every pod that changed.
+
+Sharing replaces values by equal ones (strings, timestamps, label dicts), so doing it to a pod
+that the detector has already seen changes nothing it can observe: cached pods are values,
+never mutated by readers, and everything runs on one event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from podsleuth.watch.objects import Pod
+
+Key = tuple[str, str]
 
 MAX_ENTRIES = 200_000
 """Tables are dropped and rebuilt past this size, so high-cardinality values (a label unique to
@@ -69,35 +78,49 @@ class Interner:
                 cs.name = s(cs.name, cs.name)
         return pod
 
-    def carry(self, old: Pod, new: Pod) -> Pod:
-        """``new`` reuses ``old``'s shared objects where equal (a pod's labels, owners, node and
-        condition types rarely change between its versions)."""
-        om, nm = old.metadata, new.metadata
-        nm.namespace = om.namespace  # same cache key: equal
-        if nm.creation_timestamp == om.creation_timestamp:
-            nm.creation_timestamp = om.creation_timestamp
-        if new.status.phase == old.status.phase:
-            new.status.phase = old.status.phase
-        if new.status.start_time == old.status.start_time:
-            new.status.start_time = old.status.start_time
-        if nm.labels == om.labels:
-            nm.labels = om.labels
-        if nm.owner_references == om.owner_references:
-            nm.owner_references = om.owner_references
-        if new.spec.node_name == old.spec.node_name:
-            new.spec.node_name = old.spec.node_name
-        new_conds, old_conds = new.status.conditions, old.status.conditions
-        if new_conds and old_conds and len(new_conds) == len(old_conds):
-            for nc, oc in zip(new_conds, old_conds, strict=True):
-                if nc.type == oc.type:
-                    nc.type = oc.type
-                    if nc.status == oc.status:
-                        nc.status = oc.status
-                    if nc.last_transition_time == oc.last_transition_time:
-                        nc.last_transition_time = oc.last_transition_time
-        new_cs, old_cs = new.status.container_statuses, old.status.container_statuses
-        if new_cs and old_cs and len(new_cs) == len(old_cs):
-            for ncs, ocs in zip(new_cs, old_cs, strict=True):
-                if ncs.name == ocs.name:
-                    ncs.name = ocs.name
-        return new
+
+UNSHARED_MAX = 8192
+"""At most this many cached pods wait unshared (~1.7 KiB more each: ~14 MiB at worst), whatever
+the stream: the bound on what deferring costs in memory."""
+EVENTS_PER_PASS = 32
+"""A pass runs once the stream brought this many MODIFIED events per waiting pod: the pass
+costs at most 1/32 of sharing every event, and a pod changing often is shared once."""
+
+
+class Deferred:
+    """Keys of cached pods decoded but not yet shared; ``share`` shares them in one pass.
+
+    The reflector notes a key per MODIFIED event (a dict store) and asks ``due`` once per
+    network read. No clock and no timer: a quiet stream (nothing noted) costs nothing, a busy
+    one shares every ``EVENTS_PER_PASS`` events per noted pod, a stream of always-new pods at
+    ``UNSHARED_MAX`` (one ``Interner.pod`` per event, as cheap as sharing at once).
+    """
+
+    __slots__ = ("events", "interner", "keys")
+
+    def __init__(self, interner: Interner) -> None:
+        self.interner = interner
+        self.keys: dict[Key, None] = {}
+        """Insertion-ordered set of the waiting keys."""
+        self.events = 0
+        """MODIFIED events noted since the last pass."""
+
+    def due(self) -> bool:
+        waiting = len(self.keys)
+        return waiting >= UNSHARED_MAX or (waiting > 0 and self.events >= EVENTS_PER_PASS * waiting)
+
+    def share(self, cache: dict[Key, Pod]) -> int:
+        """Share the waiting pods still cached (deleted ones are gone); how many were shared."""
+        pod, shared = self.interner.pod, 0
+        for key in self.keys:
+            obj = cache.get(key)
+            if obj is not None:
+                pod(obj)
+                shared += 1
+        self.clear()
+        return shared
+
+    def clear(self) -> None:
+        """Nothing waits any more (a re-list replaced the cache with shared pods)."""
+        self.keys.clear()
+        self.events = 0

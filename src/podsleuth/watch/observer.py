@@ -12,7 +12,9 @@ from typing import Protocol
 
 
 class WatchObserver(Protocol):
-    def on_event(self, resource: str) -> None: ...
+    def on_events(self, resource: str, count: int) -> None:
+        """``count`` watch events decoded (called once per network read, not per event)."""
+        ...
 
     def on_restart(self, resource: str, reason: str) -> None: ...
 
@@ -26,7 +28,7 @@ class WatchObserver(Protocol):
 class NullObserver:
     """The default: observes nothing."""
 
-    def on_event(self, resource: str) -> None:
+    def on_events(self, resource: str, count: int) -> None:
         pass
 
     def on_restart(self, resource: str, reason: str) -> None:

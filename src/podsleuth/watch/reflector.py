@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -27,6 +27,7 @@ from podsleuth.kube.client import (
     DEFAULT_MAX_LINE,
     DEFAULT_MAX_LIST,
     KubeClient,
+    Line,
     OversizeLine,
     ResponseTooLarge,
     StreamTimeout,
@@ -36,7 +37,7 @@ from podsleuth.kube.errors import stream_error
 from podsleuth.watch import listing
 from podsleuth.watch.backoff import Backoff, Sleep
 from podsleuth.watch.changes import Change, Key, Synced, reconcile
-from podsleuth.watch.interning import Interner
+from podsleuth.watch.interning import Deferred, Interner
 from podsleuth.watch.lenient import Skipped
 from podsleuth.watch.objects import Pod
 from podsleuth.watch.observer import NullObserver, WatchObserver
@@ -53,12 +54,34 @@ HEALTHY_STREAM = 5.0
 the backoff afresh instead of waiting the cap after transient errors spread over days."""
 
 
+LIVE_SLICE = 4
+"""Lines decoded per yield. A network read can bring hundreds of events (the client reads up to
+1 MiB); yielding the changes of a few at a time lets the consumer finish with them, and the
+replaced versions of their pods be freed, while that memory is still in the CPU cache. Holding
+a whole read's worth of old and new pods cost 7-17 % of throughput; 4-8 measured best, 1 pays
+too many async hops (``docs/performance.md``)."""
+
+
 class _Expired(Exception):
     """The resourceVersion we resume from is too old: re-list."""
 
 
 class _NotStreaming(Exception):
     """The server does not do streaming lists (it ignored sendInitialEvents)."""
+
+
+class _Stream(Generic[T]):
+    """One watch stream's state. A streaming list starts ``initial`` (its objects collect in
+    ``fresh`` until the initial-events-end bookmark), then goes ``live``; a resumed watch is
+    live from the start."""
+
+    __slots__ = ("fresh", "initial_bytes", "mode")
+
+    def __init__(self, mode: Literal["initial", "live"]) -> None:
+        self.mode = mode
+        self.fresh: dict[Key, T] = {}
+        self.initial_bytes = 0
+        """Bytes read in the initial phase: bounded by ``Reflector.max_list``."""
 
 
 class Reflector(Generic[T]):
@@ -99,6 +122,8 @@ class Reflector(Generic[T]):
         self.synced = False
         self._decoders: Decoders[Any] = Decoders(resource.wire, resource.name)
         self._interner = Interner()
+        self._unshared = Deferred(self._interner)
+        """Cached pods from MODIFIED events, shared in one pass now and then (``interning``)."""
 
     @classmethod
     def from_settings(cls, *, client: KubeClient, resource: Resource[Any, T], settings: WatchSettings,
@@ -111,10 +136,19 @@ class Reflector(Generic[T]):
 
     def converter(self, *, listing: bool = False) -> Callable[[Any], T] | None:
         """Wire struct -> cached object: the resource's conversion; for listed pods, string
-        sharing (watched pods share in ``_watch``, more cheaply, from their cached version)."""
+        sharing (watched pods are shared by ``_live`` and ``_initial``)."""
         if self.resource.convert is not None:
             return self.resource.convert
-        if listing and self.resource.wire is Pod:
+        return self._share_new if listing else None
+
+    @property
+    def _convert(self) -> Callable[[Any], T] | None:
+        return self.resource.convert
+
+    @property
+    def _share_new(self) -> Callable[[Any], T] | None:
+        """String sharing of a pod new to the cache (None: not pods)."""
+        if self.resource.wire is Pod and self.resource.convert is None:
             return self._interner.pod  # type: ignore[return-value]
         return None
 
@@ -240,6 +274,7 @@ class Reflector(Generic[T]):
     def _replace(self, fresh: dict[Key, T]) -> list[Change[T]]:
         changes = list(reconcile(self.cache, fresh, self.resource.ident))
         self.cache = fresh
+        self._unshared.clear()  # listed pods are shared as they are decoded
         return changes
 
     def _mark_synced(self) -> Synced:
@@ -253,104 +288,188 @@ class Reflector(Generic[T]):
     # ---- layer 3: one watch stream -----------------------------------------------------------
 
     async def _watch(self, *, initial: bool) -> AsyncIterator[list[Change[T] | Synced]]:
-        params: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
-                                        "timeoutSeconds": int(self.watch_timeout), **self._selectors()}
-        if initial:
-            params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
-            fresh: dict[Key, T] | None = {}
-        else:
-            params["resourceVersion"] = self.resource_version or ""
-            fresh = None
-        resource, decoders, observer, name = self.resource, self._decoders, self.observer, self.resource.name
-        decode, convert, ident, cache = decoders.event.decode, self.converter(), resource.ident, self.cache
-        share = resource.wire is Pod
-        share_new = cast("Callable[[T], T]", self._interner.pod)
-        share_from = cast("Callable[[T, T], T]", self._interner.carry)
-        batches = self.client.stream_batches(resource.path(self.namespace), params,
+        """One watch stream; ``initial``: a streaming list (its initial events, then live)."""
+        stream = _Stream[T]("initial" if initial else "live")
+        batches = self.client.stream_batches(self.resource.path(self.namespace), self._watch_params(initial),
                                              read_timeout=self.read_timeout, max_line=self.max_line)
-        initial_bytes = 0
         async for batch in batches:
             out: list[Change[T] | Synced] = []
-            if fresh is not None:
-                initial_bytes += sum(x.size if isinstance(x, OversizeLine) else len(x) for x in batch)
             try:
-                for line in batch:
-                    if isinstance(line, OversizeLine):
-                        self._bad("oversize", f"{line.size} bytes")
-                        continue
-                    try:
-                        event = decode(line)
-                        kind, wire_obj = event.type, event.object
-                    except msgspec.ValidationError:
-                        status = decoders.error_status(line)
-                        lenient = None if status is not None else decoders.lenient_event(line)
-                        if lenient is None or lenient[0] == "ERROR":
-                            self._on_error(status, line)  # an ERROR event, or no watch event at all
-                            continue
-                        kind, wire_obj = lenient
-                        if isinstance(wire_obj, Skipped) and kind != "BOOKMARK":
-                            self._skipped(wire_obj)
-                            gone = wire_obj.key if kind == "DELETED" and fresh is None else None
-                            if gone is not None and gone in cache:  # its deletion is still news
-                                old_obj = cache.pop(gone)
-                                out.append(Change("deleted", old_obj, old_obj))
-                            continue
-                    except msgspec.DecodeError:
-                        self._bad("malformed", bytes(line[:80]).decode("utf-8", "replace"))
-                        continue
-                    if kind == "BOOKMARK":
-                        meta = decoders.bookmark(line)
-                        if meta is None or not meta.resource_version:
-                            continue
-                        self.resource_version = meta.resource_version
-                        if fresh is not None:
-                            if (meta.annotations or {}).get(INITIAL_EVENTS_END) != "true":
-                                raise _NotStreaming("a bookmark came before the initial-events-end bookmark")
-                            out.extend(self._replace(fresh))
-                            cache, fresh = self.cache, None
-                            out.append(self._mark_synced())
-                        continue
-                    if kind == "ERROR":
-                        self._on_error(decoders.error_status(line), line)
-                        continue
-                    obj = wire_obj if convert is None else convert(wire_obj)
-                    ns, obj_name, uid, rv = ident(obj)
-                    key = (ns, obj_name)
-                    observer.on_event(name)
-                    if fresh is not None:
-                        if kind != "ADDED":
-                            raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
-                        fresh[key] = share_new(obj) if share else obj
-                        continue
-                    self.resource_version = rv
-                    if kind == "DELETED":
-                        out.append(Change("deleted", cache.pop(key, None), obj))
-                    elif kind == "ADDED" or kind == "MODIFIED":
-                        old = cache.get(key)
-                        if share:
-                            obj = share_new(obj) if old is None else share_from(old, obj)
-                        cache[key] = obj
-                        if old is None:
-                            out.append(Change("added", None, obj))
-                        else:
-                            _, _, old_uid, old_rv = ident(old)
-                            if old_uid != uid:
-                                out.append(Change("deleted", old, old))
-                                out.append(Change("added", None, obj))
-                            elif old_rv != rv:
-                                out.append(Change("modified", old, obj))
-                    else:
-                        self._bad("wrong-shape", f"unknown event type {kind!r}")
+                if stream.mode == "initial":
+                    batch = self._initial(batch, stream, out)
+                for start in range(0, len(batch), LIVE_SLICE):
+                    self._live(batch[start : start + LIVE_SLICE], out)
+                    if out:
+                        yield out
+                        out = []
             except Exception:
                 if out:
                     yield out  # what came before the error in this read, then the error
                 raise
             if out:
                 yield out
-            if fresh is not None and initial_bytes > self.max_list:
-                self._list_too_large(initial_bytes)
-        if fresh is not None:
+            if self._unshared.due():
+                self._unshared.share(self.cache)  # type: ignore[arg-type]
+        if stream.mode == "initial":
             raise errors.ApiServerError("the watch ended before the initial events were complete")
+
+    def _watch_params(self, initial: bool) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
+                                        "timeoutSeconds": int(self.watch_timeout), **self._selectors()}
+        if initial:
+            params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
+        else:
+            params["resourceVersion"] = self.resource_version or ""
+        return params
+
+    def _live(self, lines: list[Line | OversizeLine], out: list[Change[T] | Synced]) -> None:
+        """The hot loop: decode each line and apply it to the cache, as typed changes in ``out``.
+
+        Decoding and applying stay in this one function on purpose: a method call per event
+        costs ~2 % of the whole watch path (``docs/performance.md``). Everything rare (bad
+        lines, lenient decoding, ERROR, BOOKMARK) is a call out of the loop."""
+        decode, convert, ident = self._decoders.event.decode, self._convert, self.resource.ident
+        cache, share, unshared = self.cache, self._share_new, self._unshared.keys
+        last_rv: str | None = None
+        applied = modified = 0
+        try:
+            for line in lines:
+                try:
+                    event = decode(line)  # type: ignore[arg-type]  # an OversizeLine raises TypeError
+                    kind, wire = event.type, event.object
+                except (msgspec.DecodeError, TypeError) as e:
+                    decoded = self._decode_slowly(line, e)
+                    if decoded is None:
+                        continue
+                    kind, wire = decoded
+                    if isinstance(wire, Skipped):  # a DELETED event of an undecodable object
+                        self._forget(wire, out)
+                        continue
+                if kind == "MODIFIED" or kind == "ADDED":
+                    obj = wire if convert is None else convert(wire)
+                    ns, obj_name, uid, last_rv = ident(obj)
+                    key = (ns, obj_name)
+                    old = cache.get(key)
+                    applied += 1
+                    if old is None:
+                        cache[key] = obj if share is None else share(obj)
+                        out.append(Change("added", None, obj))
+                        continue
+                    cache[key] = obj
+                    if share is not None:
+                        unshared[key] = None
+                        modified += 1
+                    _, _, old_uid, old_rv = ident(old)
+                    if old_uid != uid:
+                        out.append(Change("deleted", old, old))
+                        out.append(Change("added", None, obj))
+                    elif old_rv != last_rv:
+                        out.append(Change("modified", old, obj))
+                elif kind == "DELETED":
+                    obj = wire if convert is None else convert(wire)
+                    ns, obj_name, _, last_rv = ident(obj)
+                    applied += 1
+                    out.append(Change("deleted", cache.pop((ns, obj_name), None), obj))
+                elif kind == "BOOKMARK":
+                    last_rv = self._bookmark(line) or last_rv
+                elif kind == "ERROR":
+                    self._on_error_line(line)
+                else:
+                    self._bad("wrong-shape", f"unknown event type {kind!r}")
+        finally:  # also when an ERROR line ends the stream: what was applied before it counts
+            if last_rv is not None:
+                self.resource_version = last_rv
+            if applied:
+                self.observer.on_events(self.resource.name, applied)
+            self._unshared.events += modified
+
+    def _initial(self, lines: list[Line | OversizeLine], stream: _Stream[T],
+                 out: list[Change[T] | Synced]) -> list[Line | OversizeLine]:
+        """The initial events of a streaming list: ADDED events into ``stream.fresh`` until the
+        initial-events-end bookmark, which replaces the cache with them (typed changes and the
+        ``Synced`` marker in ``out``) and switches the stream to live. Returns the lines of
+        this read after that bookmark (live events), or none."""
+        stream.initial_bytes += sum(x.size if isinstance(x, OversizeLine) else len(x) for x in lines)
+        decode, convert, ident = self._decoders.event.decode, self._convert, self.resource.ident
+        fresh, share, added = stream.fresh, self._share_new, 0
+        try:
+            for i, line in enumerate(lines):
+                try:
+                    event = decode(line)  # type: ignore[arg-type]  # an OversizeLine raises TypeError
+                    kind, wire = event.type, event.object
+                except (msgspec.DecodeError, TypeError) as e:
+                    decoded = self._decode_slowly(line, e)
+                    if decoded is None or isinstance(decoded[1], Skipped):
+                        continue  # nothing cached yet that a skipped DELETED could remove
+                    kind, wire = decoded
+                if kind == "BOOKMARK":
+                    if self._initial_events_end(line):
+                        out.extend(self._replace(fresh))
+                        out.append(self._mark_synced())
+                        stream.mode, stream.fresh = "live", {}
+                        return lines[i + 1 :]
+                    continue
+                if kind == "ERROR":
+                    self._on_error_line(line)
+                    continue
+                obj = wire if convert is None else convert(wire)
+                ns, obj_name, _, _ = ident(obj)
+                if kind != "ADDED":
+                    raise _NotStreaming(f"a {kind} event came before the initial-events-end bookmark")
+                fresh[(ns, obj_name)] = obj if share is None else share(obj)
+                added += 1
+        finally:
+            if added:
+                self.observer.on_events(self.resource.name, added)
+        if stream.initial_bytes > self.max_list:
+            self._list_too_large(stream.initial_bytes)
+        return []
+
+    def _decode_slowly(self, line: Line | OversizeLine, error: Exception) -> tuple[str, Any] | None:
+        """A line the strict decode refused: (type, object) when it is still a watch event
+        (decoded leniently; the object a ``Skipped`` for an undecodable DELETED, whose deletion
+        is still news), None when it is skipped (counted and logged). An ERROR event raises."""
+        if isinstance(line, OversizeLine):
+            self._bad("oversize", f"{line.size} bytes")
+            return None
+        if not isinstance(error, msgspec.ValidationError):
+            self._bad("malformed", bytes(line[:80]).decode("utf-8", "replace"))
+            return None
+        status = self._decoders.error_status(line)
+        lenient = None if status is not None else self._decoders.lenient_event(line)
+        if lenient is None or lenient[0] == "ERROR":
+            self._on_error(status, line)  # an ERROR event, or no watch event at all
+            return None
+        kind, wire = lenient
+        if isinstance(wire, Skipped) and kind != "BOOKMARK":
+            self._skipped(wire)
+            return (kind, wire) if kind == "DELETED" else None
+        return kind, wire
+
+    def _forget(self, skipped: Skipped, out: list[Change[T] | Synced]) -> None:
+        """A deleted object that cannot be decoded: its last decodable version goes."""
+        old = self.cache.pop(skipped.key, None) if skipped.key is not None else None
+        if old is not None:
+            out.append(Change("deleted", old, old))
+
+    def _on_error_line(self, line: Line | OversizeLine) -> None:
+        """An ERROR event that decoded strictly (so ``line`` is bytes): see ``_on_error``."""
+        self._on_error(self._decoders.error_status(line), line)  # type: ignore[arg-type]
+
+    def _bookmark(self, line: Line | OversizeLine) -> str | None:
+        """The resourceVersion a live BOOKMARK moves the resume point to (None: it has none)."""
+        meta = self._decoders.bookmark(line)  # type: ignore[arg-type]
+        return meta.resource_version or None if meta is not None else None
+
+    def _initial_events_end(self, line: Line | OversizeLine) -> bool:
+        """A BOOKMARK in the initial-events phase: True for the initial-events-end one."""
+        meta = self._decoders.bookmark(line)  # type: ignore[arg-type]
+        if meta is None or not meta.resource_version:
+            return False
+        self.resource_version = meta.resource_version
+        if (meta.annotations or {}).get(INITIAL_EVENTS_END) != "true":
+            raise _NotStreaming("a bookmark came before the initial-events-end bookmark")
+        return True
 
     def _list_too_large(self, size: int) -> None:
         """A streaming list still without its initial-events-end bookmark past the list cap: a
