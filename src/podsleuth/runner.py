@@ -27,7 +27,7 @@ from podsleuth.detect import Detector, Incident, IncidentChange
 from podsleuth.diagnose.correlate import Correlator
 from podsleuth.diagnose.diagnoser import Diagnoser
 from podsleuth.diagnose.diagnosis import Diagnosis, Group, as_diagnosis
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.errors import ApiError
@@ -302,7 +302,7 @@ class WatchPipeline:
         assert self.diagnoser is not None
         try:
             async with asyncio.timeout(DIAGNOSIS_TIMEOUT):
-                diagnosis = await self.diagnoser.diagnose(Subject.from_incident(incident))
+                diagnosis = await self.diagnoser.diagnose(DiagnosisRequest.from_incident(incident))
         except TimeoutError:
             log.warning("diagnosis of incident %s timed out after %gs", incident.id, DIAGNOSIS_TIMEOUT)
             return

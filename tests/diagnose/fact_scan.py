@@ -25,9 +25,9 @@ ORIGIN_OF_MODULE = {
     "evidence": "subject",
     "diagnoser": "derived",
     "translate": "derived",
-    "node_facts": "node",
+    "node_link": "node",
     "node_agent": "node",
-    "api_facts": "api",
+    "api_link": "api",
     "api_pods": "api",
     "api_images": "api",
     "api_context": "api",
@@ -72,7 +72,7 @@ class Scanner:
     def __init__(self) -> None:
         paths = [p for p in DIAGNOSE.glob("*.py")]
         self.modules = {p.stem: _Module(p) for p in paths}
-        self.extractor_modules = {p.stem: _Module(p) for p in (DIAGNOSE / "facts").glob("*.py")}
+        self.extractor_modules = {p.stem: _Module(p) for p in (DIAGNOSE / "extractors").glob("*.py")}
 
     # ---- keys -----------------------------------------------------------------------------------
 

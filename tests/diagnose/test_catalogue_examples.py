@@ -20,7 +20,7 @@ CATALOGUE = Path(__file__).parents[3] / "shared" / "brief" / "signatures.json"
 #: Catalogue entries with no failure message to match.
 EXCLUDED_ENTRIES = {
     "kubelet-volume-layout-reference": "reference list of kubelet paths, not a failure message "
-    "(the layout is decoded by podsleuth.diagnose.facts.kubelet_paths)",
+    "(the layout is decoded by podsleuth.diagnose.extractors.kubelet_paths)",
 }
 
 #: (entry id, example index) that are not a matchable message.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from podsleuth.diagnose.extractors import EXTRACTORS
 from podsleuth.diagnose.fact_catalog import load_facts, parse_facts
-from podsleuth.diagnose.facts import EXTRACTORS
 from podsleuth.diagnose.rules import parse_rules
 from podsleuth.diagnose.signatures import load_signatures, packaged_files
 from podsleuth.errors import KnowledgeBaseError

@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from podsleuth.diagnose.facts import EXTRACTORS
+from podsleuth.diagnose.extractors import EXTRACTORS
 from podsleuth.diagnose.knowledge import KnowledgeBase
 
 UID = "3f9a0c1e-77d2-4a8b-9c3d-2e1f0a9b8c7d"

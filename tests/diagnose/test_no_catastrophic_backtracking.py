@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podsleuth.diagnose.categories import CATEGORIES, UNKNOWN
-from podsleuth.diagnose.facts import EXTRACTORS
+from podsleuth.diagnose.extractors import EXTRACTORS
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.matcher import MAX_SCAN
 

@@ -17,7 +17,7 @@ import msgspec
 
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose.diagnoser import Diagnoser
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.rules import parse_rules
@@ -77,8 +77,14 @@ def test_first_diagnosis_carries_the_signature_zh(tmp_path: Path) -> None:
 
 
 async def test_signature_fallback_of_the_chain_in_zh(tmp_path: Path) -> None:
-    subject = Subject(category="container-config", reason="CreateContainerConfigError", message=MESSAGE,
-                      namespace="shop", pod="web-1", signature="test-subpath")  # fmt: skip
+    subject = DiagnosisRequest(
+        category="container-config",
+        reason="CreateContainerConfigError",
+        message=MESSAGE,
+        namespace="shop",
+        pod="web-1",
+        signature="test-subpath",
+    )
     diagnoser = Diagnoser(
         client=None,
         agents=NodeAgentSettings(discovery="off"),
@@ -100,7 +106,9 @@ async def test_signature_fallback_of_the_chain_in_zh(tmp_path: Path) -> None:
 
 async def test_a_signature_without_zh_gives_its_english(tmp_path: Path) -> None:
     english_only = SIGNATURES.partition("  zh:\n")[0]
-    subject = Subject(category="container-config", reason="CreateContainerConfigError", message=MESSAGE)
+    subject = DiagnosisRequest(
+        category="container-config", reason="CreateContainerConfigError", message=MESSAGE
+    )
     kb = _kb(tmp_path, english_only)
     agents = NodeAgentSettings(discovery="off")
     diagnoser = Diagnoser(client=None, agents=agents, knowledge=kb, rules=parse_rules("rules: []"))

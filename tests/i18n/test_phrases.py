@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import podsleuth
-from podsleuth.diagnose.evidence import Case, Evidence, Subject
+from podsleuth.diagnose.evidence import Case, DiagnosisRequest, Evidence
 from podsleuth.diagnose.phrases import Phrase, catalogue, load_phrases, packaged_file, phrase, slots
 from podsleuth.errors import KnowledgeBaseError
 from tests.i18n.lint_zh import english_runs, has_chinese, lint_file, prose_words
@@ -36,7 +36,7 @@ CALLS = _calls()
 def test_the_scan_finds_the_call_sites() -> None:
     files = {f for f, _, _ in CALLS}
     assert len(CALLS) > 60
-    modules = ("api_facts", "api_pods", "api_images", "api_context", "node_facts", "node_agent")
+    modules = ("api_link", "api_pods", "api_images", "api_context", "node_link", "node_agent")
     assert {f"diagnose/{m}.py" for m in modules} <= files
 
 
@@ -130,7 +130,7 @@ def test_a_wrong_call_fails_loudly() -> None:
 
 
 def test_case_keeps_english_in_fact_and_the_rest_in_translations() -> None:
-    case = Case(Subject(category="volume-mount", reason="FailedMount", message="m"))
+    case = Case(DiagnosisRequest(category="volume-mount", reason="FailedMount", message="m"))
     case.add("api:node", phrase("node.gone", node="n1"), {"node": "n1"}, node_exists=False)
     case.gap("node-agent", phrase("agent.no-node"))
     e, gap = case.evidence

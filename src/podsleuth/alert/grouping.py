@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from podsleuth.alert.model import Change, content_hash, decode_change, field_values
+from podsleuth.alert.model import ChangePayload, content_hash, decode_change, field_values
 from podsleuth.alert.routing import matchers_match
 from podsleuth.store.base import BatchPlan, NotifyState, QueuedChange, Silence
 
@@ -40,7 +40,7 @@ class TokenBucket:
         self.tokens -= 1.0
 
 
-def silenced_by(change: Change, silences: Sequence[Silence], *, now: float) -> Silence | None:
+def silenced_by(change: ChangePayload, silences: Sequence[Silence], *, now: float) -> Silence | None:
     fields = field_values(change.incident)
     for s in silences:
         if s.starts_at <= now < s.ends_at and matchers_match(s.matchers, fields):

@@ -22,7 +22,7 @@ class Owner(msgspec.Struct, frozen=True):
     name: str = ""
 
 
-class Evidence(msgspec.Struct, frozen=True):
+class EvidencePayload(msgspec.Struct, frozen=True):
     source: str = ""
     fact: str = ""
     data: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -71,7 +71,7 @@ class Diagnosis(msgspec.Struct, frozen=True):
     confidence: float = 0.0
     remediation: list[str] = msgspec.field(default_factory=list)
     contradictions: list[Said] = msgspec.field(default_factory=list)
-    evidence: list[Evidence] = msgspec.field(default_factory=list)
+    evidence: list[EvidencePayload] = msgspec.field(default_factory=list)
     next_checks: list[str] = msgspec.field(default_factory=list)
     unchecked: list[str] = msgspec.field(default_factory=list)
     group: Group | None = None
@@ -81,7 +81,7 @@ class Diagnosis(msgspec.Struct, frozen=True):
     """The language of the texts above (a localized change says so; else English)."""
 
 
-class Incident(msgspec.Struct, frozen=True):
+class IncidentPayload(msgspec.Struct, frozen=True):
     id: str
     fingerprint: str = ""
     category: str = ""
@@ -131,11 +131,11 @@ class Incident(msgspec.Struct, frozen=True):
         return f"cat:{self.category}:{self.reason}"
 
 
-class Change(msgspec.Struct, frozen=True):
+class ChangePayload(msgspec.Struct, frozen=True):
     """One incident change plus the raw dict it came from (forwarded verbatim by webhooks)."""
 
     event: EventKind
-    incident: Incident
+    incident: IncidentPayload
     raw: dict[str, Any]
 
     @property
@@ -143,17 +143,17 @@ class Change(msgspec.Struct, frozen=True):
         return self.event == RESOLVED
 
 
-def decode_change(raw: dict[str, Any]) -> Change:
+def decode_change(raw: dict[str, Any]) -> ChangePayload:
     """Validate a contract dict; a malformed change is an ``InputError`` naming the problem."""
     try:
         event = msgspec.convert(raw.get("event"), type=EventKind)
-        incident = msgspec.convert(raw.get("incident"), type=Incident, strict=False)
+        incident = msgspec.convert(raw.get("incident"), type=IncidentPayload, strict=False)
     except msgspec.ValidationError as e:
         raise InputError(f"invalid incident change: {e}") from None
-    return Change(event=event, incident=incident, raw=raw)
+    return ChangePayload(event=event, incident=incident, raw=raw)
 
 
-def content_hash(change: Change) -> str:
+def content_hash(change: ChangePayload) -> str:
     """What makes a change worth telling again: everything but counters and timestamps."""
     i = change.incident
     d = i.diagnosis
@@ -170,7 +170,7 @@ def content_hash(change: Change) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
-def field_values(incident: Incident) -> dict[str, str]:
+def field_values(incident: IncidentPayload) -> dict[str, str]:
     """Flat string fields that routes and silences match on (``label.KEY`` for labels)."""
     out = {
         "namespace": incident.namespace or "",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import jinja2
 
-from podsleuth.alert.model import Change
+from podsleuth.alert.model import ChangePayload
 
 Format = Literal["markdown", "text"]
 LOCALES = ("en", "zh")
@@ -36,7 +36,7 @@ class Message:
     body: str
 
 
-def _severity(change: Change, locale: str) -> dict[str, str]:
+def _severity(change: ChangePayload, locale: str) -> dict[str, str]:
     """Mark, badge and word of one change; unknown severities (hostile input) read as error."""
     sev = change.incident.severity if change.incident.severity in SEVERITY_MARKS else "error"
     key = "resolved" if change.resolved else sev
@@ -48,7 +48,7 @@ def _severity(change: Change, locale: str) -> dict[str, str]:
 
 
 def _item(
-    change: Change, *, evidence_lines: int, external_url: str = "", locale: str = "en"
+    change: ChangePayload, *, evidence_lines: int, external_url: str = "", locale: str = "en"
 ) -> dict[str, Any]:
     i = change.incident
     d = i.diagnosis
@@ -83,7 +83,7 @@ def _item(
 
 
 def build_context(
-    changes: Sequence[Change],
+    changes: Sequence[ChangePayload],
     *,
     max_detail: int,
     evidence_lines: int,
@@ -91,7 +91,7 @@ def build_context(
     locale: str = "en",
 ) -> dict[str, Any]:
     """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest."""
-    groups: dict[str, list[Change]] = {}
+    groups: dict[str, list[ChangePayload]] = {}
     for change in changes:
         groups.setdefault(change.incident.cause_key, []).append(change)
     budget = max(1, max_detail)
@@ -162,7 +162,7 @@ class Renderer:
         self.evidence_lines = evidence_lines
         self.external_url = external_url
 
-    def render(self, changes: Sequence[Change], *, fmt: Format, receiver: str = "") -> Message:
+    def render(self, changes: Sequence[ChangePayload], *, fmt: Format, receiver: str = "") -> Message:
         ctx = build_context(
             changes,
             max_detail=self.max_detail,

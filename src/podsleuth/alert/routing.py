@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from podsleuth.alert.model import Incident, field_values
+from podsleuth.alert.model import IncidentPayload, field_values
 from podsleuth.config import AlertSettings, RouteMatch
 from podsleuth.errors import ConfigError
 
@@ -84,7 +84,7 @@ class Router:
                 if name not in known:
                     raise ConfigError(f"alerts.routes names unknown receiver {name!r}")
 
-    def receivers_for(self, incident: Incident) -> list[str]:
+    def receivers_for(self, incident: IncidentPayload) -> list[str]:
         if not self.routes:
             return list(self.receiver_names)
         fields = field_values(incident)

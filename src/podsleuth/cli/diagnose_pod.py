@@ -21,10 +21,10 @@ from podsleuth.cli.options import config_option, output_option
 from podsleuth.config import Settings, load_settings
 from podsleuth.detect import Anomaly, Catalog, load_catalog
 from podsleuth.detect.owner import resolve_owner
-from podsleuth.detect.rules_event import Evidence, event_category, event_reason, event_record
+from podsleuth.detect.rules_event import EventEvidence, event_category, event_reason, event_record
 from podsleuth.detect.rules_pod import evaluate_pod
 from podsleuth.diagnose.diagnoser import Diagnoser
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.report import render_diagnosis
 from podsleuth.errors import ApiNotFound, UsageError
@@ -38,13 +38,13 @@ class _Events(msgspec.Struct):
     items: list[CoreEvent] = msgspec.field(default_factory=list)
 
 
-async def _read(client: KubeClient, namespace: str, name: str, now: datetime) -> tuple[Pod, Evidence]:
+async def _read(client: KubeClient, namespace: str, name: str, now: datetime) -> tuple[Pod, EventEvidence]:
     try:
         body = await client.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
     except ApiNotFound:
         raise UsageError(f"pod {namespace}/{name} not found") from None
     pod = msgspec.json.decode(body, type=Pod)
-    evidence = Evidence(uid=pod.metadata.uid, touched=now)
+    evidence = EventEvidence(uid=pod.metadata.uid, touched=now)
     raw = await client.get(
         f"/api/v1/namespaces/{namespace}/events", {"fieldSelector": f"involvedObject.name={name}"}
     )
@@ -58,7 +58,7 @@ async def _read(client: KubeClient, namespace: str, name: str, now: datetime) ->
     return pod, evidence
 
 
-def _direct(pod: Pod, evidence: Evidence, catalog: Catalog) -> list[Anomaly]:
+def _direct(pod: Pod, evidence: EventEvidence, catalog: Catalog) -> list[Anomaly]:
     """The failure as the pod's own state and events name it, without the detector's timing."""
     st = pod.status
     out: list[Anomaly] = []
@@ -103,7 +103,9 @@ def _direct(pod: Pod, evidence: Evidence, catalog: Catalog) -> list[Anomaly]:
     return out
 
 
-def subject_of(pod: Pod, evidence: Evidence, settings: Settings, now: datetime) -> Subject | None:
+def subject_of(
+    pod: Pod, evidence: EventEvidence, settings: Settings, now: datetime
+) -> DiagnosisRequest | None:
     catalog = load_catalog()
     created = pod.metadata.creation_timestamp or now
     found = evaluate_pod(
@@ -114,7 +116,7 @@ def subject_of(pod: Pod, evidence: Evidence, settings: Settings, now: datetime) 
     a = min(found, key=lambda x: SEVERITY_ORDER.get(catalog.severity(x.category, x.reason), 3))
     owner = resolve_owner(pod.metadata)
     kb = KnowledgeBase.default()
-    return Subject(
+    return DiagnosisRequest(
         category=a.category,
         reason=a.reason,
         message=a.message,

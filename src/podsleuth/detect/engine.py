@@ -20,7 +20,7 @@ from podsleuth.detect.anomaly import Catalog, load_catalog
 from podsleuth.detect.filters import DEFAULT_IGNORE, Filters
 from podsleuth.detect.incidents import NODE_CAUSES, Incident, IncidentChange, Subject, Tracker, node_key
 from podsleuth.detect.owner import Owner, resolve_owner
-from podsleuth.detect.rules_event import Evidence, event_category, event_reason, event_record
+from podsleuth.detect.rules_event import EventEvidence, event_category, event_reason, event_record
 from podsleuth.detect.rules_node import evaluate_node
 from podsleuth.detect.rules_pod import evaluate_pod
 from podsleuth.detect.timers import Timers
@@ -97,7 +97,7 @@ class Detector:
             default_ignore = DEFAULT_IGNORE if settings.default_ignore else ()
         self._filters = Filters(settings, default_ignore=default_ignore)
         self._pods: dict[PodKey, _Watched] = {}
-        self._evidence: dict[Hashable, Evidence] = {}
+        self._evidence: dict[Hashable, EventEvidence] = {}
         self._nodes: dict[str, _Watched] = {}
         self._await_events = await_events
         self._events_synced: set[str | None] = set()
@@ -155,7 +155,7 @@ class Detector:
                 return []  # routine event (Pulled, Started, ...) about an object we have no interest in
             if not self._evidence:
                 self._timers.schedule(("sweep",), now + SWEEP_EVERY)
-            ev = Evidence(uid=reg.uid, touched=now)
+            ev = EventEvidence(uid=reg.uid, touched=now)
             self._evidence[key] = ev
         record = event_record(event, reason)
         if not ev.add(record, category, now=now):

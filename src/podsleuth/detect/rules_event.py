@@ -69,7 +69,7 @@ class Finding:
 
 
 @dataclass(slots=True)
-class Evidence:
+class EventEvidence:
     """Per-object event memory, bounded; ``uid`` tells a recreated same-name pod apart."""
 
     uid: str

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from podsleuth.config import Thresholds
 from podsleuth.detect.anomaly import Anomaly, Catalog
 from podsleuth.detect.evaluation import Evaluation, condition, pulse, term
-from podsleuth.detect.rules_event import Evidence
+from podsleuth.detect.rules_event import EventEvidence
 from podsleuth.detect.rules_waiting import (
     liveness,
     probe,
@@ -37,7 +37,7 @@ _NOT_FAILURES = frozenset({"Completed", "ContainerStatusUnknown"})
 
 def evaluate_pod(
     pod: Pod,
-    evidence: Evidence | None,
+    evidence: EventEvidence | None,
     *,
     now: datetime,
     thresholds: Thresholds,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from podsleuth.config import Thresholds
 from podsleuth.detect.anomaly import Anomaly
 from podsleuth.detect.evaluation import Evaluation, condition, term
-from podsleuth.detect.rules_event import Evidence
+from podsleuth.detect.rules_event import EventEvidence
 from podsleuth.watch.objects import Pod
 
 LIVENESS_LOOP = timedelta(hours=1)
@@ -20,7 +20,7 @@ hours apart, so the point-in-time window would drop it between two."""
 def stuck_creating(
     pod: Pod,
     waiting: str,
-    evidence: Evidence | None,
+    evidence: EventEvidence | None,
     now: datetime,
     thresholds: Thresholds,
     first_seen: datetime,
@@ -61,7 +61,7 @@ def stuck_creating(
 
 
 def terminating(
-    pod: Pod, evidence: Evidence | None, now: datetime, thresholds: Thresholds, out: Evaluation
+    pod: Pod, evidence: EventEvidence | None, now: datetime, thresholds: Thresholds, out: Evaluation
 ) -> None:
     """deletionTimestamp is already the end of the grace period (the API server sets it to
     request time + grace), so only ``terminating_extra`` is added."""
@@ -82,7 +82,12 @@ def terminating(
 
 
 def probe(
-    pod: Pod, evidence: Evidence, now: datetime, thresholds: Thresholds, first_seen: datetime, out: Evaluation
+    pod: Pod,
+    evidence: EventEvidence,
+    now: datetime,
+    thresholds: Thresholds,
+    first_seen: datetime,
+    out: Evaluation,
 ) -> None:
     """Probe failures count only while the pod stays not ready for ``probe_failure``: one failed
     readiness probe during startup is normal life."""
@@ -103,7 +108,7 @@ def probe(
 
 
 def unschedulable_by_events(
-    pod: Pod, evidence: Evidence | None, now: datetime, thresholds: Thresholds, out: Evaluation
+    pod: Pod, evidence: EventEvidence | None, now: datetime, thresholds: Thresholds, out: Evaluation
 ) -> None:
     """FailedScheduling events say it when the PodScheduled condition does not (an older
     scheduler, a status not written yet, a pasted ``describe``): the pod is still unscheduled
@@ -123,7 +128,7 @@ def unschedulable_by_events(
         out.wake_at(at)
 
 
-def liveness(pod: Pod, evidence: Evidence, now: datetime, window: timedelta, out: Evaluation) -> None:
+def liveness(pod: Pod, evidence: EventEvidence, now: datetime, window: timedelta, out: Evaluation) -> None:
     """A liveness-probe restart loop: the kubelet kills the container for failed liveness
     probes, it runs again, is killed again. Its restarts are the probe's doing, so the incident
     is a probe failure (a crash-loop anomaly of the same container becomes one)."""
@@ -144,8 +149,16 @@ def liveness(pod: Pod, evidence: Evidence, now: datetime, window: timedelta, out
             continue  # its restarts predate the probe failures
         kept = [a for a in out.anomalies if not (a.container == cs.name and a.category == "crash-loop")]
         out.anomalies[:] = kept
-        out.anomalies.append(Anomaly(
-            category="probe-failure", reason=f.reason, message=f.message, container=cs.name,
-            occurrence=cs.restart_count, restart_count=cs.restart_count, last_termination=term(last)))
+        out.anomalies.append(
+            Anomaly(
+                category="probe-failure",
+                reason=f.reason,
+                message=f.message,
+                container=cs.name,
+                occurrence=cs.restart_count,
+                restart_count=cs.restart_count,
+                last_termination=term(last),
+            )
+        )
         out.wake_at(until)
         return

@@ -12,7 +12,7 @@ A good SRE does not stop at the message; they look one object further:
 - a volume-limit conflict: the CSI driver and the volume count CSINode allows per node;
 - a missing ConfigMap/Secret while other pods using it run: they resolved it when they started.
 
-Every read is one bounded GET (the ``Api`` helper of ``api_facts``); all text is hostile data,
+Every read is one bounded GET (the ``Api`` helper of ``api_link``); all text is hostile data,
 kept short.
 """
 
@@ -27,13 +27,13 @@ import msgspec
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.api_images import split_image
 from podsleuth.diagnose.evidence import Case
-from podsleuth.diagnose.facts.workload import references
+from podsleuth.diagnose.extractors.workload import references
 from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.errors import ApiError, ApiForbidden
 from podsleuth.watch.objects import ObjectMeta
 
 if TYPE_CHECKING:
-    from podsleuth.diagnose.api_facts import Api
+    from podsleuth.diagnose.api_link import Api
 
 LOG_LINES = 200
 LINE_MAX = 240

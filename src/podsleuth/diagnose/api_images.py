@@ -26,12 +26,12 @@ import msgspec
 
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.evidence import Case
-from podsleuth.diagnose.facts import registry_of
+from podsleuth.diagnose.extractors import registry_of
 from podsleuth.diagnose.phrases import Phrase, phrase
 from podsleuth.watch.objects import ObjectMeta
 
 if TYPE_CHECKING:
-    from podsleuth.diagnose.api_facts import Api
+    from podsleuth.diagnose.api_link import Api
 
 AMBIGUOUS = (
     "repository does not exist or may require authorization",

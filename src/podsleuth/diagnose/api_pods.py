@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from podsleuth.detect.owner import resolve_owner
 from podsleuth.diagnose import api_objects as o
 from podsleuth.diagnose.evidence import Case
-from podsleuth.diagnose.facts.node import kubelet_paths
+from podsleuth.diagnose.extractors.node import kubelet_paths
 from podsleuth.diagnose.phrases import Phrase, phrase
 
 if TYPE_CHECKING:
-    from podsleuth.diagnose.api_facts import Api
+    from podsleuth.diagnose.api_link import Api
 
 SAME_FAILURE_CATEGORIES = frozenset({"container-start", "volume-mount", "container-config"})
 

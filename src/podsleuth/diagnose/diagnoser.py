@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 
 from podsleuth.config import NodeAgentSettings
-from podsleuth.diagnose import api_facts, node_facts
+from podsleuth.diagnose import api_link, node_link
 from podsleuth.diagnose import translate as tr
 from podsleuth.diagnose.correlate import group_of
 from podsleuth.diagnose.diagnosis import Diagnosis, Group, Said, Texts
-from podsleuth.diagnose.evidence import Case, Subject
+from podsleuth.diagnose.evidence import Case, DiagnosisRequest
 from podsleuth.diagnose.incident import SIGNATURE_WEIGHT
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
 from podsleuth.diagnose.phrases import phrase
@@ -78,16 +78,16 @@ class Diagnoser:
         self.rules = rules if rules is not None else load_rules()
         self.api_timeout = api_timeout
 
-    async def diagnose(self, subject: Subject) -> Diagnosis:
+    async def diagnose(self, subject: DiagnosisRequest) -> Diagnosis:
         case = Case(subject)
         classification = self._signature(case)
         if self.client is not None:
-            await api_facts.collect(self.client, case, call_timeout=self.api_timeout)
+            await api_link.collect(self.client, case, call_timeout=self.api_timeout)
             classification = self._refine(case, classification)
         else:
             case.gap("api", phrase("api.no-client"))
         if subject.category in NODE_CATEGORIES:
-            await node_facts.collect(case, client=self.client, settings=self.agents)
+            await node_link.collect(case, client=self.client, settings=self.agents)
         derive(case)
         return conclude(case, self.rules, classification)
 

@@ -1,4 +1,4 @@
-"""What the diagnosis chain works on (a ``Subject``) and what it collects (a ``Case``).
+"""What the diagnosis chain works on (a ``DiagnosisRequest``) and what it collects (a ``Case``).
 
 Each link of the chain (signature, API, node agent) adds *facts* (flat keys the decision rules
 test, e.g. ``pv_mounter`` or ``daemon_oom_killed``) and *evidence* (the same facts worded for a
@@ -19,7 +19,7 @@ from podsleuth.diagnose.phrases import Phrase
 from podsleuth.locale import DEFAULT
 
 
-class Subject(msgspec.Struct, frozen=True, kw_only=True):
+class DiagnosisRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The incident-like input: from a watch ``Incident`` or built by ``diagnose pod``."""
 
     category: str
@@ -39,7 +39,7 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
     incident_id: str | None = None
 
     @classmethod
-    def from_incident(cls, inc: Incident) -> Subject:
+    def from_incident(cls, inc: Incident) -> DiagnosisRequest:
         return cls(
             category=inc.category,
             reason=inc.reason,
@@ -89,7 +89,7 @@ class Evidence(msgspec.Struct, frozen=True):
 class Case:
     """The facts and evidence gathered so far for one subject; mutable, owned by one chain run."""
 
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: DiagnosisRequest) -> None:
         self.subject = subject
         self.facts: dict[str, Any] = {
             "category": subject.category,

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from podsleuth.diagnose.categories import UNKNOWN, category_of_reason
-from podsleuth.diagnose.facts import EXTRACTORS, Facts
+from podsleuth.diagnose.extractors import EXTRACTORS, Facts
 from podsleuth.diagnose.matcher import Hit, Matcher, scan_text
 from podsleuth.diagnose.rules import render
 from podsleuth.diagnose.signatures import Signature, load_signatures, packaged_files

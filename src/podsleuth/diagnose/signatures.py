@@ -21,8 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from podsleuth.diagnose.categories import CATEGORIES
+from podsleuth.diagnose.extractors import EXTRACTORS
 from podsleuth.diagnose.fact_catalog import FactCatalog, load_facts
-from podsleuth.diagnose.facts import EXTRACTORS
 from podsleuth.diagnose.localized import placeholders, same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose.diagnoser import Diagnoser
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.kube import KubeClient, connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
@@ -115,10 +115,10 @@ class Cluster:
     def put(self, plural: str, obj: dict[str, Any]) -> None:
         self.api.put(plural, copy.deepcopy(obj))
 
-    async def diagnose(self, subject: Subject) -> dict[str, Any]:
+    async def diagnose(self, subject: DiagnosisRequest) -> dict[str, Any]:
         if subject.signature is None:
             sig = KnowledgeBase.default().signature_of(subject.message, subject.reason)
-            subject = Subject(
+            subject = DiagnosisRequest(
                 **{**{f: getattr(subject, f) for f in subject.__struct_fields__}, "signature": sig}
             )
         diagnosis = await Diagnoser(client=self.client, agents=self.agents, api_timeout=3.0).diagnose(subject)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from tests.diagnose.chain.conftest import NODE, Cluster, event, node, pod, waiting
 
 
-def _subject(category: str, reason: str, message: str, name: str = "web-1", **kw: Any) -> Subject:
-    return Subject(
+def _subject(category: str, reason: str, message: str, name: str = "web-1", **kw: Any) -> DiagnosisRequest:
+    return DiagnosisRequest(
         category=category,
         reason=reason,
         message=message,

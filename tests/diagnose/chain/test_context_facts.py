@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from podsleuth.diagnose.api_context import dependency, image_platform
-from podsleuth.diagnose.evidence import Subject
-from podsleuth.diagnose.facts.workload import references
+from podsleuth.diagnose.evidence import DiagnosisRequest
+from podsleuth.diagnose.extractors.workload import references
 from tests.diagnose.chain.conftest import NODE, Cluster, event, node, pod, waiting
 
 REFUSED = (
@@ -63,8 +63,8 @@ def _crashing(name: str = "orders-1") -> dict[str, Any]:
     return pod(name, containers=[{"name": "orders", "image": "orders:2"}], statuses=[st], phase="Running")
 
 
-def _crash_subject(name: str = "orders-1") -> Subject:
-    return Subject(
+def _crash_subject(name: str = "orders-1") -> DiagnosisRequest:
+    return DiagnosisRequest(
         category="crash-loop",
         reason="CrashLoopBackOff",
         message="back-off 5m0s restarting failed container",
@@ -142,7 +142,7 @@ async def test_platform_mismatch_reads_the_node_and_the_peers_that_pulled_it(clu
             "metadata": {"name": "proxy-a.backoff", "namespace": "shop"},
         },
     )
-    subject = Subject(
+    subject = DiagnosisRequest(
         category="image-pull",
         reason="ImagePullBackOff",
         message=f'Back-off pulling image "{image}"',
@@ -199,7 +199,7 @@ async def test_volume_node_affinity_conflict_names_the_claim_and_the_zone(cluste
     cluster.put("persistentvolumes", _pv("pv-db-0", zone="europe-west1-c"))
     cluster.put("nodes", _labelled("n-b", **{"topology.kubernetes.io/zone": "europe-west1-b"}))
     d = await cluster.diagnose(
-        Subject(
+        DiagnosisRequest(
             category="unschedulable", reason="FailedScheduling", message=msg, namespace="shop", pod="db-0"
         )
     )
@@ -216,7 +216,7 @@ async def test_volume_limit_names_the_driver_and_its_csinode_count(cluster: Clus
     cluster.put("pods", _sched_pod())
     cluster.put("persistentvolumeclaims", _pvc("data-db-0", "pv-db-0"))
     cluster.put("persistentvolumes", _pv("pv-db-0"))
-    subject = Subject(
+    subject = DiagnosisRequest(
         category="unschedulable", reason="FailedScheduling", message=msg, namespace="shop", pod="db-0"
     )
     d = await cluster.diagnose(subject)
@@ -257,7 +257,7 @@ async def test_dead_staging_mount_names_node_path_and_volume(cluster: Cluster) -
     }
     cluster.put("persistentvolumes", pv)
     d = await cluster.diagnose(
-        Subject(
+        DiagnosisRequest(
             category="volume-mount",
             reason="FailedMount",
             message=msg,
@@ -288,7 +288,7 @@ async def test_missing_configmap_while_its_users_run_is_said(cluster: Cluster) -
         statuses=[waiting("app", "CreateContainerConfigError", msg)],
     )
     cluster.put("pods", failing)
-    subject = Subject(
+    subject = DiagnosisRequest(
         category="container-config",
         reason="CreateContainerConfigError",
         message=msg,

@@ -17,7 +17,7 @@ from typing import Any
 
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose.diagnoser import Diagnoser
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.rules import RuleSet, load_rules
 from tests.diagnose.chain import founding
@@ -34,7 +34,7 @@ async def _both(
     cluster: Cluster, category: str, reason: str, message: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     kb = KnowledgeBase.default()
-    subject = Subject(
+    subject = DiagnosisRequest(
         category=category,
         reason=reason,
         message=message,
@@ -143,7 +143,7 @@ async def test_runtime_error_but_the_node_agent_finds_the_mount_healthy(
         cluster.agents = NodeAgentSettings(discovery="static", urls={NODE: agent.url}, token_file=str(token))
         kb = KnowledgeBase.default()
         fields = founding.subject_fields(1)
-        subject = Subject(**fields, signature=kb.signature_of(fields["message"], fields["reason"]))
+        subject = DiagnosisRequest(**fields, signature=kb.signature_of(fields["message"], fields["reason"]))
         d = (await Diagnoser(client=cluster.client, agents=cluster.agents).diagnose(subject)).to_dict()
         plain = (
             await Diagnoser(

@@ -22,7 +22,7 @@ from podsleuth.config import NodeAgentSettings
 from podsleuth.detect import Incident, IncidentChange
 from podsleuth.detect.owner import Owner
 from podsleuth.diagnose.diagnosis import Diagnosis, as_diagnosis
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.store import open_store
@@ -58,7 +58,7 @@ async def _full(cluster: Cluster, tmp_path: Path, *, agent: bool) -> Diagnosis:
     for plural, obj in founding.objects(1):
         cluster.put(plural, obj)
     fields = founding.subject_fields(1)
-    subject = Subject(
+    subject = DiagnosisRequest(
         **fields, signature=KnowledgeBase.default().signature_of(fields["message"], fields["reason"])
     )
     if not agent:

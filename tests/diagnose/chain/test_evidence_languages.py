@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from podsleuth.config import NodeAgentSettings
-from podsleuth.diagnose import api_facts, node_facts
-from podsleuth.diagnose.evidence import Case, Subject
+from podsleuth.diagnose import api_link, node_link
+from podsleuth.diagnose.evidence import Case, DiagnosisRequest
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from tests.diagnose.chain import founding
 from tests.diagnose.chain.conftest import NODE, Cluster, FakeAgent
@@ -15,11 +15,11 @@ from tests.i18n.lint_zh import has_chinese
 
 
 async def _case(cluster: Cluster) -> Case:
-    subject = Subject(**founding.subject_fields(1))
+    subject = DiagnosisRequest(**founding.subject_fields(1))
     case = Case(subject)
     case.facts.update(KnowledgeBase.default().classify(subject.message, subject.reason).facts)
-    await api_facts.collect(cluster.client, case, call_timeout=3.0)
-    await node_facts.collect(case, client=cluster.client, settings=cluster.agents)
+    await api_link.collect(cluster.client, case, call_timeout=3.0)
+    await node_link.collect(case, client=cluster.client, settings=cluster.agents)
     return case
 
 
@@ -72,12 +72,14 @@ async def test_an_unreachable_agent_is_a_gap_said_in_both_languages(cluster: Clu
 
 async def test_a_denied_read_is_a_gap_naming_the_object_in_both_languages(cluster: Cluster) -> None:
     case = Case(
-        Subject(category="volume-mount", reason="FailedMount", message="m", namespace="shop", pod="gone")
+        DiagnosisRequest(
+            category="volume-mount", reason="FailedMount", message="m", namespace="shop", pod="gone"
+        )
     )
-    await api_facts.collect(cluster.client, case, call_timeout=3.0)
+    await api_link.collect(cluster.client, case, call_timeout=3.0)
     assert case.evidence == [], "a pod that is not there (404) is no gap, and nothing else is read for it"
     cluster.api.deny("get", "nodes")
-    case = Case(Subject(category="volume-mount", reason="FailedMount", message="m", node="node-9"))
-    await api_facts.collect(cluster.client, case, call_timeout=3.0)
+    case = Case(DiagnosisRequest(category="volume-mount", reason="FailedMount", message="m", node="node-9"))
+    await api_link.collect(cluster.client, case, call_timeout=3.0)
     gap = case.evidence[0]
     assert (gap.fact, gap.text("zh")) == ("not allowed to read node node-9", "无权读取节点 node-9")

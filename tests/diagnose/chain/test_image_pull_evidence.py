@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from podsleuth.diagnose.api_images import registry_kind, split_image
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.lab.fake_apiserver.store import Kind
 from tests.diagnose.chain.conftest import NODE, Cluster, event, pod, waiting
 
@@ -78,7 +78,7 @@ def sa_cluster(cluster: Cluster) -> Cluster:
 
 async def _diagnose(cluster: Cluster, image: str) -> dict[str, Any]:
     return await cluster.diagnose(
-        Subject(
+        DiagnosisRequest(
             category="image-pull",
             reason="ErrImagePull",
             message=_msg(image),
@@ -185,7 +185,7 @@ async def test_backoff_pod_is_decided_by_its_earlier_denied_pull_event(sa_cluste
     sa_cluster.put("events", event("web-1", "Failed", _msg(image)))
     sa_cluster.put("serviceaccounts", _sa("default", []))
     d = await sa_cluster.diagnose(
-        Subject(
+        DiagnosisRequest(
             category="image-pull",
             reason="ImagePullBackOff",
             message=backoff,

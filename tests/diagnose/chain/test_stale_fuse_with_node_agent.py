@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from podsleuth.config import NodeAgentSettings
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from tests.diagnose.chain import founding
 from tests.diagnose.chain.conftest import NODE, Cluster, FakeAgent
 
@@ -23,7 +23,7 @@ async def test_agent_confirms_restart_and_oom_kill(cluster: Cluster, tmp_path: P
     token.write_text("s3cret\n")
     async with FakeAgent(founding.findings(range(1, 3)), {founding.uid(1): founding.mounts(1)}) as agent:
         cluster.agents = NodeAgentSettings(discovery="static", urls={NODE: agent.url}, token_file=str(token))
-        d = await cluster.diagnose(Subject(**founding.subject_fields(1)))
+        d = await cluster.diagnose(DiagnosisRequest(**founding.subject_fields(1)))
     assert d["root_cause"] == "stale-fuse-bind-after-daemon-restart"
     assert d["rule"] == "stale-fuse-bind-confirmed"
     assert d["confidence"] >= 0.9
@@ -44,7 +44,7 @@ async def test_agent_confirms_restart_and_oom_kill(cluster: Cluster, tmp_path: P
 async def test_unreachable_agent_lowers_confidence_but_still_diagnoses(cluster: Cluster) -> None:
     _seed(cluster, range(1, 2))
     cluster.agents = NodeAgentSettings(discovery="static", urls={NODE: "http://127.0.0.1:9"}, timeout=1.0)
-    d = await cluster.diagnose(Subject(**founding.subject_fields(1)))
+    d = await cluster.diagnose(DiagnosisRequest(**founding.subject_fields(1)))
     assert d["root_cause"] == "stale-fuse-bind-after-daemon-restart"
     assert d["rule"] == "stale-fuse-bind-suspected"
     assert 0.2 < d["confidence"] < 0.7
@@ -72,6 +72,6 @@ async def test_daemonset_discovery_finds_the_agent_pod_on_the_node(cluster: Clus
     async with FakeAgent(founding.findings(range(1, 2)), {}, token="") as agent:
         port = int(agent.url.rsplit(":", 1)[1])
         cluster.agents = NodeAgentSettings(discovery="daemonset", port=port)
-        d = await cluster.diagnose(Subject(**founding.subject_fields(1)))
+        d = await cluster.diagnose(DiagnosisRequest(**founding.subject_fields(1)))
     assert agent.requests, "the agent found through the DaemonSet pod was asked"
     assert d["rule"] == "stale-fuse-bind-confirmed"

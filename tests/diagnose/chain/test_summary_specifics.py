@@ -10,8 +10,8 @@ Messages are public reports:
 from __future__ import annotations
 
 from podsleuth.diagnose.diagnoser import DETAIL_MAX, error_detail
-from podsleuth.diagnose.evidence import Subject
-from podsleuth.diagnose.facts.workload import eviction, quantity
+from podsleuth.diagnose.evidence import DiagnosisRequest
+from podsleuth.diagnose.extractors.workload import eviction, quantity
 from tests.diagnose.chain.conftest import NODE, Cluster, pod
 
 EVICTED = (
@@ -25,8 +25,8 @@ CALICO = (
 )
 
 
-def _subject(category: str, reason: str, message: str) -> Subject:
-    return Subject(
+def _subject(category: str, reason: str, message: str) -> DiagnosisRequest:
+    return DiagnosisRequest(
         category=category, reason=reason, message=message, namespace="shop", pod="web-1", node=NODE
     )
 

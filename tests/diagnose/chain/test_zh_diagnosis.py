@@ -16,7 +16,7 @@ from pathlib import Path
 from podsleuth.config import NodeAgentSettings
 from podsleuth.diagnose.diagnoser import Diagnoser
 from podsleuth.diagnose.diagnosis import Diagnosis
-from podsleuth.diagnose.evidence import Subject
+from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.rules import parse_rules
 from podsleuth.locale import localize
@@ -68,7 +68,7 @@ async def _diagnose(cluster: Cluster, tmp_path: Path, rules_yaml: str) -> Diagno
     token.write_text("s3cret\n")
     fields = founding.subject_fields(1)
     signature = KnowledgeBase.default().signature_of(fields["message"], fields["reason"])
-    subject = Subject(**fields, signature=signature)
+    subject = DiagnosisRequest(**fields, signature=signature)
     async with FakeAgent(founding.findings(range(1, 2)), {founding.uid(1): founding.mounts(1)}) as agent:
         cluster.agents = NodeAgentSettings(discovery="static", urls={NODE: agent.url}, token_file=str(token))
         rules = parse_rules(rules_yaml, source="test")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from podsleuth.alert.model import Change, decode_change
+from podsleuth.alert.model import ChangePayload, decode_change
 from podsleuth.errors import DeliveryError
 
 
@@ -28,7 +28,7 @@ class Batch:
 
     batch_id: str
     receiver: str
-    changes: list[Change]
+    changes: list[ChangePayload]
     created_at: float
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from podsleuth.alert.model import Change
+from podsleuth.alert.model import ChangePayload
 from podsleuth.alert.sinks import Batch, SinkError, classify_status
 from podsleuth.config import AlertmanagerReceiver
 from podsleuth.redact import redact, url_secrets
@@ -45,7 +45,7 @@ def _alertname(category: str) -> str:
 
 
 def to_alert(
-    change: Change, *, now: float, hold: float, per_category: bool, generator_url: str
+    change: ChangePayload, *, now: float, hold: float, per_category: bool, generator_url: str
 ) -> dict[str, Any]:
     i = change.incident
     labels = {

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from podsleuth.alert.model import Change
+from podsleuth.alert.model import ChangePayload
 from podsleuth.alert.sinks import Batch, SinkError
 
 PostFn = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -22,7 +22,7 @@ def _now(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def one_line(change: Change) -> str:
+def one_line(change: ChangePayload) -> str:
     i = change.incident
     d = i.diagnosis
     if change.resolved:
@@ -36,7 +36,7 @@ def one_line(change: Change) -> str:
 
 
 def to_event(
-    change: Change, *, now: float, instance: str, batch_id: str = ""
+    change: ChangePayload, *, now: float, instance: str, batch_id: str = ""
 ) -> tuple[str, dict[str, Any]] | None:
     i = change.incident
     if i.pod and i.namespace:

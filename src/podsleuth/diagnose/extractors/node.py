@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from podsleuth.diagnose.facts.base import Facts
+from podsleuth.diagnose.extractors.base import Facts
 from podsleuth.diagnose.literals import trie_pattern
 
 # A path token: stops at whitespace, quotes (ASCII, typographic, backtick), brackets and the

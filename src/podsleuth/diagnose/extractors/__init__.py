@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from podsleuth.diagnose.facts.base import Extractor, Facts
-from podsleuth.diagnose.facts.node import deleted_root, errno, kubelet_paths, mount_spec, oom, runtime
-from podsleuth.diagnose.facts.workload import (
+from podsleuth.diagnose.extractors.base import Extractor, Facts
+from podsleuth.diagnose.extractors.node import deleted_root, errno, kubelet_paths, mount_spec, oom, runtime
+from podsleuth.diagnose.extractors.workload import (
     config_ref,
     eviction,
     exit_code,

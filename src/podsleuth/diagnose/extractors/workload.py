@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from podsleuth.diagnose.facts.base import Facts
+from podsleuth.diagnose.extractors.base import Facts
 
 _IMAGE_RES: Final = (
     re.compile(r'(?:unpack image|resolve reference) \\*"(?P<image>[^"\\\s]{1,512})'),
