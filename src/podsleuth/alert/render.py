@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import jinja2
 
-from podsleuth.alert.model import ChangePayload
+from podsleuth.alert.model import ChangePayload, Diagnosis
 
 Format = Literal["markdown", "text"]
 LOCALES = ("en", "zh")
@@ -74,11 +74,27 @@ def _item(
         "last_seen": i.last_seen,
         "diagnosed": bool(d and d.root_cause),
         "root_cause": d.root_cause if d else "",
-        "summary": d.summary if d else "",
-        "explanation": d.explanation if d else "",
         "confidence": d.confidence if d else 0.0,
-        "remediation": list(d.remediation) if d else [],
-        "evidence": [f"{e.source}: {e.fact}" for e in (d.evidence if d else [])][:evidence_lines],
+        **_texts(d, locale, evidence_lines),
+    }
+
+
+def _texts(d: Diagnosis | None, locale: str, evidence_lines: int) -> dict[str, Any]:
+    """The diagnosis's words in ``locale``: its translation where it has one, item by item
+    (a diagnosis stored before translations existed reads in English)."""
+    if d is None:
+        return {"summary": "", "explanation": "", "remediation": [], "evidence": []}
+    tr = d.translations.get(locale) if locale != "en" else None
+    facts = [e.fact for e in d.evidence]
+    if tr is not None:
+        said = tr.evidence
+        facts = [said[n] if n < len(said) and said[n] else fact for n, fact in enumerate(facts)]
+    lines = [f"{e.source}: {fact}" for e, fact in zip(d.evidence, facts, strict=True)]
+    return {
+        "summary": (tr.summary if tr is not None and tr.summary else d.summary),
+        "explanation": (tr.explanation if tr is not None and tr.explanation else d.explanation),
+        "remediation": list(tr.remediation if tr is not None and tr.remediation else d.remediation),
+        "evidence": lines[:evidence_lines],
     }
 
 

@@ -133,3 +133,23 @@ async def test_json_shape_is_the_contract_and_says_first_from_full(cluster: Clus
     # no bookkeeping of the runner in the data
     assert not {"signature", "full"} & set(j) and not {"signature", "full"} & set(f)
     assert set(j["translations"]) == {"zh"}
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "text"])
+async def test_the_founding_incidents_alert_reads_in_the_configured_language(
+    cluster: Cluster, tmp_path: Path, fmt: str
+) -> None:
+    from podsleuth.alert.render import Renderer
+    from tests.i18n.lint_zh import english_runs, has_chinese
+
+    d = await _full(cluster, tmp_path, agent=True)
+    stored = await _through_the_store(tmp_path, d)
+    change = decode_change({"event": "incident.opened", "incident": stored})
+    zh = Renderer(locale="zh").render([change], fmt=fmt).body
+    en = Renderer(locale="en").render([change], fmt=fmt).body
+    assert d.translations["zh"].summary in " ".join(zh.split())
+    assert not has_chinese(en)
+    # every line the diagnosis wrote is Chinese, bar identifiers, paths, commands and quotes
+    prose = [ln for ln in zh.splitlines() if has_chinese(ln)]
+    assert len(prose) > 5
+    assert [run for ln in prose for run in english_runs(ln)] == []
