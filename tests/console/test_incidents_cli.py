@@ -76,3 +76,28 @@ def test_missing_store_or_incident_is_one_line_exit_2(demo_store: Path, tmp_path
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
     bad_since = run("list", "--since", "soon", "--store", f"sqlite:///{demo_store}")
     assert bad_since.returncode == 2 and "--since" in bad_since.stderr
+
+
+def test_show_speaks_the_chosen_language(demo_store: Path) -> None:
+    import os
+
+    from tests.i18n.lint_zh import english_runs, has_chinese
+
+    store = f"sqlite:///{demo_store}"
+    listed = run("list", "--category", "container-start", "--store", store, "-o", "json")
+    incident_id = json.loads(listed.stdout.splitlines()[0])["id"]
+    zh_env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": ""}
+    cmd = [sys.executable, "-m", "podsleuth", "incidents", "show", incident_id, "--store", store]
+    zh = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=zh_env)
+    assert zh.returncode == 0, zh.stderr
+    for heading in ("根因", "证据", "处理建议", "受影响对象", "时间线", "通知记录"):
+        assert heading in zh.stdout
+    story = zh.stdout.split("根因", 1)[1].split("受影响对象", 1)[0]
+    prose = [ln for ln in story.splitlines() if has_chinese(ln)]
+    assert len(prose) >= 3 and [r for ln in prose for r in english_runs(ln)] == []
+    en = subprocess.run([*cmd, "--lang", "en"], capture_output=True, text=True, timeout=60, env=zh_env)
+    assert "ROOT CAUSE" in en.stdout and not has_chinese(en.stdout.split("AFFECTED")[0])
+    shown = subprocess.run([*cmd, "-o", "json", "--lang", "zh"], capture_output=True, text=True, timeout=60)
+    as_json = json.loads(shown.stdout)
+    assert as_json["diagnosis"]["locale"] == "zh" and has_chinese(as_json["diagnosis"]["summary"])
+    assert as_json["diagnosis"]["root_cause"] == "stale-fuse-bind-after-daemon-restart"  # ids stay

@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
-from podsleuth.cli.options import output_option, store_option
+from podsleuth.cli.options import chosen_lang, lang_option, output_option, store_option
 from podsleuth.cli.store_access import check_sqlite_path, run_on_store
 from podsleuth.cli.story_text import story_lines
 from podsleuth.durations import parse_duration
 from podsleuth.errors import InputError
+from podsleuth.locale import localize
 from podsleuth.store import Store, default_store_path, is_postgres, sqlite_path
 from podsleuth.store.queries import STATES, IncidentFilter, find_incident, list_incidents, story, to_json
 
@@ -136,8 +137,10 @@ def _clip(value: str, width: int) -> str:
 @click.argument("incident_id")
 @store_option
 @output_option
-def show_command(incident_id: str, store_url: str | None, output: str) -> None:
+@lang_option
+def show_command(incident_id: str, store_url: str | None, output: str, lang: str | None) -> None:
     """The whole story of one incident: cause, evidence, remediation, who was told."""
+    language = chosen_lang(lang)
 
     async def load(store: Store) -> Any:
         record = await find_incident(store, incident_id)
@@ -150,6 +153,7 @@ def show_command(incident_id: str, store_url: str | None, output: str) -> None:
     told = open_existing(store_url)(load)
     if output == "json":
         data = dict(told.record.data)
+        data["diagnosis"] = localize(data.get("diagnosis"), language)
         data["state"] = told.record.status
         data["timeline"] = [{"at": at, "event": event} for at, event, _ in told.timeline]
         data["notifications"] = [n._asdict() for n in told.notifications]
@@ -157,4 +161,4 @@ def show_command(incident_id: str, store_url: str | None, output: str) -> None:
         data["linked"] = [r.id for r in told.linked]
         click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         return
-    click.echo("\n".join(story_lines(told)))
+    click.echo("\n".join(story_lines(told, language)))

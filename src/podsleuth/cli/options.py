@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
+from podsleuth.locale import resolve_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,6 +22,22 @@ def output_option(f: F) -> F:
         show_default=True,
         help="text: readable report; json: one JSON object per line on stdout (logs go to stderr).",
     )(f)
+
+
+def lang_option(f: F) -> F:
+    """``--lang en|zh``: the language of what a person reads (default: the config's
+    ``alerts.locale``, else ``LANG``/``LC_ALL``: zh_CN.UTF-8 gives zh)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(["en", "zh"]),
+        default=None,
+        help="Language of the texts (default: alerts.locale, else LANG/LC_ALL; zh_* gives zh).",
+    )(f)
+
+
+def chosen_lang(option: str | None, configured: str | None = None) -> str:
+    """``--lang``, else the configured locale, else the environment's (``podsleuth.locale``)."""
+    return resolve_lang(option, configured, os.environ)
 
 
 def config_option(f: F) -> F:
