@@ -39,7 +39,8 @@ _QUOTED = [
 ]
 _ANGLE = re.compile(r"<[^<>\n]{1,60}>")
 _COMMANDS = (
-    "kubectl", "podsleuth", "crictl", "ctr", "nerdctl", "docker", "podman", "helm", "findmnt", "umount", "pgrep",
+    "kubectl", "podsleuth", "crictl",
+    "ctr", "nerdctl", "docker", "podman", "helm", "findmnt", "umount", "pgrep",
     "dmesg", "journalctl", "systemctl", "lsof", "fuser", "nslookup", "dig", "curl", "wget", "openssl",
     "mkdir", "sudo", "nsenter", "ceph", "rbd", "iptables", "netstat", "jq", "uname", "skopeo", "gcloud",
     "traceroute", "telnet", "getent", "sysctl", "modprobe", "lsmod", "runc", "mountpoint", "blkid",
