@@ -19,6 +19,7 @@ import podsleuth
 ROOT = Path(podsleuth.__file__).parent
 
 FOUNDATION = {
+    "datafiles",
     "__init__",
     "errors",
     "durations",

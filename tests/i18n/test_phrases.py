@@ -163,7 +163,7 @@ def test_case_keeps_english_in_fact_and_the_rest_in_translations() -> None:
         ("phrases:\n  A_b: {en: 'x', zh: '叉'}\n", "ids are lowercase"),
         ("phrases:\n  a.b: {en: '', zh: '叉'}\n", "non-empty"),
         ("other: {}\n", "one top-level mapping"),
-        ("phrases: [\n", "cannot load"),
+        ("phrases: [\n", "invalid YAML"),
     ],
 )
 def test_the_loader_rejects_a_bad_catalogue(tmp_path: Path, body: str, error: str) -> None:

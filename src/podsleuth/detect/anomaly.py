@@ -10,15 +10,13 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from podsleuth.datafiles import read_yaml, validated
 from podsleuth.errors import KnowledgeBaseError
-
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Severity = Literal["critical", "error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning")
@@ -138,14 +136,8 @@ class CatalogError(KnowledgeBaseError):
 
 def parse_catalog(text: str | bytes, *, source: str = "<rules>") -> Catalog:
     """Decode and cross-check a rules file; a typo in a category would silently drop alerts."""
-    try:
-        catalog = Catalog.model_validate(yaml.load(text, Loader=_YAML_LOADER))
-    except yaml.YAMLError as e:
-        raise CatalogError(f"{source}: invalid YAML: {' '.join(str(e).split())}") from None
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "<file>"
-        raise CatalogError(f"{source}: {where}: {first['msg']}") from None
+    document = read_yaml(text, where=source, error=CatalogError)
+    catalog = validated(Catalog, document, where=source, error=CatalogError)
     unknown = set(catalog.categories) - CATEGORIES
     if unknown:
         raise CatalogError(f"{source}: unknown categories {sorted(unknown)}")

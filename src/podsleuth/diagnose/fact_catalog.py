@@ -15,15 +15,13 @@ import difflib
 import functools
 import re
 from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from podsleuth.datafiles import read_yaml, validated
 from podsleuth.diagnose.localized import placeholders
-from podsleuth.errors import KnowledgeBaseError
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FactType = Literal["bool", "str", "int", "float", "list", "dict"]
 ORIGINS = frozenset({"subject", "group", "api", "node", "derived"})
 """Where a fact comes from (besides ``extractor:NAME``): see the file's header."""
@@ -133,14 +131,8 @@ SOURCE = "rules/facts.yaml"
 
 
 def parse_facts(text: str, *, source: str = SOURCE) -> FactCatalog:
-    try:
-        return FactCatalog.model_validate(yaml.load(text, Loader=_YAML_LOADER))
-    except yaml.YAMLError as e:
-        raise KnowledgeBaseError(f"facts file {source}: invalid YAML: {' '.join(str(e).split())}") from e
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise KnowledgeBaseError(f"facts file {source}: {where}: {first['msg']}") from e
+    where = f"facts file {source}"
+    return validated(FactCatalog, read_yaml(text, where=where), where=where)
 
 
 @functools.cache

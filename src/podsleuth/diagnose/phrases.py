@@ -27,15 +27,12 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from podsleuth.datafiles import read_yaml
 from podsleuth.diagnose.localized import same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 from podsleuth.locale import DEFAULT, LOCALES
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _SLOT = re.compile(r"\{(\w+)\}")
 JOIN = {"en": ", ", "zh": "、"}
@@ -124,9 +121,10 @@ def load_phrases(source: Traversable | Path) -> dict[str, dict[str, str]]:
     """Parse and check a phrase catalogue; KnowledgeBaseError naming the file and the phrase."""
     name = str(source)
     try:
-        doc = yaml.load(source.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
         raise KnowledgeBaseError(f"evidence phrases {name}: cannot load: {' '.join(str(e).split())}") from e
+    doc = read_yaml(text, where=f"evidence phrases {name}")
     if not isinstance(doc, dict) or set(doc) != {"phrases"} or not isinstance(doc["phrases"], dict):
         raise KnowledgeBaseError(f"evidence phrases {name}: expected one top-level mapping 'phrases'")
     out: dict[str, dict[str, str]] = {}

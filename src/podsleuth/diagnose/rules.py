@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from podsleuth.datafiles import read_yaml, validated
 from podsleuth.diagnose.fact_catalog import FactCatalog, load_facts
 from podsleuth.diagnose.localized import same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
@@ -24,7 +24,6 @@ from podsleuth.errors import KnowledgeBaseError
 GAP_PENALTY = {"node-agent": 0.15, "api": 0.05}
 """Confidence lost per link that could not be checked (by source)."""
 MIN_CONFIDENCE, MAX_CONFIDENCE = 0.05, 0.99
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it (the rules file loads ~10x faster), else PyYAML's."""
 
 
@@ -284,23 +283,15 @@ def parse_rules(
     """Parse and validate rules; ``facts``: the declaration they are checked against
     (``load_rules`` passes the packaged one; None skips the check, for test fragments);
     ``require_zh``: every rule and contradiction must have its Chinese texts (packaged rules)."""
-    try:
-        data = yaml.load(text, Loader=_YAML_LOADER)
-        parsed = RuleSet.model_validate(data)
-        if facts is not None:
-            check_facts(parsed, facts, source=source)
-        if require_zh:
-            missing = [r.id for r in parsed.rules if r.zh is None]
-            missing += [c.id for c in parsed.contradictions if c.zh is None]
-            if missing:
-                raise KnowledgeBaseError(f"{source}: no zh texts for {', '.join(missing)} (docs/i18n.md)")
-        return parsed
-    except yaml.YAMLError as e:
-        raise KnowledgeBaseError(f"{source}: not valid YAML: {e}") from e
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise KnowledgeBaseError(f"{source}: {where}: {first['msg']}") from e
+    parsed = validated(RuleSet, read_yaml(text, where=source), where=source)
+    if facts is not None:
+        check_facts(parsed, facts, source=source)
+    if require_zh:
+        missing = [r.id for r in parsed.rules if r.zh is None]
+        missing += [c.id for c in parsed.contradictions if c.zh is None]
+        if missing:
+            raise KnowledgeBaseError(f"{source}: no zh texts for {', '.join(missing)} (docs/i18n.md)")
+    return parsed
 
 
 @functools.cache

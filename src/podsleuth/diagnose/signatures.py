@@ -17,18 +17,14 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from podsleuth.datafiles import read_yaml, validated
 from podsleuth.diagnose.categories import CATEGORIES
 from podsleuth.diagnose.extractors import EXTRACTORS
 from podsleuth.diagnose.fact_catalog import FactCatalog, load_facts
 from podsleuth.diagnose.localized import placeholders, same_items, same_placeholders
 from podsleuth.errors import KnowledgeBaseError
-
-#: libyaml's safe loader when PyYAML was built with it (several times faster on the ~150
-#: signatures every process loads), else the pure-Python one: same safe subset of YAML.
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _GROUP_RE = re.compile(r"\(\?P<(\w+)>")
@@ -205,38 +201,21 @@ def _entry_label(index: int, raw: object) -> str:
     return f"entry {index + 1}" + (f" (id {ident!r})" if isinstance(ident, str) else "")
 
 
-def _format_validation(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "<entry>"
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
-
-
 def load_file(source: Traversable | Path) -> list[Signature]:
     """Parse and validate one signatures file; raise KnowledgeBaseError naming file and entry."""
     name = str(source)
     try:
-        doc = yaml.load(source.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise KnowledgeBaseError(f"signatures file {name}: cannot read: {e}") from e
-    except yaml.YAMLError as e:
-        raise KnowledgeBaseError(f"signatures file {name}: invalid YAML: {' '.join(str(e).split())}") from e
-    try:
-        parsed = SignatureFile.model_validate(doc)
-    except ValidationError as e:
-        raise KnowledgeBaseError(f"signatures file {name}: {_format_validation(e)}") from e
+    where = f"signatures file {name}"
+    parsed = validated(SignatureFile, read_yaml(text, where=where), where=where)
     out: list[Signature] = []
     facts = load_facts()
     for i, raw in enumerate(parsed.signatures):
+        out.append(validated(Signature, raw, where=f"{where}: {_entry_label(i, raw)}"))
         try:
-            out.append(Signature.model_validate(raw))
             _check_placeholders(out[-1], facts)
-        except ValidationError as e:
-            raise KnowledgeBaseError(
-                f"signatures file {name}: {_entry_label(i, raw)}: {_format_validation(e)}"
-            ) from e
         except ValueError as e:
             raise KnowledgeBaseError(f"signatures file {name}: {_entry_label(i, raw)}: {e}") from e
     return out
