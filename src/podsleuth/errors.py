@@ -80,7 +80,8 @@ class NodeAgentError(PodsleuthError):
 
 
 class ReviewUnavailable(PodsleuthError):
-    """The node agent could not ask the API server's TokenReview: it answers 503, not 401."""
+    """The node agent could not ask the API server's TokenReview (unreachable, timeout, error
+    answer): it answers 503, not 401. ``str`` is safe to log and show: never a token."""
 
 
 class ApiError(PodsleuthError):

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import jinja2
 
 from podsleuth.alert.model import ChangePayload, Diagnosis
+from podsleuth.locale import LOCALES
 
 Format = Literal["markdown", "text"]
-LOCALES = ("en", "zh")
 
 SEVERITY_MARKS = {"critical": "🔴", "error": "🟠", "warning": "🟡"}
 """Chat marks: one colour per severity, so a warning never looks like a page."""

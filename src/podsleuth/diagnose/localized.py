@@ -11,9 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-LOCALES = ("en", "zh")
-"""The languages every user-facing text exists in; English is the one in the entry's own fields."""
-
 _PLACEHOLDER = re.compile(r"\{(\w+)(?:\|((?:[^{}]|\{\w+\})*))?\}")
 
 

@@ -39,9 +39,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from podsleuth import jsontext
 from podsleuth.durations import parse_duration
-from podsleuth.errors import ResourceError
+from podsleuth.errors import ResourceError, ReviewUnavailable
 from podsleuth.node import check, connlimits, layout, mountinfo, probe
-from podsleuth.node.tokenreview import ReviewUnavailable, TokenReviewConfig, TokenReviewer, Verdict
+from podsleuth.node.tokenreview import TokenReviewConfig, TokenReviewer, Verdict
 
 log = logging.getLogger(__name__)
 

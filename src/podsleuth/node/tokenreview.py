@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from podsleuth import errors
+from podsleuth.errors import ReviewUnavailable
 
 if TYPE_CHECKING:
     import aiohttp
@@ -74,9 +74,6 @@ class Verdict(enum.Enum):
     UNAUTHENTICATED = "unauthenticated"  # the API server does not know the token (401)
 
 
-ReviewUnavailable = errors.ReviewUnavailable
-"""The API server could not be asked (unreachable, timeout, error answer); ``str`` is safe to
-log and to show: it never contains a token."""
 
 
 @dataclass(frozen=True, slots=True)
