@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from podsleuth.kube import KubeClient, connect
+from podsleuth.lab.fake_apiserver import write_kubeconfig
 from podsleuth.watch.changes import Change, Synced
 from podsleuth.watch.reflector import Reflector
 
@@ -114,3 +121,23 @@ class Driver:
 
 def names(changes: list[Change[Any]]) -> list[tuple[str, str]]:
     return [(c.kind, (c.new or c.old).metadata.name) for c in changes]  # type: ignore[union-attr]
+
+
+@contextlib.asynccontextmanager
+async def client_of(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], tmp_path: Path
+) -> AsyncIterator[KubeClient]:
+    """A KubeClient connected to a one-route HTTP server answering every GET with ``handler``:
+    for what no API server would send (an HTML proxy page, a connection cut mid-answer)."""
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{runner.addresses[0][1]}")
+        async with await connect(kubeconfig=str(kubeconfig), context=None) as client:
+            yield client
+    finally:
+        await runner.cleanup()

@@ -10,6 +10,8 @@ from podsleuth import errors
 from podsleuth.kube import KubeClient, connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
 
+from .helpers import client_of
+
 
 async def test_unreachable_names_the_server(tmp_path: Path) -> None:
     with socket.socket() as s:
@@ -27,20 +29,9 @@ async def test_non_status_bodies_are_truncated_and_mapped(tmp_path: Path) -> Non
     async def html(request: web.Request) -> web.Response:
         return web.Response(status=502, text="<html>" + "bad gateway " * 500 + "</html>")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", html)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        api = FakeApiServer(port=port)
-        async with await connect(kubeconfig=str(api.kubeconfig_path(tmp_path)), context=None) as client:
-            with pytest.raises(errors.ApiServerError) as info:
-                await client.get("/api/v1/pods", {})
-    finally:
-        await runner.cleanup()
+    async with client_of(html, tmp_path) as client:
+        with pytest.raises(errors.ApiServerError) as info:
+            await client.get("/api/v1/pods", {})
     assert info.value.status == 502
     assert len(str(info.value)) < 300 and str(info.value).endswith("...")
 

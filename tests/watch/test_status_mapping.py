@@ -12,12 +12,12 @@ import pytest
 from aiohttp import web
 
 from podsleuth import errors
-from podsleuth.kube import KubeClient, connect
+from podsleuth.kube import KubeClient
 from podsleuth.kube.errors import MAX_RETRY_AFTER, Status, api_error, retry_after, stream_error
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector
 
-from .helpers import Driver, FakeSleep, Observed, pod
+from .helpers import Driver, FakeSleep, Observed, client_of, pod
 
 EXPECTED: dict[int, type[errors.ApiError]] = {
     401: errors.ApiUnauthorized,
@@ -102,17 +102,7 @@ async def test_a_connection_cut_mid_answer_is_unreachable_not_a_library_error(tm
         request.transport.close()
         return response
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", cut)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        api = FakeApiServer(port=runner.addresses[0][1])
-        async with await connect(kubeconfig=str(api.kubeconfig_path(tmp_path)), context=None) as client:
-            with pytest.raises(errors.ApiUnreachable) as info:
-                await client.get("/api/v1/pods", {})
-    finally:
-        await runner.cleanup()
+    async with client_of(cut, tmp_path) as client:
+        with pytest.raises(errors.ApiUnreachable) as info:
+            await client.get("/api/v1/pods", {})
     assert info.value.__cause__ is not None  # the library's exception, kept as the cause only
