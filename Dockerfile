@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 # podsleuth image: the watcher (`podsleuth watch`) and the node agent (`podsleuth node serve`).
-#   docker build -t REGISTRY/podsleuth:0.1.0 .      (see docs/deploy.md "Build the image")
+#   deploy/build-image REGISTRY     (tags REGISTRY/podsleuth:<package version>; docs/deploy.md)
 # Debian bookworm base: the node agent's kernel-log fallback uses util-linux `dmesg`, which the
 # slim image already has. No runc in here: podsleuth reads runtime errors, it never runs one.
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+ARG VERSION=0.1.0
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -17,7 +18,7 @@ COPY src ./src
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
  && python -m venv /opt/podsleuth \
  && /opt/podsleuth/bin/pip install --no-cache-dir /dist/podsleuth-*.whl \
- && /opt/podsleuth/bin/podsleuth --version
+ && test "$(/opt/podsleuth/bin/podsleuth --version)" = "podsleuth, version ${VERSION}"
 
 FROM ${PYTHON_IMAGE}
 ARG VERSION=0.1.0

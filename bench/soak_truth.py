@@ -29,35 +29,46 @@ class Truth:
     episodes: list[Episode]
 
     def check(self, accepted: list[dict[str, Any]]) -> dict[str, Any]:
-        """Lost, duplicate and unexpected notifications against the episodes."""
-        bodies: dict[str, int] = {}
+        """Lost, duplicate and unexpected notifications against the episodes.
+
+        A copy marked ``possible_duplicate`` of a change already received under the same
+        (incident id, delivery sequence) is a *redelivery*: the contract tells receivers to drop
+        it (a SIGKILLed leader cannot know whether its last POST arrived). It is counted, then
+        dropped as a receiver would. A *duplicate* is what such a receiver would still see twice:
+        a repeat without the mark, or an opened/resolved sent again under a new sequence."""
+        flags = sum(bool((n.get("delivery") or {}).get("possible_duplicate")) for n in accepted)
+        seen: dict[tuple[str, object], bool] = {}
+        kept: list[dict[str, Any]] = []
+        redeliveries = unflagged = 0
+        for n in accepted:
+            delivery = n.get("delivery") or {}
+            key = ((n.get("incident") or {}).get("id", "?"), delivery.get("sequence"))
+            if key in seen and key[1] is not None:
+                if delivery.get("possible_duplicate"):
+                    redeliveries += 1
+                else:
+                    unflagged += 1
+                continue
+            seen[key] = True
+            kept.append(n)
         by_id: dict[str, dict[str, int]] = {}
         key_of: dict[str, tuple[str, str]] = {}
         category: dict[str, str] = {}
-        flags = 0
-        for n in accepted:
+        for n in kept:
             inc = n.get("incident") or {}
-            bodies[n["body"]] = bodies.get(n["body"], 0) + 1
             by_id.setdefault(inc.get("id", "?"), {}).setdefault(n.get("event", "?"), 0)
             by_id[inc.get("id", "?")][n["event"]] += 1
             key_of[inc.get("id", "?")] = (
                 (inc.get("namespace") or "", inc["pod"]) if inc.get("pod") else ("", inc.get("node") or "")
             )
             category[inc.get("id", "?")] = inc.get("category", "?")
-            flags += bool((n.get("delivery") or {}).get("possible_duplicate"))
         duplicates = [
             f"{i} {e} x{c}"
             for i, ev in by_id.items()
             for e, c in ev.items()
             if c > 1 and e != "incident.updated"
         ]
-        duplicates += [f"same body x{c}" for c in bodies.values() if c > 1]
-        copies: dict[tuple[str, str], list[bool]] = {}
-        for n in accepted:
-            if n.get("event") != "incident.updated":
-                flag = bool((n.get("delivery") or {}).get("possible_duplicate"))
-                copies.setdefault(((n.get("incident") or {}).get("id", "?"), n["event"]), []).append(flag)
-        repeats = [f for fl in copies.values() for f in fl[1:]]
+        duplicates += [f"unflagged repeat x{unflagged}"] if unflagged else []
         expected: dict[tuple[str, str], list[Episode]] = {}
         for ep in self.episodes:
             if ep.long:
@@ -91,8 +102,8 @@ class Truth:
             "duplicates": duplicates,
             "unexpected": unexpected,
             "possible_duplicate_flags": flags,
-            "extra_copies": len(repeats),
-            "extra_copies_unflagged": repeats.count(False),
+            "redeliveries": redeliveries,
+            "extra_copies_unflagged": unflagged,
             "open_seen": open_seen,
             "open_truth": sum(1 for ep in self.episodes if ep.long and not ep.healed),
         }

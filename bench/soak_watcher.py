@@ -1,11 +1,17 @@
-"""The soaked watcher's side of bench/soak.py: its config, its /metrics and /readyz, its
-resident memory, the probe's samples, and the loopback webhook receiver it notifies."""
+"""The soaked watchers' side of bench/soak.py: their processes, config, /metrics and /readyz,
+resident memory, the probe's samples, and the loopback webhook receiver they notify."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import random
+import signal
+import socket
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +99,76 @@ async def ready(session: aiohttp.ClientSession, port: int) -> bool:
             return r.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
+
+
+PROBE_DIR = Path(__file__).resolve().parent / "soak_probe"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Replica:
+    """One ``podsleuth watch`` process under its identity. Killed and started again it keeps
+    the identity, as a container restarted in its pod keeps ``POD_NAME``: the Lease then names
+    the dead process, and the new one must still fence and adopt like a stranger would."""
+
+    def __init__(self, identity: str, *, args: Sequence[str], tmp: Path, sample: float) -> None:
+        self.identity, self.args, self.tmp = identity, list(args), tmp
+        self.metrics_port = free_port()
+        self.probe = tmp / f"probe-{identity}.jsonl"
+        self.sample = sample
+        self.incarnation = 0
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.incarnation += 1
+        self.probe.unlink(missing_ok=True)  # the probe's samples are per process
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{PROBE_DIR}{os.pathsep}"
+            f"{os.environ.get('PYTHONPATH', '')}",
+            "PODSLEUTH_SOAK_PROBE": str(self.probe),
+            "PODSLEUTH_SOAK_PROBE_INTERVAL": str(self.sample),
+        }
+        name = f"{self.identity}.{self.incarnation}"
+        out, err = self.tmp / f"{name}.jsonl", self.tmp / f"{name}.log"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "podsleuth", "watch", *self.args,
+                "--metrics-port", str(self.metrics_port), "--metrics-host", "127.0.0.1",
+                "--identity", self.identity,
+                stdout=stdout, stderr=stderr, env=env,
+            )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    def log(self) -> Path:
+        return self.tmp / f"{self.identity}.{self.incarnation}.log"
+
+    async def kill(self) -> None:
+        """SIGKILL: no lease release, no outbox flush; the standby must take over on expiry."""
+        if self.alive:
+            assert self.proc is not None
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def stop(self) -> None:
+        if not self.alive:
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()

@@ -53,6 +53,8 @@ def _walk(path: str, obj: Any, depth: int, seen: set[int], sizes: dict[str, int]
     for name, value in _fields(obj):
         if isinstance(value, _TABLES):
             sizes[f"{path}.{name}"] = len(value)
+        elif callable(getattr(value, "cache_info", None)):  # a functools.lru_cache table
+            sizes[f"{path}.{name}"] = value.cache_info().currsize
         elif type(value).__module__.startswith("podsleuth") and not hasattr(type(value), "__struct_fields__"):
             _walk(f"{path}.{name}", value, depth + 1, seen, sizes)
 

@@ -42,8 +42,10 @@ T = TypeVar("T")
 Emit = Callable[[IncidentChange], Awaitable[None]]
 Clock = Callable[[], datetime]
 
-TICK_MAX = 1.0
-"""Longest sleep of the timer task: bounds how late a deadline added meanwhile can fire."""
+TICK_MAX = 300.0
+"""Longest sleep of the timer task with nothing due: a safety net only (a wall-clock step, a
+deadline moved by a path that does not wake it). Deadlines added by an update wake the task
+themselves, so an idle watcher has no periodic wake-up."""
 LOG_TIMEOUT = 5.0
 DIAGNOSIS_TIMEOUT = 30.0
 """Bound of one full diagnosis (API reads + node agent); past it the first diagnosis stands."""
@@ -113,6 +115,8 @@ class WatchPipeline:
         self._enrichment: set[asyncio.Task[None]] = set()
         self._last_emitted: dict[str, Incident] = {}
         self._wake = asyncio.Event()
+        self._timer_due: datetime | None = None
+        """The deadline the timer task sleeps until (None: nothing due); an earlier one wakes it."""
         self._gauge_categories: set[str] = set()
 
     # ---- wiring ----------------------------------------------------------------------------
@@ -174,7 +178,14 @@ class WatchPipeline:
                     changes.extend(found)
             if changes:
                 await self._publish(changes, started)
-                self._wake.set()
+            self._wake_timers_if_earlier()
+
+    def _wake_timers_if_earlier(self) -> None:
+        """Wake the timer task when the batch added a deadline before the one it sleeps until
+        (a heap peek: cheap enough once per batch, unlike a periodic tick)."""
+        deadline = self.detector.next_deadline()
+        if deadline is not None and (self._timer_due is None or deadline < self._timer_due):
+            self._wake.set()
 
     def _on_pod(self, change: Change[Pod], now: datetime) -> list[IncidentChange]:
         if change.kind == "deleted":  # ``old`` is None when the cache never had it: use the last state
@@ -200,6 +211,7 @@ class WatchPipeline:
                 await self._publish(changes, time.perf_counter())
             deadline = self.detector.next_deadline()
             delay = TICK_MAX if deadline is None else (deadline - self.clock()).total_seconds()
+            self._timer_due = deadline
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.0), TICK_MAX))

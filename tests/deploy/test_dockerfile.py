@@ -36,3 +36,38 @@ def test_hadolint_clean() -> None:
     result = subprocess.run(["hadolint", str(REPO / "Dockerfile")], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _package_version() -> str:
+    import tomllib
+
+    return str(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
+
+
+def test_the_image_version_is_the_package_version() -> None:
+    """Both stages default VERSION to the package's; the build stage fails unless the installed
+    ``podsleuth --version`` says the same, so the label cannot drift from the code."""
+    assert re.findall(r"^ARG VERSION=(\S+)$", DOCKERFILE, re.M) == [_package_version()] * 2
+    assert 'test "$(/opt/podsleuth/bin/podsleuth --version)" = "podsleuth, version ${VERSION}"' in DOCKERFILE
+
+
+def test_build_image_tags_the_package_version(tmp_path: Path) -> None:
+    """deploy/build-image with a recording stand-in for the docker CLI (no engine here)."""
+    fake = tmp_path / "docker"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$RECORD"\n')
+    fake.chmod(0o755)
+    record = tmp_path / "args"
+    env = {"PATH": "/usr/bin:/bin", "DOCKER": str(fake), "RECORD": str(record)}
+    result = subprocess.run([str(REPO / "deploy" / "build-image"), "registry.example.com/", "--pull"],
+                            capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 0, result.stderr
+    image = f"registry.example.com/podsleuth:{_package_version()}"
+    assert result.stdout.splitlines()[-1] == image
+    assert record.read_text().splitlines() == [
+        "build", "--build-arg", f"VERSION={_package_version()}", "-t", image, "--pull", str(REPO)
+    ]
+
+
+def test_build_image_without_a_registry_is_a_usage_error() -> None:
+    result = subprocess.run([str(REPO / "deploy" / "build-image")], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stderr.startswith("usage: deploy/build-image REGISTRY")

@@ -43,3 +43,31 @@ def test_no_classifier_means_null_signature() -> None:
     d = detector()
     [c] = d.on_pod(None, replica(0, containers=[waiting("app", "CrashLoopBackOff", "x", restarts=1)]), at(0))
     assert c.incident.signature is None
+
+
+def test_the_remembered_signatures_are_bounded_least_recently_used_first() -> None:
+    """A CrashLoopBackOff message names its pod: every pod that ever crash-loops is a new
+    (message, reason) pair. The table keeps the most recently used ones, not a cliff that
+    forgets them all."""
+    from podsleuth.detect.incidents import SIGNATURES_REMEMBERED
+
+    calls: list[str] = []
+
+    def classify(message: str, reason: str | None) -> str | None:
+        calls.append(message)
+        return None
+
+    d = detector(classify=classify)
+
+    def crash(i: int, message: str) -> None:
+        d.on_pod(None, replica(i, containers=[waiting("app", "CrashLoopBackOff", message, restarts=1)]), at(i))
+
+    crash(0, "hot message")
+    for i in range(1, SIGNATURES_REMEMBERED + 100):
+        crash(i, f"back-off restarting failed container app in pod app-{i}")
+        if i % 1000 == 0:
+            crash(i, "hot message")  # used again: stays remembered
+    crash(0, "hot message")
+    crash(1, "back-off restarting failed container app in pod app-1")  # the oldest: forgotten
+    assert calls.count("hot message") == 1
+    assert calls.count("back-off restarting failed container app in pod app-1") == 2

@@ -156,13 +156,13 @@ def test_case_keeps_english_in_fact_and_the_rest_in_translations() -> None:
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ("phrases:\n  a.b: {en: 'x {y}'}\n", "languages missing: \\['zh'\\]"),
+        ("phrases:\n  a.b: {en: 'x {y}'}\n", "phrases.a.b.zh: Field required"),
         ("phrases:\n  a.b: {en: 'x {y}', zh: '叉 {z}'}\n", "placeholders differ"),
         ("phrases:\n  a.b: {en: 'x {y|none}', zh: '叉 {y|无}'}\n", "plain \\{name\\}"),
-        ("phrases:\n  a.b: {en: 'x', zh: '叉', de: 'x'}\n", "unknown keys: \\['de'\\]"),
-        ("phrases:\n  A_b: {en: 'x', zh: '叉'}\n", "ids are lowercase"),
+        ("phrases:\n  a.b: {en: 'x', zh: '叉', de: 'x'}\n", "phrases.a.b.de: Extra inputs"),
+        ("phrases:\n  A_b: {en: 'x', zh: '叉'}\n", "phrases.A_b.\\[key\\]: String should match pattern"),
         ("phrases:\n  a.b: {en: '', zh: '叉'}\n", "non-empty"),
-        ("other: {}\n", "one top-level mapping"),
+        ("other: {}\n", "phrases: Field required; other: Extra inputs"),
         ("phrases: [\n", "invalid YAML"),
     ],
 )
@@ -177,3 +177,11 @@ def test_the_loader_rejects_a_bad_catalogue(tmp_path: Path, body: str, error: st
 def test_the_packaged_catalogue_loads_and_phrases_are_values() -> None:
     assert len(load_phrases(packaged_file())) == len(catalogue()) > 80
     assert phrase("agent.busy") == Phrase("agent.busy", {})
+
+
+def test_a_phrase_has_a_field_for_every_language() -> None:
+    """Adding a language to ``LOCALES`` must add it to the catalogue's model too."""
+    from podsleuth.diagnose.phrases import PhraseTexts
+    from podsleuth.locale import LOCALES
+
+    assert set(PhraseTexts.model_fields) == set(LOCALES)

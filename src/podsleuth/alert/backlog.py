@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,12 +26,16 @@ from podsleuth.errors import PodsleuthError
 
 log = logging.getLogger("podsleuth.alert.backlog")
 
-try:  # the PostgreSQL driver is optional at import time; its errors are store faults too
-    import psycopg
+BASE_STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, PodsleuthError)
 
-    STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, PodsleuthError, psycopg.Error)
-except ImportError:  # pragma: no cover - psycopg is a dependency
-    STORE_ERRORS = (sqlite3.Error, OSError, PodsleuthError)
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a store fault raises: SQLite's, the OS's and ours, plus the PostgreSQL driver's once
+    it is loaded. Looked up when an exception is caught, so a watcher on SQLite never imports
+    psycopg (20 MiB of RSS): a driver that was never imported raised nothing."""
+    psycopg = sys.modules.get("psycopg")
+    return (*BASE_STORE_ERRORS, psycopg.Error) if psycopg is not None else BASE_STORE_ERRORS
+
 
 CAPACITY = 10_000
 """Incident changes held while the store is down (each a few kB: tens of MB at most)."""
@@ -100,7 +105,7 @@ class Backlog:
         if not self.entries:
             try:
                 await self.write(entry)
-            except STORE_ERRORS as e:
+            except store_errors() as e:
                 self.health.failed("record", e)
             else:
                 self.on_written(entry)
@@ -126,7 +131,7 @@ class Backlog:
             entry = self.entries[0]
             try:
                 await self.write(entry)
-            except STORE_ERRORS as e:
+            except store_errors() as e:
                 self.health.failed("record", e)
                 return False
             self.entries.popleft()
@@ -165,7 +170,7 @@ async def retrying(health: StoreHealth, operation: str, call: Callable[[], Await
     while True:
         try:
             await call()
-        except STORE_ERRORS as e:
+        except store_errors() as e:
             health.failed(operation, e)
         else:
             return

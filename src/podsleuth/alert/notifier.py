@@ -28,7 +28,7 @@ import msgspec
 from prometheus_client import CollectorRegistry
 
 from podsleuth.alert import failpoints
-from podsleuth.alert.backlog import BACKOFF_BASE, BACKOFF_MAX, STORE_ERRORS, Backlog, StoreHealth, Write
+from podsleuth.alert.backlog import BACKOFF_BASE, BACKOFF_MAX, Backlog, StoreHealth, Write, store_errors
 from podsleuth.alert.grouping import Policy, TokenBucket, plan_batch
 from podsleuth.alert.model import decode_change
 from podsleuth.alert.options import AlertOptions
@@ -289,7 +289,7 @@ class Notifier:
             try:
                 next_flush = await self.flush(receiver)
                 next_delivery = await self.dispatch(receiver)
-            except STORE_ERRORS as e:  # the store is down: what is queued stays queued; retry
+            except store_errors() as e:  # the store is down: what is queued stays queued; retry
                 self.health.failed("outbox", e)
                 await asyncio.sleep(failing)
                 failing = min(BACKOFF_MAX, failing * 2)

@@ -37,6 +37,27 @@ SUBCOMMANDS = {
     "completion": "podsleuth.cli.completion:command",
 }
 
+DOCS_URL = f"https://github.com/podsleuth/podsleuth/blob/v{__version__}/docs/"
+"""The documentation of this version (pyproject's ``Documentation`` URL, at the release tag)."""
+DOCS = {
+    "watch": ("watching.md", "alerting.md", "ha.md", "configuration.md"),
+    "diagnose": ("diagnosis.md", "signatures.md"),
+    "node": ("node-agent.md",),
+    "lab": ("lab.md",),
+    "manifests": ("deploy.md",),
+    "silence": ("alerting.md",),
+    "config": ("configuration.md",),
+    "incidents": ("contract.md", "console.md"),
+    "ui": ("console.md",),
+    "completion": ("contract.md",),
+}
+"""The pages each command's ``--help`` ends with: what the help is too short to say."""
+
+
+def docs_epilog(*pages: str) -> str:
+    """One URL per line (click's ``\\b`` keeps them from being re-wrapped into one paragraph)."""
+    return "\b\nDocs:\n" + "\n".join(f"  {DOCS_URL}{page}" for page in pages)
+
 
 def _first_podsleuth_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error to report from a task group: a PodsleuthError if one of the tasks raised one
@@ -76,6 +97,8 @@ class _Group(click.Group):
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
+        if command.epilog is None:
+            command.epilog = docs_epilog(*DOCS[cmd_name])
         return command
 
     def main(
@@ -130,7 +153,11 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=docs_epilog("contract.md", "architecture.md"),
+)
 @click.version_option(__version__, "-V", "--version", prog_name="podsleuth")
 @click.option("-v", "--verbose", count=True, help="More log detail on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from podsleuth.detect.anomaly import Anomaly, Catalog, Severity
@@ -37,6 +38,10 @@ from podsleuth.detect.timers import Timers
 __all__ = ["NODE_CAUSES", "ChangeKind", "Incident", "IncidentChange", "Subject", "Tracker", "node_key"]
 
 Classify = Callable[[str, str | None], str | None]
+SIGNATURES_REMEMBERED = 4096
+"""(message, reason) pairs whose signature is remembered, least recently used dropped first: a
+CrashLoopBackOff message names its pod, so the pairs grow with every pod that ever crash-loops
+(the soak's only growing table before this was an LRU; a cleared dict re-classified everything)."""
 MAX_LISTED = 50
 """Pod and node names kept per incident: the first ones tell the story, a storm stays bounded."""
 
@@ -87,9 +92,8 @@ class Tracker:
         self._cluster = cluster
         self._timers = timers
         self._resolve_after = timedelta(seconds=resolve_after)
-        self._classify = classify
+        self._classify = None if classify is None else lru_cache(maxsize=SIGNATURES_REMEMBERED)(classify)
         self._collect_logs = collect_logs
-        self._signatures: dict[tuple[str, str | None], str | None] = {}
         self._open: dict[str, _Open] = {}
         self._index: dict[Hashable, set[str]] = {}
 
@@ -308,14 +312,7 @@ class Tracker:
     def _signature(self, a: Anomaly) -> str | None:
         if self._classify is None:
             return None
-        ck = (a.message, a.reason)
-        if ck in self._signatures:
-            return self._signatures[ck]
-        sig = self._classify(a.message, a.reason)
-        if len(self._signatures) >= 4096:
-            self._signatures.clear()
-        self._signatures[ck] = sig
-        return sig
+        return self._classify(a.message, a.reason)
 
     def _snapshot(self, inc: _Open, *, resolved_at: datetime | None = None) -> Incident:
         a, s = inc.anomaly, inc.subject

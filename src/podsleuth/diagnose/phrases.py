@@ -7,8 +7,9 @@ it the cluster data: ``phrase("pvc.not-bound", namespace=ns, claim=name)``. Both
 rendered at once into the ``Evidence`` (English in ``fact``, the contract; the others in
 ``translations``), so a stored diagnosis can be shown in either language later.
 
-The catalogue is checked on load (unknown keys, a missing language, placeholders that differ
-between the languages or that are not plain ``{name}`` are errors naming the phrase);
+The catalogue is validated on load like every shipped data file (``podsleuth.datafiles``:
+unknown keys, a missing language, placeholders that differ between the languages or that are
+not plain ``{name}`` are errors naming the file and the phrase);
 ``tests/i18n/test_phrases.py`` finds every ``phrase("id", ...)`` call in the package and checks
 that the id exists and the arguments are exactly the phrase's placeholders, so a typo cannot
 reach a diagnosis.
@@ -27,13 +28,15 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Annotated
 
-from podsleuth.datafiles import read_yaml
+from pydantic import BaseModel, StringConstraints, model_validator
+
+from podsleuth.datafiles import read_yaml, validated
 from podsleuth.diagnose.localized import same_placeholders
 from podsleuth.errors import KnowledgeBaseError
 from podsleuth.locale import DEFAULT, LOCALES
 
-_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _SLOT = re.compile(r"\{(\w+)\}")
 JOIN = {"en": ", ", "zh": "、"}
 """How a list argument is joined in each language."""
@@ -117,42 +120,40 @@ def catalogue() -> dict[str, dict[str, str]]:
     return load_phrases(packaged_file())
 
 
+PhraseId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")]
+"""Lowercase words joined by '.' or '-': ``pvc.not-bound``."""
+
+
+class PhraseTexts(BaseModel, extra="forbid", frozen=True):
+    """One sentence in every language of ``LOCALES``, with the same plain ``{name}`` slots."""
+
+    en: str
+    zh: str
+
+    @model_validator(mode="after")
+    def _same_sentence(self) -> PhraseTexts:
+        texts = {lang: getattr(self, lang) for lang in LOCALES}
+        for lang, text in texts.items():
+            if not text.strip():
+                raise ValueError(f"{lang}: expected a non-empty string")
+            if "{" in _SLOT.sub("", text) or "}" in _SLOT.sub("", text):
+                raise ValueError(f"{lang}: placeholders are plain {{name}} (no fallbacks, no stray braces)")
+        for lang in LOCALES:
+            if lang != DEFAULT:
+                same_placeholders(texts[DEFAULT], texts[lang], where=lang)
+        return self
+
+
+class PhraseCatalog(BaseModel, extra="forbid", frozen=True):
+    phrases: dict[PhraseId, PhraseTexts]
+
+
 def load_phrases(source: Traversable | Path) -> dict[str, dict[str, str]]:
     """Parse and check a phrase catalogue; KnowledgeBaseError naming the file and the phrase."""
-    name = str(source)
+    where = f"evidence phrases {source}"
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise KnowledgeBaseError(f"evidence phrases {name}: cannot load: {' '.join(str(e).split())}") from e
-    doc = read_yaml(text, where=f"evidence phrases {name}")
-    if not isinstance(doc, dict) or set(doc) != {"phrases"} or not isinstance(doc["phrases"], dict):
-        raise KnowledgeBaseError(f"evidence phrases {name}: expected one top-level mapping 'phrases'")
-    out: dict[str, dict[str, str]] = {}
-    for pid, entry in doc["phrases"].items():
-        try:
-            out[str(pid)] = _checked(pid, entry)
-        except ValueError as e:
-            raise KnowledgeBaseError(f"evidence phrases {name}: phrase {pid!r}: {e}") from e
-    return out
-
-
-def _checked(pid: object, entry: object) -> dict[str, str]:
-    if not isinstance(pid, str) or not _ID.match(pid):
-        raise ValueError("ids are lowercase words joined by '.' or '-'")
-    if not isinstance(entry, dict):
-        raise ValueError("expected a mapping of language -> text")
-    missing, extra = set(LOCALES) - set(entry), set(entry) - set(LOCALES)
-    if missing or extra:
-        raise ValueError(f"languages missing: {sorted(missing) or '-'}; unknown keys: {sorted(extra) or '-'}")
-    texts: dict[str, str] = {}
-    for lang in LOCALES:
-        text = entry[lang]
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{lang}: expected a non-empty string")
-        if _SLOT.sub("", text).count("{") or _SLOT.sub("", text).count("}"):
-            raise ValueError(f"{lang}: placeholders are plain {{name}} (no fallbacks, no stray braces)")
-        texts[lang] = text
-    for lang in LOCALES:
-        if lang != DEFAULT:
-            same_placeholders(texts[DEFAULT], texts[lang], where=lang)
-    return texts
+        raise KnowledgeBaseError(f"{where}: cannot load: {' '.join(str(e).split())}") from e
+    parsed = validated(PhraseCatalog, read_yaml(text, where=where), where=where)
+    return {pid: {lang: getattr(texts, lang) for lang in LOCALES} for pid, texts in parsed.phrases.items()}

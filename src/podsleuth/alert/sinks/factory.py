@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from podsleuth.alert.options import AlertOptions
-from podsleuth.alert.render import Renderer
 from podsleuth.alert.sinks import Sink
 from podsleuth.alert.sinks.alertmanager import AlertmanagerSink
-from podsleuth.alert.sinks.apprise_sink import AppriseSink
 from podsleuth.alert.sinks.kube_events import KubeEventsSink, PostFn
 from podsleuth.alert.sinks.webhook import WebhookSink
 from podsleuth.config import AlertSettings
+
+if TYPE_CHECKING:
+    from podsleuth.alert.render import Renderer
 
 log = logging.getLogger("podsleuth.alert")
 
@@ -23,14 +25,8 @@ def build_sinks(
     settings: AlertSettings, options: AlertOptions, *, clock: Clock, kube_post: PostFn | None
 ) -> dict[str, dict[str, Sink]]:
     """receiver name -> target -> sink; each target is retried independently in the outbox."""
-    renderer = Renderer(
-        locale=options.locale,
-        template_dir=options.template_dir,
-        max_detail=options.max_detail,
-        evidence_lines=options.evidence_lines,
-        external_url=options.external_url,
-    )
     out: dict[str, dict[str, Sink]] = {}
+    renderer: Renderer | None = None
     for r in settings.receivers:
         sinks: dict[str, Sink] = {}
         if r.webhook is not None:
@@ -40,7 +36,8 @@ def build_sinks(
                 r.alertmanager, clock=clock, hold=options.hold, per_category=options.alertmanager_per_category
             )
         for n, url in enumerate(r.apprise or []):
-            sinks[f"apprise:{n}"] = AppriseSink(
+            renderer = renderer or _renderer(options)
+            sinks[f"apprise:{n}"] = _apprise_sink(
                 url, renderer=renderer, target=f"apprise:{n}", timeout=options.apprise_timeout
             )
         if r.kubernetes_events is not None:
@@ -50,3 +47,25 @@ def build_sinks(
                 sinks["kubernetes_events"] = KubeEventsSink(post=kube_post, clock=clock)
         out[r.name] = sinks
     return out
+
+
+# Imported on first use: apprise with its plugins and the templates' jinja2 are ~20 MiB of RSS
+# that a watcher without chat or email receivers does not carry.
+
+
+def _renderer(options: AlertOptions) -> Renderer:
+    from podsleuth.alert.render import Renderer
+
+    return Renderer(
+        locale=options.locale,
+        template_dir=options.template_dir,
+        max_detail=options.max_detail,
+        evidence_lines=options.evidence_lines,
+        external_url=options.external_url,
+    )
+
+
+def _apprise_sink(url: str, *, renderer: Renderer, target: str, timeout: float) -> Sink:
+    from podsleuth.alert.sinks.apprise_sink import AppriseSink
+
+    return AppriseSink(url, renderer=renderer, target=target, timeout=timeout)
