@@ -149,9 +149,8 @@ async def _soak(
             restart_at[leader.identity] = now + args.restart_after
             kills.append({"t": round(now - start, 1), "killed": holder, "took_over": None})
             print(f"t={now - start:6.0f}s SIGKILL leader {holder}", flush=True)
-        if kills and kills[-1]["took_over"] is None and holder not in (None, kills[-1]["killed"]):
-            kills[-1]["took_over"] = holder
-            kills[-1]["after"] = round(now - start - kills[-1]["t"], 1)
+        if kills and kills[-1]["took_over"] is None:
+            await _note_takeover(kills[-1], holder, replicas, session, now - start)
         for r in replicas:
             if r.identity in restart_at and now >= restart_at[r.identity]:
                 del restart_at[r.identity]
@@ -188,6 +187,25 @@ class Sample(NamedTuple):
     incarnation: int
     rss: float
     probe: dict[str, Any]
+
+
+async def _note_takeover(
+    kill: dict[str, Any],
+    holder: str | None,
+    replicas: list[Replica],
+    session: aiohttp.ClientSession,
+    t: float,
+) -> None:
+    """Who leads after a kill: another replica (the Lease names it), or the killed one's new
+    process under the same identity (the Lease still names it; its ``podsleuth_leader`` says)."""
+    if holder is None:
+        return
+    if holder == kill["killed"]:
+        restarted = next(r for r in replicas if r.identity == holder)
+        if not restarted.alive or await metric(session, restarted.metrics_port, "podsleuth_leader") != 1:
+            return
+        holder = f"{holder} (restarted)"
+    kill["took_over"], kill["after"] = holder, round(t - kill["t"], 1)
 
 
 def _summary(

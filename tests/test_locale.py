@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese text uses full-width punctuation)
 """Which language a reader gets (``resolve_lang``) and a diagnosis in it (``localize``)."""
 
 from __future__ import annotations

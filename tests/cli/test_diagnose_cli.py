@@ -143,3 +143,41 @@ def test_stdin_that_is_not_utf8_does_not_abort() -> None:
     first, second = (json.loads(line) for line in p.stdout.decode().splitlines())
     assert first["signature"] == "crashloop-backoff"
     assert second["line"] == 2
+
+
+def test_message_in_chinese_text_and_json() -> None:
+    """--lang zh: the labels and the signature's texts are Chinese, ids and facts unchanged;
+    the Chinese texts pass the same mechanical check as the knowledge base (no English
+    sentence outside identifiers, paths, commands and quotes)."""
+    from tests.i18n.lint_zh import english_runs, has_chinese
+
+    p = run("message", CSI_ENOENT, "--reason", "RunContainerError", "--lang", "zh")
+    assert p.returncode == 0, p.stderr
+    needles = ("特征：", "runc-procfd-enoent-stale-fuse-csi-bind", "类别：", "根因：",
+               "kubelet_root: /data/kubernetes/kubelet", "下一步检查（节点）：", "处理建议：")  # fmt: skip
+    for needle in needles:
+        assert needle in p.stdout, needle
+    j = run("message", CSI_ENOENT, "--reason", "RunContainerError", "--lang", "zh", "-o", "json")
+    out = json.loads(j.stdout)
+    assert out["locale"] == "zh" and out["signature"] == "runc-procfd-enoent-stale-fuse-csi-bind"
+    assert out.keys() >= CONTRACT_KEYS
+    texts = [out["summary"], out["root_cause"], *out["remediation"], *out["next_checks"]]
+    commands = ("findmnt", "kubectl", "ls ", "cat ", "mount")
+    assert all(has_chinese(t) or t.startswith(commands) for t in texts), texts
+    assert [t for t in texts if english_runs(t)] == []
+    en = json.loads(run("message", CSI_ENOENT, "--reason", "RunContainerError", "-o", "json").stdout)
+    assert en["locale"] == "en" and not has_chinese(json.dumps(en, ensure_ascii=False))
+    assert en["facts"] == out["facts"] and en["candidates"] == out["candidates"]
+
+
+def test_messages_in_chinese_from_the_environment() -> None:
+    import os
+
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    p = subprocess.run(
+        [sys.executable, "-m", "podsleuth", "diagnose", "messages", "-i", "-", "-o", "text"],
+        input=jsonl({"message": 'Error: configmap "app-env" not found'}, "not json"),
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert "特征：" in p.stdout and "第 2 行：错误：invalid JSON" in p.stdout

@@ -69,5 +69,6 @@ def test_build_image_tags_the_package_version(tmp_path: Path) -> None:
 
 
 def test_build_image_without_a_registry_is_a_usage_error() -> None:
-    result = subprocess.run([str(REPO / "deploy" / "build-image")], capture_output=True, text=True, timeout=30)
+    script = str(REPO / "deploy" / "build-image")
+    result = subprocess.run([script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stderr.startswith("usage: deploy/build-image REGISTRY")

@@ -60,7 +60,8 @@ def test_the_remembered_signatures_are_bounded_least_recently_used_first() -> No
     d = detector(classify=classify)
 
     def crash(i: int, message: str) -> None:
-        d.on_pod(None, replica(i, containers=[waiting("app", "CrashLoopBackOff", message, restarts=1)]), at(i))
+        pod = replica(i, containers=[waiting("app", "CrashLoopBackOff", message, restarts=1)])
+        d.on_pod(None, pod, at(i))
 
     crash(0, "hot message")
     for i in range(1, SIGNATURES_REMEMBERED + 100):

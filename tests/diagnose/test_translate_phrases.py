@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese text uses full-width punctuation)
 """The texts the diagnoser words in code (phrase facts, its own evidence sentences) exist in every
 language, and the Chinese forms pass the same mechanical check as the knowledge base's."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese text uses full-width punctuation)
 """A diagnosis from a signature alone carries the signature's ``zh:`` texts (issue 18).
 
 Both places a signature's texts become a diagnosis: the watch's first diagnosis

@@ -18,8 +18,10 @@ from typing import IO, Any
 
 import click
 
-from podsleuth.cli.options import output_option
+from podsleuth.cli.options import chosen_lang, lang_option, output_option
+from podsleuth.cli.width import display_width, pad
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
+from podsleuth.diagnose.rules import render
 from podsleuth.errors import InputError
 from podsleuth.jsontext import clean, dumps, replace_surrogates
 
@@ -82,38 +84,59 @@ def _results(
             yield parsed[0], parsed[1], kb.classify(parsed[0], parsed[1])
 
 
-def _json_result(message: str, reason: str | None, c: Classification) -> dict[str, Any]:
+def _json_result(message: str, reason: str | None, c: Classification, lang: str = "en") -> dict[str, Any]:
     out: dict[str, Any] = {"message": message}
     if reason is not None:
         out["reason"] = reason
-    out.update(c.to_json())
+    out.update(c.to_json(lang))
     return out
 
 
-def _text_report(c: Classification, message: str | None = None) -> str:
-    lines = []
+LABELS = {
+    "en": {
+        "message": "message", "signature": "signature", "none": "(none matched)",
+        "category": "category", "summary": "summary", "candidates": "candidates",
+        "root_cause": "root cause", "facts": "facts", "checks_api": "next checks (API)",
+        "checks_node": "next checks (node)", "remediation": "remediation", "line": "line",
+        "error": "error", ":": ":", "scored": "  (score {score:.2f})",
+    },
+    "zh": {
+        "message": "消息", "signature": "特征", "none": "（未匹配）",
+        "category": "类别", "summary": "概述", "candidates": "候选", "root_cause": "根因",
+        "facts": "提取的事实", "checks_api": "下一步检查（API）", "checks_node": "下一步检查（节点）",
+        "remediation": "处理建议", "line": "第", "error": "错误", ":": "：", "scored": "（得分 {score:.2f}）",
+    },
+}  # fmt: skip
+"""The text report's labels per language; the values (ids, facts, commands) stay as they are."""
+
+
+def _text_report(c: Classification, message: str | None = None, lang: str = "en") -> str:
+    words, texts = LABELS[lang], c.texts(lang)
+    rows: list[tuple[str, str]] = []
     if message is not None:
-        lines.append(f"message:    {message if len(message) <= 300 else message[:297] + '...'}")
-    lines.append(
-        f"signature:  {c.signature or '(none matched)'}" + (f"  (score {c.score:.2f})" if c.signature else "")
-    )
-    lines.append(f"category:   {c.category}")
-    if c.summary:
-        lines.append(f"summary:    {c.summary}")
+        rows.append((words["message"], message if len(message) <= 300 else message[:297] + "..."))
+    score = words["scored"].format(score=c.score) if c.signature else ""
+    rows.append((words["signature"], f"{c.signature or words['none']}{score}"))
+    rows.append((words["category"], c.category))
+    if texts.summary:
+        rows.append((words["summary"], texts.summary))
     if len(c.candidates) > 1:
-        lines.append("candidates: " + ", ".join(f"{s} {sc:.2f}" for s, sc in c.candidates))
-    if c.root_cause:
-        lines.append(f"root cause: {c.root_cause}")
+        rows.append((words["candidates"], ", ".join(f"{s} {sc:.2f}" for s, sc in c.candidates)))
+    if texts.root_cause:
+        rows.append((words["root_cause"], render(texts.root_cause, c.facts)))
+    width = max(display_width(label) for label, _ in rows) + 2
+    colon = words[":"]
+    lines = [f"{pad(label + colon, width)}{value}" for label, value in rows]
     if c.facts:
-        lines.append("facts:")
+        lines.append(f"{words['facts']}{colon}")
         lines += [f"  {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in c.facts.items()]
     for title, items in (
-        ("next checks (API)", c.next_checks_api),
-        ("next checks (node)", c.next_checks_node),
-        ("remediation", c.remediation),
+        (words["checks_api"], texts.next_checks_api),
+        (words["checks_node"], texts.next_checks_node),
+        (words["remediation"], tuple(render(r, c.facts) for r in texts.remediation)),
     ):
         if items:
-            lines.append(f"{title}:")
+            lines.append(f"{title}{colon}")
             lines += [f"  - {item}" for item in items]
     return "\n".join(lines)
 
@@ -143,18 +166,21 @@ def _text_report(c: Classification, message: str | None = None) -> str:
     help='jsonl: one {"message": ..., "reason": ...} object per line; lines: every line is a message '
     "(raw log lines: dmesg, journalctl -k, containerd or kubelet logs), prefixes are understood.",
 )
-def messages(input_path: str, output: str, input_format: str) -> None:
+@lang_option
+def messages(input_path: str, output: str, input_format: str, lang: str | None) -> None:
     """Classify failure messages offline, one result per input line in the same order.
 
     A line that is not a JSON object with a string "message" yields {"line": N, "error": ...}
     in its place, and so does a blank line ("empty line"). Output keys: message, reason (if
     given), category, signature, score, candidates, summary, root_cause, facts, next_checks
-    (API then node), next_checks_api, next_checks_node, remediation.
+    (API then node), next_checks_api, next_checks_node, remediation, locale (the language of
+    the texts: --lang when the signature has it, else en).
     """
+    language = chosen_lang(lang)
     stream = _open_input(input_path)  # first: a bad path fails before the knowledge base loads
     kb = KnowledgeBase.default()
     try:
-        _write_results(kb, stream, output, input_format == "lines")
+        _write_results(kb, stream, output, input_format == "lines", language)
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, and keep the interpreter's final
         # flush of stdout from raising again.
@@ -164,17 +190,20 @@ def messages(input_path: str, output: str, input_format: str) -> None:
             stream.close()
 
 
-def _write_results(kb: KnowledgeBase, stream: IO[str], output: str, raw_lines: bool) -> None:
+def _write_results(kb: KnowledgeBase, stream: IO[str], output: str, raw_lines: bool, lang: str) -> None:
+    words = LABELS[lang]
     for item in _results(kb, iter(stream), raw_lines):
         if isinstance(item, dict):
             if output == "json":
                 click.echo(dumps(item))
+            elif lang == "zh":
+                click.echo(clean(f"{words['line']} {item['line']} 行：{words['error']}：{item['error']}\n"))
             else:
                 click.echo(clean(f"line {item['line']}: error: {item['error']}\n"))
         elif output == "json":
-            click.echo(dumps(_json_result(*item)))
+            click.echo(dumps(_json_result(*item, lang)))
         else:
-            click.echo(clean(_text_report(item[2], item[0]) + "\n"))
+            click.echo(clean(_text_report(item[2], item[0], lang) + "\n"))
 
 
 @group.command(name="message")
@@ -183,7 +212,8 @@ def _write_results(kb: KnowledgeBase, stream: IO[str], output: str, raw_lines: b
     "--reason", "-r", default=None, help="Kubernetes reason seen with the message (e.g. FailedMount)."
 )
 @output_option
-def message(text: str, reason: str | None, output: str) -> None:
+@lang_option
+def message(text: str, reason: str | None, output: str, lang: str | None) -> None:
     """Explain one failure message: signature, category, root cause, facts, next checks.
 
     TEXT may be a log line with its prefix or a multi-line paste (a `kubectl describe` Events
@@ -194,11 +224,12 @@ def message(text: str, reason: str | None, output: str) -> None:
     text, reason = clean(text), None if reason is None else clean(reason)  # argv bytes not UTF-8
     if not text.strip():
         raise InputError("the message is empty; give the error text to explain")
+    language = chosen_lang(lang)
     c = KnowledgeBase.default().classify(text, reason)
     if output == "json":
-        click.echo(dumps(_json_result(text, reason, c)))
+        click.echo(dumps(_json_result(text, reason, c, language)))
     else:
-        click.echo(clean(_text_report(c)))
+        click.echo(clean(_text_report(c, lang=language)))
 
 
 def _register_pod() -> None:

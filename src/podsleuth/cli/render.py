@@ -6,6 +6,9 @@ person would notice (more pods, a higher count, a cause found or changed), and n
 changes that only refresh data. Lines follow the terminal's width (``$COLUMNS``); a long message
 is shortened in the middle, because its end carries the errno that matters
 (``...: no such file or directory``). Colour only on a terminal, never with ``NO_COLOR``.
+Widths are terminal columns (``podsleuth.cli.width``: a Chinese character takes two), and the
+view speaks the run's language (``--lang``): its own words from ``WORDS``, the diagnosis's texts
+from its translations; ids (categories, causes, severities) stay ids.
 """
 
 from __future__ import annotations
@@ -18,12 +21,26 @@ from typing import IO, NamedTuple
 
 import click
 
+from podsleuth.cli.width import clip, display_width, pad, shorten_middle
 from podsleuth.detect import Incident, IncidentChange
 from podsleuth.diagnose.diagnosis import as_diagnosis
 
 _SEVERITY_COLOR = {"critical": "red", "error": "magenta", "warning": "yellow"}
 MIN_WIDTH = 60
 PAD = " " * 10
+WORDS = {
+    "en": {
+        "pods": "{n} pods", "cause": "cause → {cause}", "fix": "fix: {step}", "signature": "signature: {sig}",
+        "resolved": "resolved", "after": "after {took}", "open": "{n} open incident(s):",
+        "none_open": "no open incidents",
+    },
+    "zh": {
+        "pods": "{n} 个 Pod", "cause": "根因 → {cause}", "fix": "处理：{step}", "signature": "特征：{sig}",
+        "resolved": "已恢复", "after": "持续 {took}", "open": "{n} 个未恢复的事件：",
+        "none_open": "没有未恢复的事件",
+    },
+}  # fmt: skip
+"""The live view's own words per language (``{name}``: the value put in)."""
 MAX_KNOWN = 50_000
 """Incidents remembered for one-line updates; the oldest are forgotten past this (they would get
 a full block again, never lose a change)."""
@@ -38,21 +55,6 @@ def terminal_width() -> int:
     return max(MIN_WIDTH, shutil.get_terminal_size((120, 24)).columns)
 
 
-def shorten_middle(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters, cut in the middle: start and end both stay."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    if width < 10:
-        return text[:width]
-    tail = (width - 1) // 2
-    return text[: width - 1 - tail] + "…" + text[len(text) - tail :]
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
 class _Shown(NamedTuple):
     """What a person last saw of an incident: a change of any of these is worth a line."""
 
@@ -65,6 +67,17 @@ class _Shown(NamedTuple):
 
 def _where(inc: Incident) -> str:
     return f"{inc.namespace}/{inc.pod}" if inc.pod else f"node/{inc.node}"
+
+
+def _texts(inc: Incident, lang: str) -> tuple[str, list[str]]:
+    """The diagnosis's summary and remediation in ``lang`` (English where not translated)."""
+    diagnosis = as_diagnosis(inc.diagnosis)
+    if diagnosis is None:
+        return "", []
+    texts = diagnosis.translations.get(lang)
+    if texts is None:
+        return diagnosis.summary, list(diagnosis.remediation)
+    return texts.summary or diagnosis.summary, list(texts.remediation) or list(diagnosis.remediation)
 
 
 def _cause(inc: Incident) -> tuple[str, int]:
@@ -82,9 +95,11 @@ def _shown(inc: Incident) -> _Shown:
 class LiveView:
     """Turns incident changes into terminal text; one per ``watch``, it remembers what it showed."""
 
-    def __init__(self, *, width: int | None = None, color: bool = False) -> None:
+    def __init__(self, *, width: int | None = None, color: bool = False, lang: str = "en") -> None:
         self.width = width or terminal_width()
         self.color = color
+        self.words = WORDS[lang]
+        self.lang = lang
         self._shown: OrderedDict[str, _Shown] = OrderedDict()
 
     @property
@@ -113,6 +128,12 @@ class LiveView:
             return None
         return self._line(inc)
 
+    def _say(self, word: str, **values: object) -> str:
+        return self.words[word].format(**values)
+
+    def _cause_label(self, cause: str, confidence: int) -> str:
+        return self._say("cause", cause=cause) + (f" ({confidence}%)" if confidence >= 0 else "")
+
     def _head(self, inc: Incident, mark: str) -> str:
         sev = self._style(f"{inc.severity.upper():<8}", _SEVERITY_COLOR.get(inc.severity), bold=True)
         return f"{inc.last_seen.strftime('%H:%M:%S')}  {mark} {sev} {inc.category:<17} "
@@ -126,7 +147,7 @@ class LiveView:
         if inc.pod and inc.node:
             details.append(f"node={inc.node}")
         if len(inc.pods) > 1:
-            details.append(f"{len(inc.pods)} pods")
+            details.append(self._say("pods", n=len(inc.pods)))
         if inc.count > 1:
             details.append(f"x{inc.count}")
         head = self._head(inc, "●") + self._style(_where(inc), bold=True)
@@ -134,17 +155,15 @@ class LiveView:
         room = self.width - len(PAD)
         lines.append(PAD + shorten_middle(f"{inc.reason}: {inc.message}", room))
         cause, confidence = _cause(inc)
-        diagnosis = as_diagnosis(inc.diagnosis)
+        summary, remediation = _texts(inc, self.lang)
         if cause:
-            summary = diagnosis.summary if diagnosis else ""
-            label = f"cause → {cause}" + (f" ({confidence}%)" if confidence >= 0 else "")
-            lines.append(PAD + self._style(clip(label, room), bold=True))
+            lines.append(PAD + self._style(clip(self._cause_label(cause, confidence), room), bold=True))
             if summary:
                 lines.append(PAD + shorten_middle(summary, room))
         elif inc.signature:
-            lines.append(PAD + clip(f"signature: {inc.signature}", room))
-        for step in diagnosis.remediation[:2] if diagnosis else []:
-            lines.append(PAD + shorten_middle(f"fix: {step}", room))
+            lines.append(PAD + clip(self._say("signature", sig=inc.signature), room))
+        for step in remediation[:2]:
+            lines.append(PAD + shorten_middle(self._say("fix", step=step), room))
         if inc.logs:
             lines.extend(PAD + clip(f"| {line}", room) for line in inc.logs[-3:])
         return "\n".join(lines)
@@ -153,12 +172,12 @@ class LiveView:
         """``12:00:01  ~ shop/cart-5f7b  3 pods  x3  cause → container-memory-limit (70%)``"""
         parts = [self._style(_where(inc), bold=True)]
         if len(inc.pods) > 1:
-            parts.append(f"{len(inc.pods)} pods")
+            parts.append(self._say("pods", n=len(inc.pods)))
         if inc.count > 1:
             parts.append(f"x{inc.count}")
         cause, confidence = _cause(inc)
         if cause:
-            parts.append(f"cause → {cause}" + (f" ({confidence}%)" if confidence >= 0 else ""))
+            parts.append(self._cause_label(cause, confidence))
         text = f"{inc.last_seen.strftime('%H:%M:%S')}  ~ " + "  ".join(parts)
         return clip(text, self.width + self._extra)
 
@@ -167,27 +186,29 @@ class LiveView:
         if inc.resolved_at is not None:
             seconds = int((inc.resolved_at - inc.first_seen).total_seconds())
             took = f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-            lasted = f"  after {took}"
+            lasted = "  " + self._say("after", took=took)
         mark = self._style("✓", "green", bold=True)
         when = inc.last_seen.strftime("%H:%M:%S")
-        text = f"{when}  {mark} resolved {inc.category:<17} {_where(inc)}{lasted}"
+        text = f"{when}  {mark} {self._say('resolved')} {inc.category:<17} {_where(inc)}{lasted}"
         return clip(text, self.width + self._extra)
 
     def open_table(self, incidents: Sequence[Incident]) -> str:
         """The incidents still open, most severe first: what a run leaves behind."""
         if not incidents:
-            return "no open incidents"
+            return self._say("none_open")
         rank = {"critical": 0, "error": 1, "warning": 2}
         rows = sorted(incidents, key=lambda i: (rank.get(i.severity, 3), i.category, _where(i)))
-        lines = [f"{len(rows)} open incident(s):"]
-        where_width = min(36, max(len(_where(i)) for i in rows))
+        lines = [self._say("open", n=len(rows))]
+        where_width = min(36, max(display_width(_where(i)) for i in rows))
+        pods_width = max(display_width(self._say("pods", n=len(i.pods))) for i in rows if len(i.pods) > 1) \
+            if any(len(i.pods) > 1 for i in rows) else 0
         for inc in rows:
             seen = self._shown.get(inc.id)  # the detector's copy has no diagnosis: what was shown has
             cause, confidence = (seen.cause, seen.confidence) if seen else _cause(inc)
             label = (cause + (f" ({confidence}%)" if confidence >= 0 else "")) if cause else inc.reason
-            pods = f"{len(inc.pods)} pods" if len(inc.pods) > 1 else ""
-            where = shorten_middle(_where(inc), where_width)
-            row = f"  {inc.severity:<8} {inc.category:<17} {where:<{where_width}}  x{inc.count:<3} {pods:<7} "
+            pods = self._say("pods", n=len(inc.pods)) if len(inc.pods) > 1 else ""
+            where = pad(shorten_middle(_where(inc), where_width), where_width)
+            row = f"  {inc.severity:<8} {inc.category:<17} {where}  x{inc.count:<3} {pad(pods, pods_width)} "
             row += label
             lines.append(clip(row.rstrip(), self.width))
         return "\n".join(lines)

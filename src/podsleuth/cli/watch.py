@@ -16,7 +16,14 @@ from collections.abc import AsyncIterator
 import click
 
 from podsleuth.cli.election import Election, default_identity, in_cluster
-from podsleuth.cli.options import cluster_options, config_option, output_option, store_option
+from podsleuth.cli.options import (
+    chosen_lang,
+    cluster_options,
+    config_option,
+    lang_option,
+    output_option,
+    store_option,
+)
 from podsleuth.cli.store_access import open_cli_store
 from podsleuth.cli.ui import ConsoleOptions, read_token
 from podsleuth.cli.watch_job import Endpoint, Target, WatchOptions, run_watch
@@ -63,6 +70,12 @@ def _election(
     )
 
 
+def configured_locale(settings: Settings) -> str | None:
+    """``alerts.locale`` when the config sets it; None lets ``LANG`` decide (the default "en"
+    would otherwise always win over the environment)."""
+    return settings.alerts.locale if "locale" in settings.alerts.model_fields_set else None
+
+
 def _console(settings: Settings, port: int, host: str, token_file: str | None) -> ConsoleOptions | None:
     if not port:
         return None
@@ -79,6 +92,7 @@ def _console(settings: Settings, port: int, host: str, token_file: str | None) -
 @cluster_options
 @config_option
 @output_option
+@lang_option
 @store_option
 @click.option(
     "--duration",
@@ -166,6 +180,7 @@ def command(
     namespaces: tuple[str, ...],
     config_path: str | None,
     output: str,
+    lang: str | None,
     store_url: str | None,
     duration: float | None,
     metrics_port: int,
@@ -214,6 +229,7 @@ def command(
         metrics=Endpoint(host=metrics_host, port=metrics_port) if metrics_port else None,
         console=_console(settings, ui_port, ui_host, ui_token_file),
         election=election,
+        lang=chosen_lang(lang, configured_locale(settings)),
     )
     where = kubeconfig or "the in-cluster API server"
     target = _demo_target() if demo else contextlib.nullcontext(Target(kubeconfig, context, where))

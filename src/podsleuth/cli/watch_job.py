@@ -72,6 +72,8 @@ class WatchOptions:
     metrics: Endpoint | None = None
     console: ConsoleOptions | None = None
     election: Election | None = None
+    lang: str = "en"
+    """The language of the live view and its notices (``--lang``, else alerts.locale, else LANG)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ async def run_watch(
     with contextlib.suppress(NotImplementedError):
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     store = await open_store(settings.store)
-    output = WatchOutput(options.output)
+    output = WatchOutput(options.output, lang=options.lang)
     try:
         async with target as cluster:
             client = await connect(kubeconfig=cluster.kubeconfig, context=cluster.context)

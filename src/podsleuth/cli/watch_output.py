@@ -37,14 +37,32 @@ def _plural(n: int, things: str) -> str:
     return f"{n:,} {things if n != 1 else things[:-1]}"
 
 
+NOTICES = {
+    "en": {
+        "watching": "podsleuth: watching {scope} of {where}", "all": "all namespaces",
+        "election": "podsleuth: leader election on lease {lease} as {identity}: silent until leading",
+        "synced": "podsleuth: synced {counts} in {took:.1f} s; watching",
+    },
+    "zh": {
+        "watching": "podsleuth：正在监视 {where} 的 {scope}", "all": "所有命名空间",
+        "election": "podsleuth：在 Lease {lease} 上以 {identity} 参与选主：成为 leader 之前不输出",
+        "synced": "podsleuth：已同步 {counts}，用时 {took:.1f} 秒；开始监视",
+    },
+}  # fmt: skip
+"""The live view's stderr notices per language."""
+ZH_COUNTS = {"pods": "{n:,} 个 Pod", "nodes": "{n:,} 个节点", "events": "{n:,} 个事件"}
+
+
 class WatchOutput:
     """stdout of one ``watch`` (``fmt``: "json" or "text"), written by one thread; ``close``
     waits for the last line."""
 
-    def __init__(self, fmt: str, *, stream: TextIO | None = None) -> None:
+    def __init__(self, fmt: str, *, stream: TextIO | None = None, lang: str = "en") -> None:
         self.fmt = fmt
         self._stream = sys.stdout if stream is None else stream
-        self.view = LiveView(color=use_color(self._stream))
+        self.view = LiveView(color=use_color(self._stream), lang=lang)
+        self.lang = lang
+        self._notices = NOTICES[lang]
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="podsleuth-stdout")
 
     def _write(self, text: str) -> None:
@@ -73,13 +91,11 @@ class WatchOutput:
         """The live view's first lines: what is watched, and whether this replica may stay silent."""
         if self.fmt != "text":
             return
-        click.echo(f"podsleuth: watching {', '.join(scope) or 'all namespaces'} of {where}", err=True)
+        words = self._notices
+        click.echo(words["watching"].format(scope=", ".join(scope) or words["all"], where=where), err=True)
         if election is not None:
-            click.echo(
-                f"podsleuth: leader election on lease {election.namespace}/{election.name} as "
-                f"{election.identity}: silent until leading",
-                err=True,
-            )
+            lease = f"{election.namespace}/{election.name}"
+            click.echo(words["election"].format(lease=lease, identity=election.identity), err=True)
 
     async def announce_sync(self, metrics: WatchMetrics, pipeline: WatchPipeline) -> None:
         """The live view's start line, once every initial list is in: the watch is really on."""
@@ -88,9 +104,14 @@ class WatchOutput:
         started = time.monotonic()
         await metrics.synced.wait()
         counts = pipeline.synced_counts
-        parts = [_plural(counts.get(r, 0), r) for r in ("pods", "nodes", "events")]
+        resources = ("pods", "nodes", "events")
+        if self.lang == "zh":
+            parts = [ZH_COUNTS[r].format(n=counts.get(r, 0)) for r in resources]
+        else:
+            parts = [_plural(counts.get(r, 0), r) for r in resources]
         took = time.monotonic() - started
-        click.echo(f"podsleuth: synced {', '.join(parts)} in {took:.1f} s; watching", err=True)
+        separator = "、" if self.lang == "zh" else ", "
+        click.echo(self._notices["synced"].format(counts=separator.join(parts), took=took), err=True)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from podsleuth.detect.anomaly import Anomaly, Catalog, Severity
 from podsleuth.detect.incident_model import (

@@ -65,22 +65,26 @@ class Classification(msgspec.Struct, frozen=True, kw_only=True):
             remediation=self.remediation,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, lang: str = "en") -> dict[str, Any]:
         """The ``diagnose messages`` output shape of CONTRACT.md, plus our extra keys; the
         explanation and steps filled from the message's facts (a diagnosis fills them from all
-        of its facts: ``translate.signature_texts``)."""
+        of its facts: ``translate.signature_texts``). ``lang``: the texts in that language
+        (English where the signature has none), ids and field names unchanged, and
+        ``"locale"`` saying which language the texts are in."""
+        texts = self.texts(lang)
         return {
             "category": self.category,
             "signature": self.signature,
             "score": self.score,
             "candidates": [{"signature": s, "score": sc} for s, sc in self.candidates],
-            "summary": self.summary,
-            "root_cause": render(self.root_cause, self.facts),
+            "summary": texts.summary,
+            "root_cause": render(texts.root_cause, self.facts),
             "facts": self.facts,
-            "next_checks": [*self.next_checks_api, *self.next_checks_node],
-            "next_checks_api": list(self.next_checks_api),
-            "next_checks_node": list(self.next_checks_node),
-            "remediation": [render(r, self.facts) for r in self.remediation],
+            "next_checks": [*texts.next_checks_api, *texts.next_checks_node],
+            "next_checks_api": list(texts.next_checks_api),
+            "next_checks_node": list(texts.next_checks_node),
+            "remediation": [render(r, self.facts) for r in texts.remediation],
+            "locale": lang if lang in self.translations else "en",
         }
 
 

@@ -7,7 +7,6 @@ the YAML below, so the mechanism is tested whatever state the shipped zh texts a
 English and Chinese texts below are ours, written for this test.
 """
 
-# ruff: noqa: RUF001  (Chinese text uses full-width punctuation)
 from __future__ import annotations
 
 import re
