@@ -27,6 +27,7 @@ FOUNDATION = {
     "metrics",
     "locale",
     "redact",
+    "textwidth",
     "config",
     "config_checks",
 }

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from podsleuth.cli.width import clip, display_width, pad, shorten_middle
+from podsleuth.textwidth import clip, display_width, pad, shorten_middle
 from tests.i18n.lint_zh import has_chinese
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from podsleuth.cli import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "node" / "fixtures"
-KEYS = {"kind", "severity", "path", "pod_uid", "volume", "process", "detail", "data"}
+KEYS = {"kind", "severity", "path", "pod_uid", "volume", "process", "detail", "data", "translations"}
 
 
 def _check(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -54,6 +54,28 @@ def test_kernel_log_from_stdin_and_text_report(tmp_path: Path) -> None:
     code, out, _ = _check("--kubelet-dir", str(tmp_path), "--kernel-log", "-", input=text)
     assert code == 0
     assert "oom-kill" in out and "tidb-server" in out and out.startswith("node check:")
+
+
+def test_text_report_in_chinese(tmp_path: Path) -> None:
+    """--lang zh: headings and every finding's detail in Chinese (kinds, paths, pids stay); the
+    JSON carries the Chinese detail under translations and keeps the English one."""
+    from tests.i18n.lint_zh import english_runs, has_chinese
+
+    kmsg = (FIXTURES / "oom-memcg-v1-csi-plugin.txt").read_text() + (FIXTURES / "kernel-misc.txt").read_text()
+    args = ("--kubelet-dir", str(tmp_path / "absent"), "--kernel-log", "-")
+    code, out, _ = _check(*args, "--lang", "zh", input=kmsg)
+    assert code == 0 and out.startswith("节点检查：")
+    details = out.splitlines()[2::2]
+    assert "oom-kill" in out and "ceph-fuse" in out and "本节点上不存在 kubelet 目录" in out
+    code, js, _ = _check(*args, "-o", "json", input=kmsg)
+    found = [json.loads(line) for line in js.splitlines()]
+    assert len(found) >= 3
+    for f in found:
+        zh = f["translations"]["zh"]
+        assert has_chinese(zh) and not has_chinese(f["detail"]), f
+        assert english_runs(zh) == [], zh
+    _, en, _ = _check(*args, "--lang", "en", input=kmsg)
+    assert not has_chinese(en) and details
 
 
 def test_bad_since_and_timeout_are_usage_errors(tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ async def test_findings_and_kernel_events(client: TestClient) -> None:  # type: 
     body = await r.json()
     oom = [f for f in body["findings"] if f["kind"] == "oom-kill"]
     assert oom and oom[0]["pod_uid"] == "6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
-    assert set(oom[0]) == {"kind", "severity", "path", "pod_uid", "volume", "process", "detail", "data"}
+    assert set(oom[0]) == {
+        "kind", "severity", "path", "pod_uid", "volume", "process", "detail", "data", "translations"
+    }
     r = await client.get("/v1/kernel-events?since=1h", headers=AUTH)
     assert r.status == 200 and "events" in await r.json()
     assert (await client.get("/v1/kernel-events?since=bogus", headers=AUTH)).status == 400

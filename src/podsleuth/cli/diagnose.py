@@ -19,11 +19,11 @@ from typing import IO, Any
 import click
 
 from podsleuth.cli.options import chosen_lang, lang_option, output_option
-from podsleuth.cli.width import display_width, pad
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
 from podsleuth.diagnose.rules import render
 from podsleuth.errors import InputError
 from podsleuth.jsontext import clean, dumps, replace_surrogates
+from podsleuth.textwidth import display_width, pad
 
 
 @click.group(name="diagnose")

@@ -17,7 +17,7 @@ from typing import Any
 import click
 import msgspec
 
-from podsleuth.cli.options import config_option, output_option
+from podsleuth.cli.options import chosen_lang, config_option, configured_locale, lang_option, output_option
 from podsleuth.config import Settings, load_settings
 from podsleuth.detect import Anomaly, Catalog, load_catalog
 from podsleuth.detect.owner import resolve_owner
@@ -29,6 +29,7 @@ from podsleuth.diagnose.knowledge import KnowledgeBase
 from podsleuth.diagnose.report import render_diagnosis
 from podsleuth.errors import ApiNotFound, UsageError
 from podsleuth.kube import KubeClient, connect
+from podsleuth.locale import localize
 from podsleuth.watch.objects import CoreEvent, Pod, event_from_core
 
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2}
@@ -173,6 +174,7 @@ async def diagnose_pod(
 @click.option("--context", default=None, help="kubeconfig context (default: the current one).")
 @config_option
 @output_option
+@lang_option
 def command(
     name: str,
     namespace: str,
@@ -180,22 +182,39 @@ def command(
     context: str | None,
     config_path: str | None,
     output: str,
+    lang: str | None,
 ) -> None:
-    """Diagnose one pod now: its state and events, its volumes and node, its node agent."""
+    """Diagnose one pod now: its state and events, its volumes and node, its node agent.
+
+    JSON keeps the diagnosis's ids and field names; with --lang (or alerts.locale, LANG) its
+    texts are those of that language, as in ``incidents show -o json``."""
     settings = load_settings(config_path)
+    language = chosen_lang(lang, configured_locale(settings))
     result = asyncio.run(
         diagnose_pod(
             name=name, namespace=namespace, kubeconfig=kubeconfig, context=context, settings=settings
         )
     )
     if output == "json":
+        result = {**result, "diagnosis": localize(result["diagnosis"], language)}
         click.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
+    zh = language == "zh"
     if result["diagnosis"] is None:
-        click.echo(f"pod {namespace}/{name} ({result['phase']}, node {result['node']}): no failure found")
+        if zh:
+            click.echo(f"Pod {namespace}/{name}（{result['phase']}，节点 {result['node']}）：未发现故障")
+        else:
+            click.echo(f"pod {namespace}/{name} ({result['phase']}, node {result['node']}): no failure found")
         return
-    title = (
-        f"pod {namespace}/{name} (uid {result['uid']}) on node {result['node']}: {result['category']} "
-        f"{result['reason']}" + (f", signature {result['signature']}" if result["signature"] else "")
-    )
-    click.echo(render_diagnosis(result["diagnosis"], title=title), nl=False)
+    signature = result["signature"]
+    if zh:
+        title = (
+            f"节点 {result['node']} 上的 Pod {namespace}/{name}（uid {result['uid']}）：{result['category']} "
+            f"{result['reason']}" + (f"，特征 {signature}" if signature else "")
+        )
+    else:
+        title = (
+            f"pod {namespace}/{name} (uid {result['uid']}) on node {result['node']}: {result['category']} "
+            f"{result['reason']}" + (f", signature {signature}" if signature else "")
+        )
+    click.echo(render_diagnosis(result["diagnosis"], title=title, lang=language), nl=False)

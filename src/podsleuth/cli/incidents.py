@@ -156,6 +156,7 @@ def show_command(incident_id: str, store_url: str | None, output: str, lang: str
         data["diagnosis"] = localize(data.get("diagnosis"), language)
         data["state"] = told.record.status
         data["timeline"] = [{"at": at, "event": event} for at, event, _ in told.timeline]
+        data["timeline_dropped"] = told.timeline_dropped
         data["notifications"] = [n._asdict() for n in told.notifications]
         data["silences"] = told.silences
         data["linked"] = [r.id for r in told.linked]

@@ -15,8 +15,26 @@ from typing import Any
 
 import click
 
-from podsleuth.cli.options import output_option
+from podsleuth.cli.options import chosen_lang, lang_option, output_option
 from podsleuth.lab.seed import LabError
+
+WORDS = {
+    "en": {
+        "title": "incident {id}: {category} {reason} - pod {ns}/{pod} on node {node} (signature {sig}), "
+                 "diagnosed in {took:.2f}s",
+        "others": "other incidents of this run:", "node": "node {node}",
+        "runc": "runc {version} says:", "oom": "OOM kill: pid {pid} ({comm}) in {cgroup} at {time}",
+        "kept": "state kept under {dir}; press Enter (or Ctrl-C) to clean up",
+    },
+    "zh": {
+        "title": "事件 {id}：{category} {reason}，节点 {node} 上的 Pod {ns}/{pod}（特征 {sig}），"
+                 "诊断用时 {took:.2f} 秒",
+        "others": "本次运行的其他事件：", "node": "节点 {node}",
+        "runc": "runc {version} 报错：", "oom": "OOM kill：{time} 在 {cgroup} 中杀死 pid {pid}（{comm}）",
+        "kept": "现场保留在 {dir}；按回车（或 Ctrl-C）清理",
+    },
+}  # fmt: skip
+"""The report's own words per language; the diagnosis brings its translations."""
 
 
 @click.group(name="lab")
@@ -24,7 +42,7 @@ def group() -> None:
     """Reproduce real failures on this machine (root, Linux) and run podsleuth on them."""
 
 
-def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
+def run_pipeline(seeded: Any, output: str, lang: str = "en") -> dict[str, Any]:
     """The full pipeline on the seeded incident: fake API server + watch + node agent.
 
     json: the incident change lines exactly as ``watch --output json`` prints them; text: the
@@ -50,14 +68,18 @@ def run_pipeline(seeded: Any, output: str) -> dict[str, Any]:
         raise LabError("the watch pipeline raised no diagnosed incident for the seeded pod")
     inc = final.incident
     if output == "text":
-        title = (f"incident {inc.id}: {inc.category} {inc.reason} - pod {inc.namespace}/{inc.pod} on node "
-                 f"{inc.node} (signature {inc.signature}), diagnosed in {time.monotonic() - t0:.2f}s")
-        click.echo("\n" + render_diagnosis(diagnosis.to_dict(), title=title))
+        words = WORDS[lang]
+        title = words["title"].format(
+            id=inc.id, category=inc.category, reason=inc.reason, ns=inc.namespace, pod=inc.pod,
+            node=inc.node, sig=inc.signature, took=time.monotonic() - t0,
+        )  # fmt: skip
+        click.echo("\n" + render_diagnosis(diagnosis.to_dict(), title=title, lang=lang))
         others = _other_incidents(run.changes, inc.id)
         if others:
-            click.echo("\nother incidents of this run:")
+            click.echo("\n" + words["others"])
             for other in others:
-                where = f"{other.namespace}/{other.pod}" if other.pod else f"node {other.node}"
+                node = words["node"].format(node=other.node)
+                where = f"{other.namespace}/{other.pod}" if other.pod else node
                 click.echo(f"  {other.id}  {other.category} {other.reason}  {where}: {other.message[:160]}")
     return {"diagnosis": diagnosis.to_dict()}
 
@@ -82,10 +104,13 @@ def _other_incidents(changes: list[Any], final_id: str) -> list[Any]:
     "'via /proc/self/fd' ENOENT); restart: pod bind left on the dead FUSE connection (ENOTCONN).",
 )
 @output_option
-def seed_incident(keep: bool, variant: str, output: str) -> None:
+@lang_option
+def seed_incident(keep: bool, variant: str, output: str, lang: str | None) -> None:
     """Reproduce the founding incident with real mounts, a kernel OOM kill and runc; then clean up."""
     from podsleuth.lab.seed import seeded_incident
 
+    language = chosen_lang(lang)
+    words = WORDS[language]
     t0 = time.monotonic()
 
     def progress(msg: str) -> None:
@@ -96,13 +121,12 @@ def seed_incident(keep: bool, variant: str, output: str) -> None:
 
     with seeded_incident(variant="restart" if variant == "restart" else "deleted", progress=progress) as s:
         if output == "text":
-            click.echo(f"\nrunc {s.runc_version} says:\n  {s.runtime_error}")
-            click.echo(
-                f"OOM kill: pid {s.oom_kill.get('pid')} ({s.oom_kill.get('comm')}) "
-                f"in {s.oom_kill.get('cgroup')} at {s.oom_kill.get('time')}"
-            )
-        run_pipeline(s, output)
+            click.echo("\n" + words["runc"].format(version=s.runc_version) + f"\n  {s.runtime_error}")
+            kill = s.oom_kill
+            click.echo(words["oom"].format(
+                pid=kill.get("pid"), comm=kill.get("comm"), cgroup=kill.get("cgroup"), time=kill.get("time")))
+        run_pipeline(s, output, language)
         if keep:
-            click.echo(f"state kept under {s.workdir}; press Enter (or Ctrl-C) to clean up", err=True)
+            click.echo(words["kept"].format(dir=s.workdir), err=True)
             with contextlib.suppress(EOFError, KeyboardInterrupt):
                 input()

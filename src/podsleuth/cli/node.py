@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from podsleuth.cli.options import output_option
+from podsleuth.cli.options import chosen_lang, lang_option, output_option
 from podsleuth.durations import parse_duration
 from podsleuth.errors import InputError, ResourceError
 from podsleuth.jsontext import clean, dumps
@@ -184,6 +184,7 @@ def group() -> None:
     help="exit 1 when a finding at or above this severity exists.",
 )
 @output_option
+@lang_option
 def check(
     kubelet_dirs: tuple[str, ...],
     proc: str,
@@ -195,6 +196,7 @@ def check(
     bind_test: bool,
     fail_on: str | None,
     output: str,
+    lang: str | None,
 ) -> None:
     """Scan this node once: stale, dead or hung pod mounts, FUSE daemons, kernel OOM kills."""
     from podsleuth.node.check import CheckOptions, check_node
@@ -210,7 +212,8 @@ def check(
         for f in report.findings:
             click.echo(dumps(f.to_dict()))  # the same escaping of non-UTF-8 paths as node serve
     else:
-        click.echo(clean(render_text(report.findings, summary=report.summary)), nl=False)
+        text = render_text(report.findings, summary=report.summary, lang=chosen_lang(lang))
+        click.echo(clean(text), nl=False)
     if fail_on and at_or_above(report.findings, fail_on):
         sys.exit(1)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from podsleuth.locale import resolve_lang
+
+if TYPE_CHECKING:  # not imported at run time: `node check` must start without pydantic
+    from podsleuth.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +41,12 @@ def lang_option(f: F) -> F:
 def chosen_lang(option: str | None, configured: str | None = None) -> str:
     """``--lang``, else the configured locale, else the environment's (``podsleuth.locale``)."""
     return resolve_lang(option, configured, os.environ)
+
+
+def configured_locale(settings: Settings) -> str | None:
+    """``alerts.locale`` when the config sets it; None lets ``LANG`` decide (the default "en"
+    would otherwise always win over the environment)."""
+    return settings.alerts.locale if "locale" in settings.alerts.model_fields_set else None
 
 
 def config_option(f: F) -> F:

@@ -6,7 +6,7 @@ person would notice (more pods, a higher count, a cause found or changed), and n
 changes that only refresh data. Lines follow the terminal's width (``$COLUMNS``); a long message
 is shortened in the middle, because its end carries the errno that matters
 (``...: no such file or directory``). Colour only on a terminal, never with ``NO_COLOR``.
-Widths are terminal columns (``podsleuth.cli.width``: a Chinese character takes two), and the
+Widths are terminal columns (``podsleuth.textwidth``: a Chinese character takes two), and the
 view speaks the run's language (``--lang``): its own words from ``WORDS``, the diagnosis's texts
 from its translations; ids (categories, causes, severities) stay ids.
 """
@@ -21,9 +21,9 @@ from typing import IO, NamedTuple
 
 import click
 
-from podsleuth.cli.width import clip, display_width, pad, shorten_middle
 from podsleuth.detect import Incident, IncidentChange
 from podsleuth.diagnose.diagnosis import as_diagnosis
+from podsleuth.textwidth import clip, display_width, pad, shorten_middle
 
 _SEVERITY_COLOR = {"critical": "red", "error": "magenta", "warning": "yellow"}
 MIN_WIDTH = 60

@@ -25,7 +25,7 @@ WORDS: dict[str, dict[str, str]] = {
         "timeline": "TIMELINE", "notifications": "NOTIFICATIONS",
         "none_sent": "none recorded (no receiver configured, or not routed)",
         "silences": "SILENCES THAT MATCH", "until": "until", "linked": "LINKED INCIDENTS (same cause)",
-        "silence_it": "silence it",
+        "silence_it": "silence it", "dropped": "earlier changes not kept",
     },
     "zh": {
         "reason": "原因", "count": "次数", "first": "首次", "last": "最近", "cluster": "集群",
@@ -34,7 +34,7 @@ WORDS: dict[str, dict[str, str]] = {
         "timeline": "时间线", "notifications": "通知记录",
         "none_sent": "没有记录（未配置接收方，或未被路由）",
         "silences": "匹配的静默规则", "until": "截止", "linked": "关联事件（同一根因）",
-        "silence_it": "静默此事件",
+        "silence_it": "静默此事件", "dropped": "条更早的变更未保留",
     },
 }
 """The report's own words; the diagnosis brings its own translation (``podsleuth.locale``)."""
@@ -94,7 +94,10 @@ def story_lines(told: IncidentStory, lang: str = "en") -> list[str]:
         lines += ["", w["logs"]]
         lines += [f"  | {clean(line)}" for line in _log_lines(logs)[-20:]]
     lines += ["", w["timeline"]]
-    lines += [f"  {_at(at)}  {event}" for at, event, _ in told.timeline]
+    timeline = [f"  {_at(at)}  {event}" for at, event, _ in told.timeline]
+    if told.timeline_dropped:  # the bounded timeline keeps the first change and the newest
+        timeline.insert(1, f"  …  {told.timeline_dropped:,} {w['dropped']}")
+    lines += timeline
     lines += ["", w["notifications"]]
     if told.notifications:
         for n in told.notifications:

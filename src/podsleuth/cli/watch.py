@@ -20,6 +20,7 @@ from podsleuth.cli.options import (
     chosen_lang,
     cluster_options,
     config_option,
+    configured_locale,
     lang_option,
     output_option,
     store_option,
@@ -68,12 +69,6 @@ def _election(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
     )
-
-
-def configured_locale(settings: Settings) -> str | None:
-    """``alerts.locale`` when the config sets it; None lets ``LANG`` decide (the default "en"
-    would otherwise always win over the environment)."""
-    return settings.alerts.locale if "locale" in settings.alerts.model_fields_set else None
 
 
 def _console(settings: Settings, port: int, host: str, token_file: str | None) -> ConsoleOptions | None:

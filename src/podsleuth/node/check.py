@@ -120,25 +120,31 @@ def mount_findings(rec: MountRecord) -> list[Finding]:
     if e.root_deleted:
         detail = (f"mount source {e.source_display} was deleted after the mount was made; new "
                   "containers cannot bind it (runc: 'no such file or directory')")
+        zh = (f"挂载源 {e.source_display} 在挂载之后已被删除；新容器无法再 bind 它"
+              "（runc：'no such file or directory'）")
         data = dict(base)
         if rec.bind is not None:
             data["bind_test"] = bindtest.errno_name(rec.bind.errno) or rec.bind.status
-        out.append(make("mount-source-deleted", detail, data=data, **where))
+        out.append(make("mount-source-deleted", detail, zh=zh, data=data, **where))
     if rec.layers > 1:
         out.append(make("mount-stacked", f"{rec.layers} mounts stacked on this target (e.g. a daemon "
                         "re-mounted with -o nonempty over a stale mount); only the top one is visible",
+                        zh=f"该目标上叠了 {rec.layers} 层挂载（例如守护进程带 -o nonempty 在失效的挂载上"
+                        "重新挂载）；只有最上面一层可见",
                         data={**base, "layers": rec.layers}, **where))
     p = rec.probe
     if p is not None and p.status == "hung":
-        out.append(make("mount-hung", f"probe got no answer: {p.error}", data={**base, "elapsed": p.elapsed},
-                        **where))
+        out.append(make("mount-hung", f"probe got no answer: {p.error}", zh=f"探测没有应答：{p.error}",
+                        data={**base, "elapsed": p.elapsed}, **where))
     elif p is not None and p.status == "error" and p.errno is not None:
         kind = _ERRNO_KINDS.get(p.errno, "mount-error")
-        out.append(make(kind, f"{errno.errorcode.get(p.errno, p.errno)}: {p.error}",
+        name = errno.errorcode.get(p.errno, p.errno)
+        out.append(make(kind, f"{name}: {p.error}", zh=f"访问该挂载出错 {name}：{p.error}",
                         data={**base, "errno": errno.errorcode.get(p.errno)}, **where))
     b = rec.bind
     if b is not None and b.status in ("error", "hung"):
         out.append(make("mount-bind-failed", f"bind mount of this target fails: {b.error}",
+                        zh=f"对该目标做 bind mount 失败：{b.error}",
                         data={**base, "errno": bindtest.errno_name(b.errno), "status": b.status}, **where))
     return out
 
@@ -182,13 +188,18 @@ def _fuse_findings(records: list[MountRecord], table: list[mountinfo.MountEntry]
                 "fuse-daemon-restarted",
                 f"the {e.fs_type} daemon was restarted ({fuse.describe_start(d, inv.boot_time)}) and "
                 f"re-mounted {oe.mount_point!r}; this mount still uses the dead connection {e.dev}: "
-                "restart the pod", process=d.to_dict(), data=data, **where))
+                "restart the pod",
+                zh=f"{e.fs_type} 守护进程已重启（{fuse.describe_start(d, inv.boot_time, lang='zh')}）"
+                f"并重新挂载了 {oe.mount_point!r}；这个挂载仍在使用已失效的连接 {e.dev}：请重启该 Pod",
+                process=d.to_dict(), data=data, **where))
         else:
             detail = f"no process holds FUSE connection {e.dev}"
+            zh = f"没有进程持有 FUSE 连接 {e.dev}"
             sev = "error" if dead or inv.daemons else "warning"
             if not dead and not inv.daemons:
                 detail += " (no /dev/fuse holder visible at all: run with hostPID?)"
-            out.append(make("fuse-daemon-missing", detail, severity=sev, data=data, **where))
+                zh += "（完全看不到持有 /dev/fuse 的进程：是否需要以 hostPID 运行？）"
+            out.append(make("fuse-daemon-missing", detail, zh=zh, severity=sev, data=data, **where))
     return out
 
 
@@ -218,19 +229,22 @@ def _kernel_findings(events: Iterable[kmsg.KernelEvent]) -> list[Finding]:
     out = []
     for ev in events:
         d = ev.data
-        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ev.time)) if ev.time else "unknown time"
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ev.time)) if ev.time else "?"
         data = {**d, "time": ev.time, "monotonic": ev.monotonic, "message": ev.message}
         if ev.kind == "oom-kill":
             cg = d.get("cgroup") or "unknown cgroup"
             scope = d.get("constraint") or d.get("scope") or ""
             out.append(make("oom-kill", f"kernel OOM killer killed pid {d.get('pid')} ({d.get('comm')}) "
                             f"in {cg} {scope} at {when}".replace("  ", " "),
+                            zh=f"内核 OOM killer 于 {when} 在 {cg} {scope} 中杀死了 pid {d.get('pid')}"
+                            f"（{d.get('comm')}）".replace("  ", " "),
                             pod_uid=d.get("pod_uid") if isinstance(d.get("pod_uid"), str) else None,
                             process={"pid": d.get("pid"), "comm": d.get("comm")}, data=data))
         elif ev.kind == "nfs-recovered":
             continue
         else:
-            out.append(make(ev.kind, f"{ev.message} ({when})", data=data))
+            zh = f"内核日志：“{ev.message}”（{when}）"
+            out.append(make(ev.kind, f"{ev.message} ({when})", zh=zh, data=data))
     return out
 
 
@@ -243,7 +257,7 @@ def check_node(opts: CheckOptions | None = None) -> NodeReport:
     for d in kdirs:
         if not os.path.isdir(d):
             findings.append(make("kubelet-dir-missing", f"kubelet dir {d} does not exist on this node",
-                                 path=d))
+                                 zh=f"本节点上不存在 kubelet 目录 {d}", path=d))
     table = _mount_table(opts)
     by_target: dict[str, list[mountinfo.MountEntry]] = defaultdict(list)
     for e in table:
@@ -269,7 +283,8 @@ def check_node(opts: CheckOptions | None = None) -> NodeReport:
     events, source = kernel_events(opts, now)
     if source == "none":
         findings.append(make("kernel-log-unavailable", "no kernel log: /dev/kmsg, journalctl and dmesg "
-                             "all failed; OOM kills cannot be checked"))
+                             "all failed; OOM kills cannot be checked",
+                             zh="读不到内核日志：/dev/kmsg、journalctl 和 dmesg 都失败了；无法检查 OOM kill"))
     for r in records:
         findings.extend(mount_findings(r))
     findings.extend(_fuse_findings(records, table, opts, events))

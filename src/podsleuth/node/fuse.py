@@ -142,12 +142,14 @@ def daemons_for(inv: FuseInventory, connection: int, mount_points: Iterable[str]
     return [d for d in inv.unmapped if points.intersection(d.cmdline)]
 
 
-def describe_start(d: FuseDaemon, boot: float | None, now: float | None = None) -> str:
+def describe_start(d: FuseDaemon, boot: float | None, now: float | None = None, *, lang: str = "en") -> str:
+    zh = lang == "zh"
     if d.start_time is None:
-        return "start time unknown"
+        return "启动时间未知" if zh else "start time unknown"
     now = time.time() if now is None else now
     ago = now - d.start_time
-    txt = f"started {ago:.0f}s ago"
+    txt = f"{ago:.0f} 秒前启动" if zh else f"started {ago:.0f}s ago"
     if boot is not None:
-        txt += f" ({d.start_time - boot:.0f}s after boot)"
+        after = d.start_time - boot
+        txt += f"，开机后 {after:.0f} 秒" if zh else f" ({after:.0f}s after boot)"
     return txt

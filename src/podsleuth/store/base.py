@@ -15,7 +15,8 @@ Per sink target, the deliveries of one incident go out in order and one at a tim
 is not due while an earlier pending delivery to the same target carries a change of the same
 incident (``HEAD_OF_LINE``), whether that one is in flight or waiting for its retry.
 
-Nothing grows forever: ``prune`` deletes what is finished and older than the retention.
+Nothing grows forever: ``prune`` deletes what is finished and older than the retention, and an
+open incident keeps at most ``TIMELINE_KEPT`` timeline rows.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ in state ``batched``). Shared by both backends; it has no parameters."""
 PRUNE_CHUNK = 2000
 """Rows deleted per transaction by ``prune``, so a first sweep of a big database does not hold
 the write lock (SQLite) or run into the statement timeout (PostgreSQL)."""
+
+TIMELINE_KEPT = 200
+"""Timeline rows kept per incident: its first change (when and how it opened) and the newest
+``TIMELINE_KEPT - 1``. An incident open for months (a crash loop whose count keeps changing, a
+flapping node) would otherwise add a row per change forever, and ``prune`` only removes resolved
+incidents. 200 covers days of an incident changing every few minutes, what a person reads in
+``incidents show``; the incident's ``changes`` counter still counts every change (the
+``delivery.sequence``), so the story can say how many were not kept."""
 
 
 class QueuedChange(NamedTuple):
@@ -179,7 +188,9 @@ class Store(Protocol):
 
     async def incident(self, incident_id: str) -> IncidentRecord | None: ...
 
-    async def timeline(self, incident_id: str) -> list[tuple[float, str, JSON]]: ...
+    async def timeline(self, incident_id: str) -> list[tuple[float, str, JSON]]:
+        """(at, event, incident) oldest first: the incident's first change and its newest
+        ``TIMELINE_KEPT - 1`` (the rows between are deleted as new changes come in)."""
 
     async def add_silence(self, silence: Silence) -> None: ...
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from podsleuth.store.base import (
     JSON,
+    TIMELINE_KEPT,
     BatchPlan,
     Delivery,
     IncidentRecord,
@@ -51,6 +52,14 @@ def incident_rows(change: JSON, at: float) -> tuple[Row, Row]:
         at if resolved else None,
     )
     return upsert, (str(incident["id"]), at, event, dumps(incident))
+
+
+def trim_rows(incident_id: str, *, changes: int, kept: int = TIMELINE_KEPT) -> Row | None:
+    """The ``trim_timeline`` arguments once an incident has more than ``kept`` changes (keep its
+    first row and the newest ``kept - 1``), else None: most incidents never pay for the delete."""
+    if changes <= kept:
+        return None
+    return (incident_id, incident_id, incident_id, kept - 1)
 
 
 def with_sequence(change: JSON, sequence: int) -> JSON:

@@ -18,6 +18,15 @@ RETENTION_INDEXES = """
 """
 """The same DDL in both dialects: one migration step in each backend."""
 
+CHANGE_COUNTER = """
+    ALTER TABLE incidents ADD COLUMN changes BIGINT NOT NULL DEFAULT 0;
+    UPDATE incidents SET changes = (SELECT COUNT(*) FROM timeline t WHERE t.incident_id = incidents.id);
+"""
+"""Each incident counts its own changes (the ``delivery.sequence`` of its latest one), so its
+timeline can be bounded (``TIMELINE_KEPT``) without the sequence going back; a store written
+before this step starts from the timeline rows it has (none had been deleted yet). The same DDL
+in both dialects (SQLite reads BIGINT as INTEGER)."""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: incidents, timeline, alert queue, outbox, notify state, notification log, silences
     """
@@ -101,6 +110,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
     ALTER TABLE deliveries ADD COLUMN in_doubt INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: a change counter per incident, so the timeline can be bounded (CHANGE_COUNTER)
+    CHANGE_COUNTER,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -230,6 +241,8 @@ POSTGRES_MIGRATIONS: tuple[str, ...] = (
         since DOUBLE PRECISION NOT NULL
     );
     """,
+    # 5: a change counter per incident (SQLite step 4)
+    CHANGE_COUNTER,
 )
 
 POSTGRES_SCHEMA_VERSION = len(POSTGRES_MIGRATIONS)

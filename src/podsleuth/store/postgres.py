@@ -45,6 +45,7 @@ from podsleuth.store.common import (
     prune_in_chunks,
     queue_rows,
     silence_row,
+    trim_rows,
 )
 from podsleuth.store.postgres_session import Conn, PostgresSession, migrate, redact_url, schema_version
 from podsleuth.store.statements import DELIVERY_COLS, POSTGRES, to_postgres
@@ -122,8 +123,11 @@ class PostgresStore(PostgresSession, SqlReads):
     @staticmethod
     async def _record(conn: Conn, change: JSON, at: float) -> None:
         upsert, timeline = incident_rows(change, at)
-        await conn.execute(POSTGRES.upsert_incident, upsert)
+        row = await (await conn.execute(POSTGRES.upsert_incident, upsert)).fetchone()
         await conn.execute(POSTGRES.insert_timeline, timeline)
+        trim = trim_rows(upsert[0], changes=int(row[0]) if row else 0)
+        if trim is not None:
+            await conn.execute(POSTGRES.trim_timeline, trim)
 
     @staticmethod
     async def _enqueue(conn: Conn, items: Sequence[tuple[str, str, str, JSON, float]], at: float) -> None:

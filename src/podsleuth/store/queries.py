@@ -227,6 +227,13 @@ class IncidentStory:
     """Silences whose matchers match this incident (live or expired), as stored."""
     linked: list[IncidentRecord] = field(default_factory=list)
     """Other incidents of the same correlation group (one cause, several victims)."""
+    changes: int = 0
+    """Every change recorded for the incident; the timeline keeps at most ``TIMELINE_KEPT``."""
+
+    @property
+    def timeline_dropped(self) -> int:
+        """Changes between the first and the oldest kept one that the bounded timeline let go."""
+        return max(0, self.changes - len(self.timeline))
 
 
 async def story(store: Store, record: IncidentRecord, *, now: float) -> IncidentStory:
@@ -244,7 +251,9 @@ async def story(store: Store, record: IncidentRecord, *, now: float) -> Incident
             other = await store.incident(str(other_id))
             if other is not None:
                 linked.append(other)
-    return IncidentStory(record, timeline, await notifications(store, record.id), silences, linked)
+    rows = await _fetch(store, "SELECT changes FROM incidents WHERE id=?", (record.id,))
+    changes = int(rows[0][0]) if rows else len(timeline)
+    return IncidentStory(record, timeline, await notifications(store, record.id), silences, linked, changes)
 
 
 def _match_fields(data: dict[str, Any]) -> dict[str, str]:

@@ -35,6 +35,7 @@ from podsleuth.store.common import (
     prune_in_chunks,
     queue_rows,
     silence_row,
+    trim_rows,
 )
 from podsleuth.store.migrations import migrate
 from podsleuth.store.statements import DELIVERY_COLS, SENT_COLS, SQLITE
@@ -121,14 +122,19 @@ class SqliteStore(SqlReads):
         upsert, timeline = incident_rows(change, at)
         conn.execute(SQLITE.upsert_incident, upsert)
         conn.execute(SQLITE.insert_timeline, timeline)
+        (changes,) = conn.execute(SQLITE.change_count, (upsert[0],)).fetchone()
+        trim = trim_rows(upsert[0], changes=int(changes))
+        if trim is not None:
+            conn.execute(SQLITE.trim_timeline, trim)
 
     @staticmethod
     def _enqueue(
         conn: sqlite3.Connection, items: Sequence[tuple[str, str, str, JSON, float]], at: float
     ) -> None:
-        sequences = {
-            i: conn.execute(SQLITE.change_count, (i,)).fetchone()[0] for i in {item[1] for item in items}
-        }
+        sequences: dict[str, int] = {}
+        for incident_id in {item[1] for item in items}:
+            row = conn.execute(SQLITE.change_count, (incident_id,)).fetchone()
+            sequences[incident_id] = int(row[0]) if row else 0
         conn.executemany(SQLITE.insert_queue, queue_rows(items, at, sequences))
 
     async def record_change(self, change: JSON, *, at: float) -> None:

@@ -2,7 +2,9 @@
 
 ``SQLITE`` holds the statements as written here; ``POSTGRES`` is the same set converted to
 psycopg's ``%s`` placeholders once, at import, with the few statements that genuinely differ
-replaced (tie-breaking ``ORDER BY``s, and the delivery updates that also release a claim).
+replaced (tie-breaking ``ORDER BY``s, the delivery updates that also release a claim, and the
+incident upsert, which returns the incident's change counter: SQLite only gained ``RETURNING``
+in 3.35, later than some Python 3.11 builds ship).
 Statements only one backend runs (claiming deliveries, locking queue rows, SQLite's prune of
 incidents) live in that backend's module.
 
@@ -54,7 +56,11 @@ class Statements:
     incident: str
     timeline: str
     change_count: str
-    """The number of changes recorded for an incident: the ``delivery.sequence`` of its latest."""
+    """The number of changes recorded for an incident (its ``changes`` counter, one per
+    ``upsert_incident``): the ``delivery.sequence`` of its latest."""
+    trim_timeline: str
+    """Delete an incident's timeline rows between its first and its newest ``?`` (offset ``?`` =
+    that number), all looked up in the index ``timeline_incident(incident_id, id)``."""
     # queue
     insert_queue: str
     queued: str
@@ -112,16 +118,22 @@ def _converted(statements: Statements) -> Statements:
 
 SQLITE = Statements(
     upsert_incident=(
-        f"INSERT INTO incidents ({INCIDENT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO incidents ({INCIDENT_COLS}, changes) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
         " ON CONFLICT(id) DO UPDATE SET fingerprint=excluded.fingerprint, status=excluded.status,"
         " data=excluded.data,"
-        " updated_at=excluded.updated_at, resolved_at=excluded.resolved_at"
+        " updated_at=excluded.updated_at, resolved_at=excluded.resolved_at,"
+        " changes=incidents.changes+1"
     ),
     insert_timeline="INSERT INTO timeline (incident_id, at, event, data) VALUES (?, ?, ?, ?)",
     open_incidents=f"SELECT {INCIDENT_COLS} FROM incidents WHERE status='open' ORDER BY opened_at",
     incident=f"SELECT {INCIDENT_COLS} FROM incidents WHERE id=?",
     timeline="SELECT at, event, data FROM timeline WHERE incident_id=? ORDER BY id",
-    change_count="SELECT COUNT(*) FROM timeline WHERE incident_id=?",
+    change_count="SELECT changes FROM incidents WHERE id=?",
+    trim_timeline=(
+        "DELETE FROM timeline WHERE incident_id=?"
+        " AND id > (SELECT MIN(id) FROM timeline WHERE incident_id=?)"
+        " AND id <= (SELECT id FROM timeline WHERE incident_id=? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+    ),
     insert_queue=(
         "INSERT INTO queue (receiver, incident_id, event, change, enqueued_at, ready_at)"
         " VALUES (?, ?, ?, ?, ?, ?)"
@@ -188,6 +200,7 @@ SQLITE = Statements(
 POSTGRES = _converted(
     replace(
         SQLITE,
+        upsert_incident=SQLITE.upsert_incident + " RETURNING changes",
         open_incidents=SQLITE.open_incidents + ", id",
         due_for_repeat=_DUE_FOR_REPEAT + " ORDER BY i.id LIMIT ?",
         mark_sent=_MARK_SENT.format(release=_RELEASE) + f" RETURNING {SENT_COLS}",

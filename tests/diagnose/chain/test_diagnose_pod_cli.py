@@ -46,10 +46,14 @@ async def test_diagnose_pod_text_json_and_not_found(tmp_path: Path) -> None:
             "--config",
             str(config),
         )
-        (code, out, err), (jcode, jout, _), (ncode, nout, nerr) = await asyncio.gather(
-            _podsleuth(*base),
-            _podsleuth(*base, "--output", "json"),
-            _podsleuth("diagnose", "pod", "nope", "-n", "shop", "--kubeconfig", kc),
+        (code, out, err), (jcode, jout, _), (ncode, nout, nerr), (zcode, zout, zerr), (_, zjson, _) = (
+            await asyncio.gather(
+                _podsleuth(*base, "--lang", "en"),
+                _podsleuth(*base, "--output", "json", "--lang", "en"),
+                _podsleuth("diagnose", "pod", "nope", "-n", "shop", "--kubeconfig", kc),
+                _podsleuth(*base, "--lang", "zh"),
+                _podsleuth(*base, "--output", "json", "--lang", "zh"),
+            )
         )
     assert code == 0, err
     assert "root cause: stale-fuse-bind-after-daemon-restart" in out
@@ -64,3 +68,12 @@ async def test_diagnose_pod_text_json_and_not_found(tmp_path: Path) -> None:
     assert all(set(e) == {"source", "fact", "data"} for e in d["evidence"])
     assert ncode == 2 and nout == ""
     assert nerr.strip() == "podsleuth: error: pod shop/nope not found"
+    # the same report in Chinese: headings and the diagnosis's texts, ids and sources unchanged
+    assert zcode == 0, zerr
+    assert "根因：stale-fuse-bind-after-daemon-restart" in zout and "[api:csi-plugin]" in zout
+    assert "证据：" in zout and "处理建议：" in zout and "节点 node-3 上的 Pod shop/app1-5f7b9c8d4-x1" in zout
+    assert "Delete pod" not in zout
+    zd = json.loads(zjson)["diagnosis"]
+    assert zd["locale"] == "zh" and zd["root_cause"] == d["root_cause"]
+    assert [e["source"] for e in zd["evidence"]] == [e["source"] for e in d["evidence"]]
+    assert zd["summary"] == d["translations"]["zh"]["summary"] != d["summary"]
