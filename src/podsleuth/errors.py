@@ -28,7 +28,7 @@
         ├── ApiThrottled           429: too many requests; ``retry_after`` seconds when the server said
         └── ApiServerError         any other HTTP status
 
-Errors of the libraries below (aiohttp, kubernetes_asyncio) are mapped onto this tree at the
+Errors of the libraries below (aiohttp, the ssl module) are mapped onto this tree at the
 boundary (``podsleuth.kube``) with ``raise ... from``; nothing above that layer sees them. One
 function maps a status to its class (``podsleuth.kube.errors.error_for``), for HTTP responses and
 for ERROR events inside a watch stream alike.

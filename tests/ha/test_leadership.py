@@ -12,10 +12,11 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
@@ -32,6 +33,7 @@ from podsleuth.store import open_store
 from podsleuth.store.base import Store
 from tests.fakes.net import free_port
 from tests.store.postgres_server import PostgresServer
+from tests.waiting import eventually
 
 FAST = {"lease_duration": 1.5, "renew_deadline": 1.0, "retry_period": 0.2}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -50,9 +52,7 @@ def change(pod: str, kind: str = "incident.opened", *, count: int = 1, by: str =
 
 
 async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - polling state in a test
-            await asyncio.sleep(0.01)
+    await eventually(predicate, within=within)
 
 
 class Cuttable:
@@ -249,3 +249,38 @@ async def test_without_election_a_restart_adopts_and_resolves_what_it_no_longer_
         assert [r.id for r in await again.store.open_incidents()] == ["x@a"]
     finally:
         await again.close()
+
+
+async def test_leading_again_does_not_replay_an_earlier_incident_onto_a_newer_one(
+    client: KubeClient, postgres_server: PostgresServer
+) -> None:
+    """Found by the soak: a node flapped twice (two incidents, one fingerprint, the first one
+    resolved before the second opened); the leader stepped down and led again, and its catch-up
+    matched the first incident's resolve to the second (open) one by fingerprint - a false
+    "resolved", then "opened" again. Leading again must publish nothing here."""
+    cut = Cuttable(client)
+    a = Replica(await open_store(postgres_server.create_database()), api=cut, identity="a")
+    first = change("n")
+    second = IncidentChange(kind="incident.opened", incident=msgspec.structs.replace(
+        first.incident, id="n-again@a", first_seen=T0 + timedelta(seconds=90),
+        last_seen=T0 + timedelta(seconds=90),
+    ))  # fmt: skip
+    resolved = IncidentChange(kind="incident.resolved", incident=msgspec.structs.replace(
+        first.incident, last_seen=T0 + timedelta(seconds=30), resolved_at=T0 + timedelta(seconds=30),
+    ))  # fmt: skip
+    try:
+        a.start()
+        await until(lambda: a.leadership.active)
+        for c in (first, resolved, second):
+            await a.leadership.emit(c)
+        assert [p[:2] for p in a.printed] == [
+            ("incident.opened", "n@a"), ("incident.resolved", "n@a"), ("incident.opened", "n-again@a")
+        ]
+        cut.cut = True
+        await until(lambda: not a.leadership.active, within=3.0)
+        cut.cut = False
+        await until(lambda: a.leadership.active, within=5.0)
+        assert a.printed[3:] == []  # nothing the store does not already say
+        assert [r.id for r in await a.store.open_incidents()] == ["n-again@a"]
+    finally:
+        await a.close()

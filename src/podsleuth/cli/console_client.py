@@ -1,5 +1,12 @@
 """A console's JSON API from the command line: how a silence made on a laptop reaches a watcher
-running in the cluster (``silence add --console URL --token-file F``).
+running in the cluster, either directly (``silence add --console URL --token-file F``, after a
+``kubectl port-forward``) or through the API server's service proxy with the user's own kube
+credentials (``silence add --context NAME``: POST ``/api/v1/namespaces/NS/services/NAME:PORT/
+proxy/api/silences``, allowed by RBAC ``create`` on ``services/proxy``).
+
+Through the proxy the write token travels in ``X-Podsleuth-Token``: kube-apiserver removes the
+``Authorization`` header once it has authenticated the caller, so the console never sees the
+user's kube token, and could not see a console token sent there either.
 
 One request with a timeout; every failure (unreachable, refused token, bad answer) is one line.
 """
@@ -7,14 +14,24 @@ One request with a timeout; every failure (unreachable, refused token, bad answe
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from typing import Any
 
 import aiohttp
 
+from podsleuth import errors
 from podsleuth.cli.ui import read_token
+from podsleuth.console.api import TOKEN_HEADER
+from podsleuth.deploy.common import DEFAULT_NAMESPACE, WATCHER
 from podsleuth.errors import InputError, ResourceError
+from podsleuth.kube import auth
+from podsleuth.kube.client import KubeClient
 
 TIMEOUT = 10.0
+DEFAULT_SERVICE = f"{DEFAULT_NAMESPACE}/{WATCHER}:ui"
+"""The watcher's Service and its console port, as ``podsleuth manifests`` renders them."""
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def post_silence(
@@ -55,3 +72,105 @@ async def _post(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict
             return data
     except (aiohttp.ClientError, TimeoutError) as e:
         raise ResourceError(f"console {url} unreachable: {e.__class__.__name__} {e}".strip()) from None
+
+
+def parse_service(value: str) -> tuple[str, str, str]:
+    """``NS/NAME:PORT`` (port by name or number) -> (namespace, name, port)."""
+    ns, slash, rest = value.partition("/")
+    name, colon, port = rest.partition(":")
+    if not slash or not colon or not _DNS_LABEL.match(ns) or not _DNS_LABEL.match(name) or not (
+        port.isdigit() or _DNS_LABEL.match(port)
+    ):
+        raise InputError(f"--service {value!r}: expected NAMESPACE/NAME:PORT, e.g. {DEFAULT_SERVICE}")
+    return ns, name, port
+
+
+def post_silence_via_cluster(
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    service: str,
+    token_file: str | None,
+    matchers: dict[str, str],
+    duration: str,
+    comment: str,
+    user: str,
+) -> dict[str, Any]:
+    """POST the silence to the watcher's console through the API server's service proxy."""
+    ns, name, port = parse_service(service)
+    token = read_token(token_file)
+    if token is None:
+        raise InputError("--context needs --token-file: the console's write token "
+                         "(the file the watcher's --ui-token-file reads)")
+    path = f"/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/api/silences"
+    body = {"matchers": matchers, "duration": duration, "comment": comment}
+    headers = {TOKEN_HEADER: token, "X-Podsleuth-User": user}
+    return asyncio.run(_post_via_cluster(kubeconfig, context, path, body, headers, (ns, name, port)))
+
+
+class _ProxyClient(KubeClient):
+    """The user's KubeClient plus the console's headers on every request (the kube
+    ``Authorization`` header is still the one the kubeconfig gives)."""
+
+    def __init__(self, *, credentials: auth.Credentials, extra: dict[str, str]) -> None:
+        super().__init__(credentials=credentials, request_timeout=TIMEOUT, connect_timeout=TIMEOUT)
+        self.extra = extra
+
+    async def _headers(self) -> dict[str, str]:
+        return {**await super()._headers(), **self.extra}
+
+
+async def _post_via_cluster(
+    kubeconfig: str | None,
+    context: str | None,
+    path: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    service: tuple[str, str, str],
+) -> dict[str, Any]:
+    credentials = await auth.load_credentials(kubeconfig=kubeconfig, context=context)
+    try:
+        async with _ProxyClient(credentials=credentials, extra=headers) as client:
+            raw = await client.post(path, body)
+    except errors.ApiError as e:
+        raise _explain(e, service) from None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "id" not in data or "ends_at" not in data:
+        raise ResourceError(f"the console behind {path} answered something that is not a silence")
+    return data
+
+
+def _explain(e: errors.ApiError, service: tuple[str, str, str]) -> errors.PodsleuthError:
+    """One line the user can act on. A ``metav1.Status`` body (``e.reason`` set) is the API
+    server speaking; any other body came from the console through the proxy."""
+    ns, name, port = service
+    where = f"service {ns}/{name}:{port}"
+    if e.reason is None and e.status in (400, 401, 403, 404):
+        if e.status == 401:
+            return ResourceError(f"the console behind {where} refused the write token from --token-file "
+                                 "(HTTP 401): use the token of the watcher's --ui-token-file")  # fmt: skip
+        if e.status == 403:
+            return ResourceError(f"the console behind {where} is read-only (HTTP 403): start the watcher "
+                                 "with --ui-token-file")  # fmt: skip
+        if e.status == 404:
+            return ResourceError(f"{where} answered 404 for /api/silences: is it a podsleuth console?")
+        return ResourceError(f"the console behind {where} refused the silence: {e}")
+    if isinstance(e, errors.ApiForbidden):
+        who = m[1] if (m := re.search(r" as (\S+)", str(e))) else "you"
+        return errors.ApiForbidden(
+            f"forbidden: {who} cannot create services/proxy \"{name}:{port}\" in the namespace \"{ns}\" "
+            "(RBAC: apply and bind the podsleuth-silencer Role of docs/alerting.md#silences-from-a-laptop)",
+            status=403, reason=e.reason,
+        )  # fmt: skip
+    if isinstance(e, errors.ApiNotFound):
+        return errors.ApiNotFound(f"no service {ns}/{name} in the cluster: is the watcher installed "
+                                  "(podsleuth manifests)? else pass --service NAMESPACE/NAME:PORT",
+                                  status=404, reason=e.reason)  # fmt: skip
+    if e.status == 503:
+        detail = str(e).partition("/proxy/api/silences: ")[2] or str(e)
+        return errors.ApiServerError(f"{where} has no ready endpoint: is the watcher running with "
+                                     f"--ui-port? ({detail})", status=503, reason=e.reason)  # fmt: skip
+    return e

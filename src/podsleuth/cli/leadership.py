@@ -196,6 +196,8 @@ class Leadership:
         replica led (or none did), and resolves of incidents the store still has open."""
         published = 0
         for change in replay:
+            if _earlier_than(change, stored.get(change.incident.fingerprint)):
+                continue  # an earlier incident of that fingerprint, resolved before the stored one opened
             record = stored.pop(change.incident.fingerprint, None)
             if change.kind == "incident.resolved":
                 if record is None:
@@ -224,3 +226,17 @@ class Leadership:
                 return
             for change in self.resumption.resolve_leftovers(datetime.now(UTC)):
                 await self._publish(change)
+
+
+def _earlier_than(change: IncidentChange, record: IncidentRecord | None) -> bool:
+    """A resolve of another incident of the same fingerprint that ended before the stored open
+    one began (a node that flapped twice): it tells nothing about the stored incident. Matching
+    it by fingerprint would resolve the open incident falsely and announce it opened again."""
+    resolved_at = change.incident.resolved_at
+    return (
+        record is not None
+        and change.kind == "incident.resolved"
+        and record.id != change.incident.id
+        and resolved_at is not None
+        and resolved_at.timestamp() < record.opened_at
+    )

@@ -1,7 +1,9 @@
 """``podsleuth silence add|list|expire``: mute matching incidents for a while, in the store.
 
 Silences live in the same store the watcher reads, so muting works from any shell on the same
-file (SQLite WAL allows the concurrent write) without talking to the running process.
+file (SQLite WAL allows the concurrent write) without talking to the running process. A watcher
+elsewhere gets them through its console's API: ``--console URL`` directly, or ``--context NAME``
+through the API server's service proxy (``console_client``).
 """
 
 from __future__ import annotations
@@ -96,7 +98,31 @@ def group() -> None:
     help="Add it through a console's API instead of a local store, e.g. the in-cluster watcher's "
     "(kubectl port-forward svc/podsleuth-watcher 8080:ui, then http://127.0.0.1:8080).",
 )
-@click.option("--token-file", default=None, help="With --console: the file with the console's write token.")
+@click.option(
+    "--context",
+    default=None,
+    help="Add it in the watcher running in this kubeconfig context: through the API server's "
+    "service proxy with your kube credentials (RBAC: create services/proxy), no port-forward.",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With the cluster path: the kubeconfig (default: $KUBECONFIG, ~/.kube/config).",
+)
+@click.option(
+    "--service",
+    default=None,
+    metavar="NS/NAME:PORT",
+    help="With the cluster path: the watcher's Service and console port "
+    "(default: podsleuth/podsleuth-watcher:ui, as `podsleuth manifests` renders it).",
+)
+@click.option(
+    "--token-file",
+    default=None,
+    help="With --console or --context: the file with the console's write token "
+    "(the watcher's --ui-token-file).",
+)
 @output_option
 @store_option
 def add(
@@ -104,11 +130,20 @@ def add(
     duration: str,
     comment: str,
     console_url: str | None,
+    context: str | None,
+    kubeconfig: str | None,
+    service: str | None,
     token_file: str | None,
     output: str,
     store_url: str | None,
 ) -> None:
-    """Add a silence (to the store, or through a console with --console)."""
+    """Add a silence: to the local store; through a console's API with --console URL; or in
+    the in-cluster watcher with --context NAME (also --kubeconfig or --service), which goes
+    through the API server's service proxy, so no port-forward is needed."""
+    cluster = context is not None or kubeconfig is not None or service is not None
+    if console_url is not None and cluster:
+        raise click.UsageError("--console and --context/--kubeconfig/--service are two ways to reach a "
+                               "console: give one")  # fmt: skip
     matchers = parse_matchers(matches)
     try:
         seconds = parse_duration(duration)
@@ -123,7 +158,15 @@ def add(
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "unknown"
-    if console_url is not None:
+    if cluster:
+        from podsleuth.cli.console_client import DEFAULT_SERVICE, post_silence_via_cluster
+
+        made = post_silence_via_cluster(
+            kubeconfig=kubeconfig, context=context, service=service or DEFAULT_SERVICE, token_file=token_file,
+            matchers=matchers, duration=duration, comment=comment, user=user,
+        )  # fmt: skip
+        silence = Silence(str(made["id"]), matchers, now, float(made["ends_at"]), comment, user, now)
+    elif console_url is not None:
         from podsleuth.cli.console_client import post_silence
 
         made = post_silence(

@@ -4,8 +4,9 @@
 (contract-shaped incidents). ``POST /api/silences`` creates a silence from
 ``{"matchers": {...}, "duration": "4h", "comment": "..."}``: this is how a silence made on a
 laptop reaches a watcher running in the cluster (through ``kubectl port-forward`` to its
-console). It needs ``Authorization: Bearer <token>``; no CSRF token, because a browser never
-attaches that header to a cross-site request by itself.
+console). It needs ``Authorization: Bearer <token>``, or the same token in ``X-Podsleuth-Token``
+(through the API server's service proxy, which strips ``Authorization``); no CSRF token, because
+a browser never attaches either header to a cross-site request by itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from podsleuth.store.base import Silence
 from podsleuth.store.queries import MAX_SILENCE, SILENCE_FIELDS, list_incidents
 
 MATCH_KEYS = SILENCE_FIELDS
+TOKEN_HEADER = "X-Podsleuth-Token"
+"""The write token when ``Authorization`` cannot carry it: kube-apiserver's service proxy
+(``silence add --context``) authenticates the caller by that header and then removes it
+(apiserver ``authentication/request/bearertoken``), so a console behind it would never see a
+bearer token. Checked the same constant-time way (``ConsoleSettings.token_ok``)."""
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -64,8 +70,9 @@ async def create_silence(request: web.Request) -> web.Response:
     if settings.write_token is None:
         return _error(403, "read-only console: started without --token-file")
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not settings.token_ok(header.removeprefix("Bearer ")):
-        return _error(401, "wrong or missing bearer token")
+    given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+    if not settings.token_ok(given or request.headers.get(TOKEN_HEADER)):
+        return _error(401, f"wrong or missing write token (Authorization: Bearer, or {TOKEN_HEADER})")
     try:
         matchers, seconds, comment = validate_silence(await request.json())
     except (ValueError, json.JSONDecodeError) as e:

@@ -1,6 +1,6 @@
 """Transport and auth: the only layer that talks HTTP to the API server.
 
-``connect()`` loads credentials with kubernetes_asyncio's config loader and returns a
+``connect()`` loads credentials with our own kubeconfig / in-cluster loader (``auth``) and returns a
 ``KubeClient`` doing plain aiohttp requests; its errors are the ``podsleuth.errors`` ApiError
 tree, never aiohttp's.
 """

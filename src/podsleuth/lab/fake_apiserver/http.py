@@ -1,6 +1,7 @@
 """Request routing of the fake API server: paths, auth, RBAC, lists, gets, creates, replaces
 (PUT, with optimistic concurrency on ``metadata.resourceVersion``), logs, watches, and
-TokenReviews (``authentication.k8s.io/v1``, answered from the tokens a test registered).
+TokenReviews (``authentication.k8s.io/v1``, answered from the tokens a test registered), and the
+service proxy (``proxy``).
 
 Responses follow the real kube-apiserver: errors are ``metav1.Status`` JSON bodies with the
 real reasons and messages; watches are 200 chunked JSON lines; a too-old resourceVersion is an
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from podsleuth.lab.fake_apiserver import watches
+from podsleuth.lab.fake_apiserver import proxy, watches
 from podsleuth.lab.fake_apiserver.selectors import parse_selector
 from podsleuth.lab.fake_apiserver.store import Kind, decode_continue, encode_continue
 
@@ -79,12 +80,15 @@ def forbidden(api: FakeApiServer, verb: str, target: Target) -> web.Response | N
 
 async def handle(api: FakeApiServer, request: web.Request) -> web.StreamResponse:
     api.requests.append((request.method, request.path, dict(request.query)))
-    if api.token is not None and request.headers.get("Authorization") != f"Bearer {api.token}":
+    expected = api.authorization or (f"Bearer {api.token}" if api.token is not None else None)
+    if expected is not None and request.headers.get("Authorization") != expected:
         return status(401, "Unauthorized", "Unauthorized")
     if request.path == "/version":
         return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-fake"})
     if request.path == TOKENREVIEWS and "authentication.k8s.io" not in api.disabled_groups:
         return await _token_review(api, request)
+    if (proxied := proxy.PATH.match(request.path)) is not None:
+        return await proxy.handle(api, request, proxied)
     target = parse_path(api, request.path)
     if target is None:
         return status(404, "NotFound", "the server could not find the requested resource")

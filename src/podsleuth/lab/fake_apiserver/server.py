@@ -5,13 +5,15 @@ change the world (``put``/``delete``/``compact``) and break it (``drop_watches``
 ``inject_error``, ``inject_line``, ``fail_requests`` (HTTP 5xx answers), ``slow_requests``
 (delayed answers), ``stop``/``start`` on the same port, RBAC ``deny``, a bearer
 ``token`` that must match, ``disable_group``). ``add_token_review`` registers the tokens its
-TokenReview endpoint vouches for.
+TokenReview endpoint vouches for. ``add_service`` makes a Service and the upstream its service
+proxy forwards to (``proxy``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import ssl
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -63,9 +65,12 @@ class FakeApiServer:
         bookmark_interval: float | None = 60.0,
         default_watch_timeout: float = 1800.0,
         kinds: tuple[Kind, ...] = DEFAULT_KINDS,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host, self.port = host, port
+        self.ssl_context = ssl_context  # serve HTTPS (client-certificate tests: CERT_REQUIRED)
         self.token, self.user = token, user
+        self.authorization: str | None = None  # an exact Authorization value to require (basic auth)
         self.streaming_lists: StreamingLists = streaming_lists
         self.gone_form: GoneForm = gone_form
         self.bookmark_interval = bookmark_interval
@@ -78,6 +83,7 @@ class FakeApiServer:
         self.token_reviews: dict[str, str] = {}  # token -> username
         self.token_review_users: dict[str, tuple[str, tuple[str, ...]]] = {}  # username -> uid, groups
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.endpoints: dict[tuple[str, str], dict[str, str]] = {}  # (ns, service) -> port name -> URL
         self.failing = 0  # the next N resource requests are answered with fail_code
         self.fail_code = 500
         self.retry_after = 1  # the Retry-After of a 429 fault, seconds (kube-apiserver's is 1)
@@ -89,7 +95,7 @@ class FakeApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> None:
         """Start serving; after a ``stop`` it comes back on the same port."""
@@ -101,7 +107,9 @@ class FakeApiServer:
         app.router.add_route("*", "/{tail:.*}", route)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(
+            self._runner, self.host, self.port, reuse_address=True, ssl_context=self.ssl_context
+        )
         await site.start()
         self.port = self._runner.addresses[0][1]
         if self.bookmark_interval:
@@ -161,7 +169,8 @@ class FakeApiServer:
         self.store.register(kind)
 
     def deny(self, verb: str, kind: str = "*") -> None:
-        """RBAC: answer 403 to ``verb`` (get/list/watch/create/update) on ``kind`` (``*`` = any)."""
+        """RBAC: answer 403 to ``verb`` (get/list/watch/create/update) on ``kind`` (``*`` = any;
+        ``services/proxy`` for the service proxy, where a POST is ``create``)."""
         self.denied.add((verb, kind))
 
     def allow(self, verb: str, kind: str = "*") -> None:
@@ -186,6 +195,22 @@ class FakeApiServer:
     def remove_token_review(self, token: str) -> None:
         """The token stops authenticating (deleted ServiceAccount, expired token)."""
         self.token_reviews.pop(token, None)
+
+    def add_service(
+        self, namespace: str, name: str, *, ports: dict[str, int], upstream: dict[str, str] | None = None
+    ) -> None:
+        """A Service with these named ports, and its ready endpoints for the service proxy
+        (``upstream``: port name -> the URL of a server the test runs; None or a missing
+        port: no endpoints, 503 like kube-apiserver). See ``proxy``."""
+        from podsleuth.lab.fake_apiserver.proxy import SERVICES
+
+        if SERVICES.key not in self.store.by_key:
+            self.register(SERVICES)
+        listed = [{"name": n, "port": p, "protocol": "TCP"} for n, p in ports.items()]
+        spec = {"type": "ClusterIP", "ports": listed}
+        self.put("services", {"apiVersion": "v1", "kind": "Service",
+                              "metadata": {"name": name, "namespace": namespace}, "spec": spec})  # fmt: skip
+        self.endpoints[(namespace, name)] = dict(upstream or {})
 
     def set_log(
         self, namespace: str, pod: str, text: str, *, container: str = "", previous: bool = False
