@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from podsleuth.lab.sample_pods import sample_pod
-from podsleuth.watch.interning import EVENTS_PER_PASS, UNSHARED_MAX, Deferred, Interner
+from podsleuth.watch.interning import EVENTS_PER_PASS, QUIET_READ, UNSHARED_MAX, Deferred, Interner
 from podsleuth.watch.objects import Pod
 
 
@@ -39,19 +39,38 @@ def test_modified_pods_are_shared_in_one_pass_once_the_stream_repeats_them() -> 
     old = interner.pod(_decode(sample_pod(3)))
     key = (old.metadata.namespace, old.metadata.name)
     cache = {key: old}
-    for rv in range(EVENTS_PER_PASS):  # the same pod changes again and again
+    rv = 1000
+    for _ in range(-(-EVENTS_PER_PASS // (QUIET_READ + 1))):
         assert not deferred.due()
-        cache[key] = _modified(3, str(1000 + rv))
-        deferred.keys[key] = None
-        deferred.events += 1
+        for _ in range(QUIET_READ + 1):  # a busy read: the same pod changes again and again
+            cache[key] = _modified(3, str(rv))
+            rv += 1
+            deferred.keys[key] = None
+            deferred.events += 1
     assert deferred.due()
     new = cache[key]
     assert new.metadata.labels is not old.metadata.labels
     assert deferred.share(cache) == 1
-    assert new == _modified(3, str(1000 + EVENTS_PER_PASS - 1)), "sharing must not change values"
+    assert new == _modified(3, str(rv - 1)), "sharing must not change values"
     assert new.metadata.labels is old.metadata.labels
     assert new.metadata.creation_timestamp is old.metadata.creation_timestamp
     assert not deferred.keys and not deferred.due()
+
+
+def test_a_quiet_stream_shares_what_waits_after_each_small_read() -> None:
+    """A quiet cluster: a few MODIFIED events per read, each a different pod. Waiting for 32
+    events per pod or for ``UNSHARED_MAX`` pods would keep them unshared for hours."""
+    deferred = Deferred(Interner())
+    assert not deferred.due()
+    for i in range(QUIET_READ):
+        deferred.keys[("ns", f"pod-{i}")] = None
+        deferred.events += 1
+    assert deferred.due()
+    deferred.clear()
+    for i in range(QUIET_READ + 1):  # a busy read of distinct pods: keep deferring
+        deferred.keys[("ns", f"pod-{i}")] = None
+        deferred.events += 1
+    assert not deferred.due()
 
 
 def test_changed_labels_are_not_shared_with_the_old_version() -> None:

@@ -85,18 +85,24 @@ the stream: the bound on what deferring costs in memory."""
 EVENTS_PER_PASS = 32
 """A pass runs once the stream brought this many MODIFIED events per waiting pod: the pass
 costs at most 1/32 of sharing every event, and a pod changing often is shared once."""
+QUIET_READ = 8
+"""A network read that brought at most this many MODIFIED events means the stream is quiet:
+share what waits now. A quiet cluster (tens of events per second, each pod a different one)
+would otherwise keep up to ``UNSHARED_MAX`` pods unshared for hours (+14 MiB at 100,000 pods,
+measured by bench/idle.py); a busy stream reads hundreds of events at a time and defers."""
 
 
 class Deferred:
     """Keys of cached pods decoded but not yet shared; ``share`` shares them in one pass.
 
     The reflector notes a key per MODIFIED event (a dict store) and asks ``due`` once per
-    network read. No clock and no timer: a quiet stream (nothing noted) costs nothing, a busy
-    one shares every ``EVENTS_PER_PASS`` events per noted pod, a stream of always-new pods at
-    ``UNSHARED_MAX`` (one ``Interner.pod`` per event, as cheap as sharing at once).
+    network read. No clock and no timer: a quiet stream shares after each small read
+    (``QUIET_READ``), a busy one every ``EVENTS_PER_PASS`` events per noted pod, a stream of
+    always-new pods at ``UNSHARED_MAX`` (one ``Interner.pod`` per event, as cheap as sharing at
+    once).
     """
 
-    __slots__ = ("events", "interner", "keys")
+    __slots__ = ("_seen", "events", "interner", "keys")
 
     def __init__(self, interner: Interner) -> None:
         self.interner = interner
@@ -104,10 +110,16 @@ class Deferred:
         """Insertion-ordered set of the waiting keys."""
         self.events = 0
         """MODIFIED events noted since the last pass."""
+        self._seen = 0
+        """``events`` at the previous ``due``: what one network read brought is the difference."""
 
     def due(self) -> bool:
-        waiting = len(self.keys)
-        return waiting >= UNSHARED_MAX or (waiting > 0 and self.events >= EVENTS_PER_PASS * waiting)
+        """Asked once per network read: share now?"""
+        waiting, this_read = len(self.keys), self.events - self._seen
+        self._seen = self.events
+        if waiting == 0:
+            return False
+        return waiting >= UNSHARED_MAX or self.events >= EVENTS_PER_PASS * waiting or this_read <= QUIET_READ
 
     def share(self, cache: dict[Key, Pod]) -> int:
         """Share the waiting pods still cached (deleted ones are gone); how many were shared."""
@@ -123,4 +135,4 @@ class Deferred:
     def clear(self) -> None:
         """Nothing waits any more (a re-list replaced the cache with shared pods)."""
         self.keys.clear()
-        self.events = 0
+        self.events = self._seen = 0
