@@ -1,6 +1,6 @@
 """``KubeClient``: one aiohttp session to the API server; errors mapped onto ``podsleuth.errors``.
 
-Below this module are aiohttp and kubernetes_asyncio; above it nobody sees their exceptions.
+Below this module are aiohttp and the ssl module; above it nobody sees their exceptions.
 Every request has a timeout; a watch stream has an inactivity timeout instead of a total one,
 so a silently dead connection (NAT dropped, API server stalled) ends instead of hanging.
 """
