@@ -134,6 +134,8 @@ class AlertSettings(_Section):
     """Default limit of chat/email (apprise) receivers; machine receivers are unlimited unless set."""
     max_detail: int = Field(default=5, ge=1, le=100)
     """Incidents shown in full in one chat/email message; the rest become digest lines."""
+    victims_with_cause: bool = True
+    """Send the victims of a root-cause incident (``caused_by``) in the cause's message."""
     max_attempts: int = Field(default=10, ge=1, le=100)
     """Delivery attempts before a notification is dead-lettered."""
     backoff_max: Seconds = 300.0

@@ -93,6 +93,15 @@ class WatchMetrics:
         """Set once every watched resource finished its initial list (what /readyz reports)."""
         self.degraded: Callable[[], str | None] = lambda: None
         """What keeps the replica from working right now (a failing store), shown by /readyz."""
+        self.unavailable: dict[str, str] = {}
+        """Resources the identity may not read (resource -> what it may not do), left out of
+        readiness: the watch works without them, degraded (/readyz says so with a 200)."""
+        self.resource_forbidden = Gauge(
+            "podsleuth_watch_resource_forbidden",
+            "1 while RBAC forbids a resource the watch goes on without (nodes), per resource.",
+            ["resource"],
+            registry=self.registry,
+        )
 
     # --- the reflector observer protocol ---
     def on_events(self, resource: str, count: int) -> None:
@@ -105,8 +114,21 @@ class WatchMetrics:
     def on_synced(self, resource: str) -> None:
         self.lists.labels(resource=resource).inc()
         self._synced.add(resource)
+        if self.unavailable.pop(resource, None) is not None:  # the permission was granted meanwhile
+            self.resource_forbidden.labels(resource=resource).set(0)
         if self.ready:
             self.synced.set()
+
+    def do_without(self, resource: str, why: str) -> bool:
+        """Go on without ``resource`` (RBAC forbids it): no longer awaited for readiness.
+        True the first time, so the caller says it once."""
+        if resource in self.unavailable:
+            return False
+        self.unavailable[resource] = why
+        self.resource_forbidden.labels(resource=resource).set(1)
+        if self.ready:
+            self.synced.set()
+        return True
 
     def on_bad_line(self, resource: str, reason: str) -> None:
         self.bad_lines.labels(resource=resource, reason=reason).inc()
@@ -117,7 +139,7 @@ class WatchMetrics:
     @property
     def ready(self) -> bool:
         """Ready once every watched resource finished its initial list."""
-        return self.expected_resources <= self._synced
+        return self.expected_resources - self.unavailable.keys() <= self._synced
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -138,6 +160,9 @@ async def serve_metrics(
     async def readyz(_: web.Request) -> web.Response:
         if (problem := metrics.degraded()) is not None:
             return web.Response(status=503, text=f"degraded: {problem}\n")
+        if metrics.ready and metrics.unavailable:  # working, without what RBAC forbids
+            without = "; ".join(f"{r}: {why}" for r, why in sorted(metrics.unavailable.items()))
+            return web.Response(text=f"ready, degraded: {without}\n")
         if metrics.ready:
             return web.Response(text="ready\n")
         return web.Response(status=503, text="initial sync not finished\n")

@@ -26,11 +26,12 @@ from podsleuth.config import Settings
 from podsleuth.detect import Detector, Incident, IncidentChange
 from podsleuth.diagnose.correlate import Correlator
 from podsleuth.diagnose.diagnoser import Diagnoser
-from podsleuth.diagnose.diagnosis import Diagnosis, Group, as_diagnosis
+from podsleuth.diagnose.diagnosis import CausedBy, Diagnosis, Group, as_diagnosis
 from podsleuth.diagnose.evidence import DiagnosisRequest
 from podsleuth.diagnose.incident import first_diagnosis
 from podsleuth.diagnose.knowledge import KnowledgeBase
-from podsleuth.errors import ApiError
+from podsleuth.diagnose.links import Links
+from podsleuth.errors import ApiError, ApiForbidden
 from podsleuth.kube import KubeClient
 from podsleuth.metrics import WatchMetrics
 from podsleuth.watch import EVENTS, NODES, PODS, Change, Reflector, Resource, Synced
@@ -111,6 +112,8 @@ class WatchPipeline:
         )
         """The full diagnosis chain run for each incident; None: the first diagnosis only."""
         self.correlator = Correlator()
+        self.links = Links()
+        """Cause/victim links between incidents (diagnose/links.py), applied on the way out."""
         self._diagnosing: dict[str, asyncio.Task[None]] = {}
         self._enrichment: set[asyncio.Task[None]] = set()
         self._last_emitted: dict[str, Incident] = {}
@@ -121,7 +124,7 @@ class WatchPipeline:
 
     # ---- wiring ----------------------------------------------------------------------------
 
-    def _reflector(self, resource: Resource[Any, T], namespace: str | None) -> Reflector[T]:
+    def _reflector(self, resource: Resource[Any, T], namespace: str | None, **extra: Any) -> Reflector[T]:
         return Reflector.from_settings(
             client=self.client,
             resource=resource,
@@ -129,7 +132,19 @@ class WatchPipeline:
             namespace=namespace,
             observer=self.metrics,
             streaming_list=self.streaming_list,
+            **extra,
         )
+
+    def _nodes_forbidden(self, error: ApiForbidden) -> None:
+        """Nodes are cluster-scoped: an identity bound by Roles in its namespaces (``--namespace``
+        without a ClusterRole) may not read them. Pods and events still work, so say it once and
+        go on without node detection; the reflector retries quietly, a later grant turns it on."""
+        if self.metrics.do_without("nodes", "node detection off (the identity may not list nodes)"):
+            log.warning(
+                "node detection is off: this identity may not list nodes (%s); pods and events are "
+                "watched, node conditions are not, diagnoses lack node facts",
+                str(error).removeprefix("forbidden: "),
+            )
 
     async def run(self) -> None:
         scopes: Sequence[str | None] = self.namespaces or (None,)
@@ -142,7 +157,8 @@ class WatchPipeline:
             for ns in scopes:
                 tg.create_task(self._consume(pods[ns], self._on_pod))
                 tg.create_task(self._consume(self._reflector(EVENTS, ns), self._on_event))
-            tg.create_task(self._consume(self._reflector(NODES, None), self._on_node))
+            nodes = self._reflector(NODES, None, on_forbidden=self._nodes_forbidden)
+            tg.create_task(self._consume(nodes, self._on_node))
             tg.create_task(self._timers())
         # unreachable unless every task ends; reflectors only end on cancellation
 
@@ -219,6 +235,12 @@ class WatchPipeline:
     # ---- output ----------------------------------------------------------------------------
 
     async def _publish(self, changes: list[IncidentChange], started: float) -> None:
+        # a new incident may be the cause named by victims already out: link it before it goes
+        relinked = (
+            self.links.relink(self.detector.open_incidents())
+            if any(c.kind == "incident.opened" for c in changes)
+            else set()
+        )
         for change in changes:
             if self._stale(change):
                 continue
@@ -231,7 +253,22 @@ class WatchPipeline:
             if change.wants_logs and self.settings.watch.collect_logs:
                 self._spawn(self._attach_logs(change))
             self._schedule_diagnosis(change.incident, change.kind)
+        relinked -= {c.incident.id for c in changes}  # those went out linked already
+        resolved = [c.incident for c in changes if c.kind == "incident.resolved"]
+        for incident in resolved:
+            self.links.resolved(incident)
+        if resolved:
+            relinked |= self.links.relink(self.detector.open_incidents())
         self._update_open_gauge()
+        await self._publish_links(relinked)
+
+    async def _publish_links(self, ids: set[str]) -> None:
+        """Re-emit the open incidents whose cause/victim link changed (no opened or resolved
+        among them, so this never recurses further than once)."""
+        again = [IncidentChange(kind="incident.updated", incident=i)
+                 for i in self.detector.open_incidents() if i.id in ids]  # fmt: skip
+        if again:
+            await self._publish(again, time.perf_counter())
 
     def _stale(self, change: IncidentChange) -> bool:
         """A follow-up snapshot (diagnosis, logs) overtaken while it awaited: the incident was
@@ -285,8 +322,17 @@ class WatchPipeline:
             return msgspec.structs.replace(change, incident=incident)
         if known is None:
             return change
-        diagnosed = msgspec.structs.replace(incident, diagnosis=known.diagnosis)
+        diagnosed = msgspec.structs.replace(incident, diagnosis=self._linked(incident.id, known.diagnosis))
         return msgspec.structs.replace(change, incident=diagnosed)
+
+    def _linked(self, incident_id: str, diagnosis: Diagnosis) -> Diagnosis:
+        """The diagnosis with the watch's current cause/victim links (the chain's own
+        ``caused_by`` names the culprit; only the watch knows its incident)."""
+        caused = self.links.caused_by(incident_id) or diagnosis.caused_by
+        victims = self.links.victims(incident_id) or msgspec.UNSET
+        if caused == diagnosis.caused_by and victims == diagnosis.victims:
+            return diagnosis
+        return msgspec.structs.replace(diagnosis, caused_by=caused, victims=victims)
 
     # ---- the full diagnosis chain ---------------------------------------------------------------
 
@@ -333,6 +379,9 @@ class WatchPipeline:
                 if (m := self._diagnoses.get(member)) is not None:
                     d = msgspec.structs.replace(m.diagnosis, group=group)
                     self._diagnoses[member] = msgspec.structs.replace(m, diagnosis=d)
+        culprit = diagnosis.caused_by if isinstance(diagnosis.caused_by, CausedBy) else None
+        self.links.suspect(current, culprit)
+        others = [*others, *(self.links.relink(self.detector.open_incidents()) - {incident.id, *others})]
         changes = [IncidentChange(kind="incident.updated", incident=current)]
         for other in others:
             inc = self._open_incident(other)

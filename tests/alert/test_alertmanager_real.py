@@ -3,7 +3,6 @@ up in GET /api/v2/alerts with our labels, and a resolution ends them."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import time
@@ -20,6 +19,7 @@ from podsleuth.alert.options import AlertOptions
 from podsleuth.config import AlertmanagerReceiver, AlertSettings, Receiver
 from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, change, free_port
+from tests.waiting import eventually
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 pytestmark = pytest.mark.skipif(
@@ -56,18 +56,17 @@ async def alertmanager(tmp_path: Path) -> AsyncIterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            for _ in range(100):
-                try:
-                    async with session.get(url + "/-/ready") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
+
+            async def ready() -> bool:
                 if proc.poll() is not None:
                     pytest.fail(f"alertmanager exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-                await asyncio.sleep(0.1)
-            else:
-                pytest.fail("alertmanager did not become ready within 10s")
+                try:
+                    async with session.get(url + "/-/ready") as resp:
+                        return resp.status == 200
+                except aiohttp.ClientError:
+                    return False
+
+            await eventually(ready, within=10, what="alertmanager to become ready", every=0.1)
         yield url
     finally:
         proc.terminate()

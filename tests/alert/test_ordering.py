@@ -13,6 +13,7 @@ from podsleuth.alert.sinks import Batch, SinkError
 from podsleuth.config import AlertSettings, Receiver, WebhookReceiver
 from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, RecordingSink, change
+from tests.waiting import eventually
 
 SETTINGS = AlertSettings(receivers=[Receiver(name="hook", webhook=WebhookReceiver(url="http://127.0.0.1:9/"))])
 
@@ -83,16 +84,12 @@ class GatedSink:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met within 5s")
+    await eventually(condition)
 
 
 async def test_one_incident_is_never_in_flight_twice(store: SqliteStore) -> None:
-    sink = GatedSink()
-    notifier = Notifier(SETTINGS, store, options=options(), sinks={"hook": {"webhook": sink}})
+    sink = GatedSink()  # idle_poll: the worker's passes come often, so waiting for one is quick
+    notifier = Notifier(SETTINGS, store, options=options(idle_poll=0.05), sinks={"hook": {"webhook": sink}})
     runner = asyncio.create_task(notifier.run())
     try:
         await notifier.submit(change("incident.opened", id="x"))
@@ -100,7 +97,8 @@ async def test_one_incident_is_never_in_flight_twice(store: SqliteStore) -> None
         await notifier.submit(change("incident.opened", id="y"))
         await until(lambda: ("y", "incident.opened") in sink.done)  # in parallel with x's
         await notifier.submit(change("incident.updated", id="x", severity="critical"))
-        await asyncio.sleep(0.3)
+        seen = notifier.passes["hook"]
+        await until(lambda: notifier.passes["hook"] >= seen + 2)  # a whole pass saw the update
         assert sink.started == [("x", "incident.opened"), ("y", "incident.opened")]
         sink.gate.set()
         await until(lambda: ("x", "incident.updated") in sink.done)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 from podsleuth.alert.notifier import Notifier
 from podsleuth.alert.options import AlertOptions
 from podsleuth.config import AlertSettings, Receiver, WebhookReceiver
 from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, RecordingSink, change
+from tests.waiting import eventually
 
 SETTINGS = AlertSettings(receivers=[Receiver(name="hook", webhook=WebhookReceiver(url="http://127.0.0.1:9/"))])
 DAY = 86400.0
@@ -60,7 +62,19 @@ async def test_retention_zero_keeps_everything(store: SqliteStore, clock: FakeCl
     await notifier.aclose()
 
 
-async def test_the_running_notifier_sweeps(store: SqliteStore, clock: FakeClock) -> None:
+class SweepCountingStore(SqliteStore):
+    """The real store, counting retention sweeps: what the test waits for instead of sleeping."""
+
+    sweeps = 0
+
+    async def prune(self, older_than: float) -> dict[str, int]:
+        counts = await super().prune(older_than)
+        self.sweeps += 1
+        return counts
+
+
+async def test_the_running_notifier_sweeps(db_path: Path, clock: FakeClock) -> None:
+    store = await SweepCountingStore.open(db_path)
     sink = RecordingSink()
     notifier = Notifier(
         SETTINGS, store, clock=clock, options=options(prune_interval=0.05), sinks={"hook": {"webhook": sink}}
@@ -68,15 +82,16 @@ async def test_the_running_notifier_sweeps(store: SqliteStore, clock: FakeClock)
     await resolved_incident(notifier)
     runner = asyncio.create_task(notifier.run())
     try:
-        await asyncio.sleep(0.1)
+        await eventually(lambda: store.sweeps >= 1, what="the first sweep")
         assert await store.incident("old") is not None  # swept at start, but not old enough
         clock.advance(15 * DAY)
-        for _ in range(200):
-            if await store.incident("old") is None:
-                break
-            await asyncio.sleep(0.01)
-        assert await store.incident("old") is None
+
+        async def gone() -> bool:
+            return await store.incident("old") is None
+
+        await eventually(gone, what="a later sweep to delete it")
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await notifier.aclose()
+        await store.aclose()

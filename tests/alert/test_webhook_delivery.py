@@ -21,6 +21,7 @@ from podsleuth.alert.sinks.webhook import WebhookSink
 from podsleuth.config import AlertSettings, Receiver, WebhookReceiver
 from podsleuth.store.sqlite import SqliteStore
 from tests.alert.helpers import FakeClock, change, free_port, http_receiver
+from tests.waiting import eventually
 
 
 def settings_for(url: str, **webhook: Any) -> AlertSettings:
@@ -159,10 +160,7 @@ async def test_run_loop_delivers_in_real_time(store: SqliteStore) -> None:
         runner = asyncio.create_task(notifier.run())
         await notifier.submit(change(id="a"))
         await notifier.submit(change(id="b"))
-        for _ in range(100):
-            if len(rec.requests) == 2:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: len(rec.requests) == 2, what="both deliveries")
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await notifier.aclose()
@@ -181,10 +179,7 @@ async def test_a_hung_sink_does_not_block_the_others(store: SqliteStore) -> None
         runner = asyncio.create_task(notifier.run())
         for n in range(5):
             await notifier.submit(change(id=f"i{n}"))
-        for _ in range(100):
-            if len(fast.requests) == 5 and len(slow.requests) == 5:
-                break
-            await asyncio.sleep(0.02)
+        await eventually(lambda: len(fast.requests) == 5 and len(slow.requests) == 5, what="all ten sends")
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await notifier.aclose()
@@ -194,37 +189,31 @@ async def test_a_hung_sink_does_not_block_the_others(store: SqliteStore) -> None
 
 
 class LateAnsweringStore(SqliteStore):
-    """A real SQLite store whose answer to ``due_deliveries`` reaches the caller only after a
-    delivery in flight has been recorded as sent: the answer then describes that row as it was
-    before (pending), which is what a busy store thread or a slow database does by chance."""
+    """A real SQLite store whose answer to ``due_deliveries`` reaches the caller only after
+    ``answer_after`` (the dispatch of a delivery in flight) has finished: that delivery is
+    recorded as sent and out of the in-flight set, and the answer still describes its row as it
+    was before (pending), which is what a busy store thread or a slow database does by chance."""
 
-    hold_next_answer = False
-    marked: asyncio.Event
+    answer_after: asyncio.Future[Any] | None = None
 
     async def due_deliveries(self, receiver: str, *, now: float, limit: int) -> list[Any]:
         rows = await super().due_deliveries(receiver, now=now, limit=limit)
-        if self.hold_next_answer:
-            self.hold_next_answer = False
-            await asyncio.wait_for(self.marked.wait(), 5)
-            await asyncio.sleep(0.05)  # and the delivery task has left the in-flight set
+        if (after := self.answer_after) is not None:
+            self.answer_after = None
+            await asyncio.wait_for(asyncio.shield(after), 5)
         return rows
-
-    async def mark_sent(self, delivery_id: int, *, at: float) -> None:
-        await super().mark_sent(delivery_id, at=at)
-        self.marked.set()
 
 
 async def test_a_stale_store_answer_does_not_send_a_finished_delivery_again(db_path: Path) -> None:
     async with http_receiver(delay=0.3) as rec:
         settings = settings_for(rec.url)
         store = await LateAnsweringStore.open(db_path)
-        store.marked = asyncio.Event()
         notifier = Notifier(settings, store, options=options(settings))
         await notifier.submit(change(id="a"))
         await notifier.flush("hook")
         first = asyncio.create_task(notifier.dispatch("hook", wait=True))
         await asyncio.wait_for(rec.arrived.wait(), 5)
-        store.hold_next_answer = True  # read while "a" is in flight, answered after it is sent
+        store.answer_after = first  # read while "a" is in flight, answered after it is sent
         await notifier.dispatch("hook", wait=True)
         await first
         await notifier.aclose()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from podsleuth.lab.fake_apiserver import write_kubeconfig
 from tests.fakes.net import free_port
+from tests.waiting import eventually_sync
 
 CONTRACT_KEYS = {
     "id", "fingerprint", "category", "reason", "signature", "severity", "namespace", "pod", "node",
@@ -60,18 +60,19 @@ def test_metrics_and_probes_while_watching() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        body = ""
-        deadline = time.monotonic() + 7
-        while time.monotonic() < deadline:
+        def get(path: str) -> tuple[int, str]:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as resp:
+                    return resp.status, resp.read().decode()
             except OSError:
-                time.sleep(0.1)
-        time.sleep(2.5)  # let the demo publish its failures
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
-            body = resp.read().decode()
+                return 0, ""
+
+        def with_incident() -> str:  # the demo has published its failures: one is detected
+            text = get("/metrics")[1]
+            return text if "podsleuth_incidents_open{" in text else ""
+
+        eventually_sync(lambda: get("/readyz")[0] == 200, within=7, what="readyz", every=0.1)
+        body = eventually_sync(with_incident, within=6, what="an open incident in /metrics", every=0.1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
             assert resp.status == 200
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 from podsleuth.lab.demo_cluster import demo_steps
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from tests.alert.helpers import http_receiver
+from tests.waiting import eventually
 
 
 async def _watch(kubeconfig: Path, store: Path, config: Path, seconds: float) -> list[dict[str, Any]]:
@@ -71,8 +72,7 @@ alerts:
         assert [(line["event"], line["incident"]["id"]) for line in third] == [
             ("incident.resolved", incident_id)
         ]
-        await asyncio.sleep(0.5)
-        assert [r["event"] for r in received][-1] == "incident.resolved"
+        await _until(lambda: [r["event"] for r in received][-1] == "incident.resolved")
 
 
 def _api_pods() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -116,9 +116,11 @@ async def test_restart_does_not_resend_a_pull_error_cycling_with_its_backoff(tmp
         sent_before = len(rec.json_bodies)
 
         async def flip_back() -> None:
-            await asyncio.sleep(1.5)  # the restarted watch has re-listed by then (no output to wait on)
+            # the restarted watch has listed (and, consuming the list first, seen it) once it watches
+            await _until(lambda: api.watch_count("pods") > 0)
             api.put("pods", pull)
 
+        await _until(lambda: api.watch_count() == 0)  # the first process's watches are gone
         second = await _watch_while(kubeconfig, store, config, 3, flip_back)
         assert second == [], "the restart re-announced an incident that did not change"
         assert len(rec.json_bodies) == sent_before, rec.json_bodies[sent_before:]
@@ -136,8 +138,4 @@ async def test_restart_does_not_resend_a_pull_error_cycling_with_its_backoff(tmp
 
 
 async def _until(predicate: Any, within: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+    await eventually(predicate, within=within)

@@ -25,6 +25,7 @@ import pytest
 from podsleuth.lab.demo import record_demo
 from podsleuth.store import open_store
 from tests.fakes.net import free_port
+from tests.waiting import eventually_sync
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -58,6 +59,9 @@ def hostile_change(template: dict[str, Any]) -> dict[str, Any]:
     diagnosis = incident.get("diagnosis") or {}
     diagnosis["summary"] = f"summary {HOSTILE}"
     diagnosis["remediation"] = [f"run `kubectl logs -n evil {HOSTILE}`"]
+    zh = dict((diagnosis.get("translations") or {}).get("zh") or {})
+    zh.update(summary=f"概述 {HOSTILE}", remediation=[f"执行 `kubectl logs -n evil {HOSTILE}`"])
+    diagnosis["translations"] = dict(diagnosis.get("translations") or {}, zh=zh)
     incident["diagnosis"] = diagnosis
     return {"event": "incident.opened", "incident": incident}
 
@@ -106,18 +110,21 @@ def console(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError("the console exited")
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
+                    return True
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise AssertionError(  # noqa: B904 - the log says why, not the OSError
-                        "console did not start: " + (token_file.parent / "console.log").read_text()
-                    )
-                time.sleep(0.1)
+                return False
+
+        try:
+            eventually_sync(healthy, within=20, every=0.1)
+        except AssertionError:
+            log.flush()  # the log says why, not the OSError
+            why = (token_file.parent / "console.log").read_text()
+            raise AssertionError("console did not start: " + why) from None
         yield Console(url, demo_store, process)
     finally:
         process.terminate()

@@ -17,6 +17,7 @@ from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.store import open_store
 from tests.fakes.net import free_port
 from tests.store.postgres_server import PostgresServer, postgres_server  # noqa: F401  (fixture)
+from tests.waiting import eventually
 
 
 async def _watch(kubeconfig: Path, store_url: str, config: Path) -> list[dict[str, object]]:
@@ -87,10 +88,11 @@ def _mkdir(path: Path) -> Path:
 
 
 async def _get_json(http: aiohttp.ClientSession, url: str) -> dict[str, list[dict[str, object]]]:
-    for _ in range(100):
+    async def answer() -> dict[str, list[dict[str, object]]] | None:
         try:
-            async with http.get(url) as answer:
-                return await answer.json()  # type: ignore[no-any-return]
+            async with http.get(url) as response:
+                return await response.json()  # type: ignore[no-any-return]
         except aiohttp.ClientConnectionError:
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"console not answering at {url}")
+            return None
+
+    return await eventually(answer, within=10, what=f"the console answering at {url}", every=0.1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 from tests.fakes.net import free_port
+from tests.waiting import eventually_sync
 
 
 def test_the_running_watcher_serves_its_incidents(tmp_path: Path) -> None:
@@ -19,17 +19,16 @@ def test_the_running_watcher_serves_its_incidents(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        page = ""
-        while time.monotonic() < deadline and "stale-fuse-bind-after-daemon-restart" not in page:
+        def page() -> str:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/?state=all", timeout=2) as answer:
-                    page = answer.read().decode()
+                    text = str(answer.read().decode())
             except OSError:
-                pass
-            time.sleep(0.3)
-        assert "stale-fuse-bind-after-daemon-restart" in page, "the founding incident shows while watching"
-        assert "/incidents/" in page
+                return ""
+            return text if "stale-fuse-bind-after-daemon-restart" in text else ""
+
+        shown = eventually_sync(page, within=30, what="the founding incident to show", every=0.2)
+        assert "/incidents/" in shown
     finally:
         watch.terminate()
         watch.wait(timeout=20)

@@ -14,19 +14,21 @@ import pytest
 
 from podsleuth.kube import KubeClient, connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
+from tests.waiting import eventually
 
 
 @pytest.fixture(autouse=True)
 async def no_leaked_tasks() -> AsyncIterator[None]:
     before = asyncio.all_tasks()
     yield
-    await asyncio.sleep(0)
-    for _ in range(50):  # let cancelled tasks and closing connections finish
-        left = {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task() and not t.done()}
-        if not left:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"test left asyncio tasks behind: {left}")
+
+    def left() -> set[asyncio.Task[object]]:
+        return {t for t in asyncio.all_tasks() - before if t is not asyncio.current_task() and not t.done()}
+
+    try:  # let cancelled tasks and closing connections finish
+        await eventually(lambda: not left(), within=0.5)
+    except AssertionError:
+        pytest.fail(f"test left asyncio tasks behind: {left()}")
 
 
 @pytest.fixture

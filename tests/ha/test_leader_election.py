@@ -17,6 +17,7 @@ from podsleuth.kube import KubeClient
 from podsleuth.kube.leader import LeaderElector, Outcome, format_time, parse_time
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from tests.ha.conftest import LEASES
+from tests.waiting import eventually
 
 FAST = {"lease_duration": 1.5, "renew_deadline": 1.0, "retry_period": 0.2}
 
@@ -44,11 +45,14 @@ async def running(e: LeaderElector) -> AsyncIterator[LeaderElector]:
 
 
 async def until(predicate: Any, within: float = 5.0) -> float:
+    """Seconds until ``predicate`` held (hand-overs are timed with it)."""
     start = time.monotonic()
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - polling state in a test
-            await asyncio.sleep(0.01)
+    await eventually(predicate, within=within)
     return time.monotonic() - start
+
+
+def lease_requests(api: FakeApiServer) -> int:
+    return sum(1 for _, path, _ in api.requests if "/leases" in path)
 
 
 async def test_first_candidate_creates_the_lease_and_renews(api: FakeApiServer, client: KubeClient) -> None:
@@ -63,7 +67,8 @@ async def test_first_candidate_creates_the_lease_and_renews(api: FakeApiServer, 
         assert first_renew is not None and abs(first_renew - time.time()) < 2
         b = elector(client, "b")
         async with running(b):
-            await asyncio.sleep(0.8)
+            # b has looked at the lease and a has renewed it since: b stands by, a leads on
+            await until(lambda: b.holder == "a" and lease_spec(api)["renewTime"] != spec["renewTime"])
             assert a.is_leader and not b.is_leader and b.holder == "a"
         renewed = parse_time(lease_spec(api)["renewTime"])
         assert renewed is not None and renewed > first_renew
@@ -213,7 +218,7 @@ async def test_release_hands_over_at_once(api: FakeApiServer, client: KubeClient
     task_a = asyncio.create_task(a.run())
     await until(lambda: a.is_leader)
     async with running(b):
-        await asyncio.sleep(0.3)
+        await until(lambda: b.holder == "a")  # b has seen a's lease
         assert not b.is_leader
         task_a.cancel()
         await asyncio.gather(task_a, return_exceptions=True)
@@ -232,7 +237,8 @@ async def test_forbidden_lease_access_never_leads(api: FakeApiServer, client: Ku
     api.deny("get", LEASES)
     a = elector(client, "a")
     async with running(a):
-        await asyncio.sleep(0.5)
+        seen = lease_requests(api)
+        await until(lambda: lease_requests(api) >= seen + 2)  # a has tried, and tried again
         assert not a.is_leader
     assert any("forbidden" in r.getMessage() for r in caplog.records)
 

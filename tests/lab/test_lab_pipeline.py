@@ -41,6 +41,13 @@ def test_pipeline_finds_the_restarted_daemon_and_its_oom_kill() -> None:
     assert any("memory limit" in r and "64Mi" in r for r in d["remediation"])
     assert any("nonempty" in r for r in d["remediation"])
     assert d["group"]["pods"] == [f"{s.namespace}/{s.pod_name}"] and d["group"]["volumes"] == [s.pv_name]
+    # cause and victim linked: the pod points to the plugin's own OOM incident (docs/diagnosis.md)
+    plugin = [c for c in run.changes if c.incident.pod and c.incident.pod.startswith("csi-cephfsplugin-")]
+    assert plugin and d["caused_by"]["incident"] == plugin[-1].incident.id, d.get("caused_by")
+    assert d["caused_by"]["subject"] == f"{plugin[-1].incident.namespace}/{plugin[-1].incident.pod}"
+    cause = plugin[-1].to_contract()["incident"]["diagnosis"] or {}
+    if "victims" in cause:  # only once the plugin's own diagnosis is out, which may come later
+        assert cause["victims"]["incidents"] == [inc.id]
     assert elapsed < 15, f"diagnosis took {elapsed:.1f}s"
     # the same incident with the agent unreachable: still diagnosed, lower confidence, said so
     od = offline.final().to_contract()["incident"]["diagnosis"]  # type: ignore[union-attr]

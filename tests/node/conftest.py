@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from podsleuth.node import mountinfo
+from tests.waiting import eventually_sync
 
 ROOT_ONLY = pytest.mark.root
 """Creates real mounts, FUSE daemons and cgroups (skipped unless root on Linux: tests/conftest.py)."""
@@ -78,17 +78,15 @@ class KubeletTree:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         d = FuseDaemon(proc, str(mount_point))
         self.daemons.append(d)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            new = [e for e in mounts_under(str(mount_point))
-                   if e.mount_id not in before and e.mount_point == str(mount_point) and e.is_fuse]
-            if new:
-                d.dev = new[-1].dev
-                return d
+
+        def mounted() -> list[mountinfo.MountEntry]:
             if proc.poll() is not None:
                 raise RuntimeError(f"fusefs exited with {proc.returncode}")
-            time.sleep(0.05)
-        raise RuntimeError("fusefs did not mount within 15s")
+            return [e for e in mounts_under(str(mount_point))
+                    if e.mount_id not in before and e.mount_point == str(mount_point) and e.is_fuse]
+
+        d.dev = eventually_sync(mounted, within=15, what="the fusefs mount")[-1].dev
+        return d
 
     def cleanup(self) -> None:
         for d in self.daemons:  # first: a live hung daemon would block umount

@@ -15,6 +15,7 @@ import pytest
 from podsleuth.node.check import CheckOptions
 from podsleuth.node.connlimits import Limits
 from podsleuth.node.server import ServerConfig, serve
+from tests.waiting import eventually
 
 TOKEN = "agent-limits-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -53,9 +54,15 @@ async def agent(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
         await asyncio.wait_for(task, 10)
 
 
-async def _slow_client(host: str, port: int, stop: asyncio.Event) -> bool:
-    """Send a request one byte every 0.4 s; True when the agent closed the connection on us."""
-    reader, writer = await asyncio.open_connection(host, port)
+async def _slow_client(host: str, port: int, stop: asyncio.Event, dribbling: set[int]) -> bool:
+    """Send a request one byte every 0.4 s; True when the agent closed the connection on us.
+    Joins ``dribbling`` once its first byte is out (or it was turned away before that)."""
+    me = id(asyncio.current_task())
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        dribbling.add(me)
+        raise
     request = b"GET /v1/findings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() + b"\r\n"
     try:
         for byte in request:
@@ -63,6 +70,7 @@ async def _slow_client(host: str, port: int, stop: asyncio.Event) -> bool:
                 return False
             writer.write(bytes([byte]))
             await writer.drain()
+            dribbling.add(me)
             with contextlib.suppress(TimeoutError):
                 if await asyncio.wait_for(reader.read(1), 0.4) == b"":
                     return True
@@ -70,6 +78,7 @@ async def _slow_client(host: str, port: int, stop: asyncio.Event) -> bool:
     except (ConnectionError, OSError):
         return True
     finally:
+        dribbling.add(me)
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
@@ -85,9 +94,13 @@ async def _get(url: str, **kw: object) -> tuple[int, str, float, dict[str, str]]
 async def test_authorised_request_answered_under_slow_clients(agent: tuple[str, Path]) -> None:
     base, _ = agent
     host, port = "127.0.0.1", int(base.rsplit(":", 1)[1])
-    stop = asyncio.Event()
-    clients = [asyncio.create_task(_slow_client(host, port, stop)) for _ in range(SLOW_CLIENTS)]
-    await asyncio.sleep(0.5)  # all connected, all dribbling
+    stop, dribbling = asyncio.Event(), set[int]()
+    clients = [asyncio.create_task(_slow_client(host, port, stop, dribbling)) for _ in range(SLOW_CLIENTS)]
+    # all connected, all dribbling, and the agent at its cap (it has closed the oldest excess)
+    def at_cap() -> bool:
+        return len(dribbling) == SLOW_CLIENTS and sum(c.done() for c in clients) >= SLOW_CLIENTS - CAP
+
+    await eventually(at_cap, what="the agent to shed the clients over its cap")
     status, body, elapsed, headers = await _get(base + "/v1/findings", headers=AUTH)
     assert status == 200, body
     assert elapsed < 1.0, f"answered in {elapsed:.2f}s under {SLOW_CLIENTS} slow clients"
@@ -163,14 +176,17 @@ async def test_fd_limit_256_and_400_slow_clients(tmp_path: Path) -> None:
         )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        async def healthy() -> bool:
             with contextlib.suppress(aiohttp.ClientError):
-                if (await _get(base + "/healthz"))[0] == 200:
-                    break
-            await asyncio.sleep(0.1)
-        stop = asyncio.Event()
-        clients = [asyncio.create_task(_slow_client("127.0.0.1", port, stop)) for _ in range(400)]
-        await asyncio.sleep(1.0)
+                return (await _get(base + "/healthz"))[0] == 200
+            return False
+
+        await eventually(healthy, within=10, what="the agent to answer /healthz", every=0.1)
+        stop, dribbling = asyncio.Event(), set[int]()
+        clients = [asyncio.create_task(_slow_client("127.0.0.1", port, stop, dribbling)) for _ in range(400)]
+        # all connected, all dribbling, and the agent under its fd limit (it has shed the excess)
+        await eventually(lambda: len(dribbling) == 400 and sum(c.done() for c in clients) >= 400 - 256,
+                         within=10, what="the agent to shed the clients over its fd limit")  # fmt: skip
         status, body, elapsed, _ = await _get(base + "/v1/findings", headers=AUTH)
         assert status == 200, body
         assert elapsed < 1.0, f"answered in {elapsed:.2f}s with 400 slow clients and 256 fds: " + (

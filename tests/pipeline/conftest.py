@@ -15,6 +15,7 @@ from podsleuth.kube import connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.metrics import WatchMetrics
 from podsleuth.runner import WatchPipeline
+from tests.waiting import eventually
 
 FAST = """
 watch:
@@ -40,12 +41,10 @@ class Running:
         ]
 
     async def until(self, predicate: Callable[[], bool], *, within: float = 10.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not predicate():
-            if loop.time() > deadline:
-                pytest.fail(f"condition not reached within {within}s; changes: {self.changes}")
-            await asyncio.sleep(0.02)
+        try:
+            await eventually(predicate, within=within)
+        except AssertionError as e:
+            pytest.fail(f"{e}; changes: {self.changes}")
 
 
 @pytest.fixture

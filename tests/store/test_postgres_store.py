@@ -17,6 +17,7 @@ from podsleuth.store.base import BatchPlan
 from podsleuth.store.migrations import POSTGRES_SCHEMA_VERSION
 from podsleuth.store.postgres import PostgresStore, redact_url
 from tests.store.postgres_server import PostgresServer
+from tests.waiting import eventually
 
 
 def change(iid: str) -> dict[str, object]:
@@ -168,20 +169,23 @@ async def test_a_cancelled_operation_leaves_the_store_usable(
                 op = asyncio.create_task(store.record_change(change("b"), at=2.0))
             else:
                 op = asyncio.create_task(store.open_incidents())
-            await asyncio.sleep(0.3)  # the statement is running on the server, waiting for the lock
+
+            def ours(condition: str) -> int:
+                admin.execute("SELECT pg_stat_clear_snapshot()")  # a fresh look, not the transaction's
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name='podsleuth'"
+                    f" AND datname=current_database() AND {condition}"
+                ).fetchone()
+                return int(row[0]) if row else 0
+
+            # the statement is running on the server, waiting for the lock
+            await eventually(lambda: ours("wait_event_type = 'Lock'") == 1, what="the blocked statement")
             assert not op.done()
             op.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await op
-            for _ in range(50):  # the cancelled statement no longer runs on the server
-                busy = admin.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name='podsleuth'"
-                    " AND datname=current_database() AND state <> 'idle'"
-                ).fetchone()
-                if busy == (0,):
-                    break
-                await asyncio.sleep(0.1)
-            assert busy == (0,)
+            # the cancelled statement no longer runs on the server
+            await eventually(lambda: ours("state <> 'idle'") == 0, what="the statement to stop")
             admin.rollback()
         async with asyncio.timeout(10):
             assert [i.id for i in await store.open_incidents()] == ["a"]

@@ -33,14 +33,17 @@ def pod(
 
 
 class FakeSleep:
-    """Records requested backoff delays and sleeps only a tick of real time."""
+    """Records requested backoff delays and advances fake time by them: no real time passes,
+    only a yield to the loop so that a retry loop cannot starve the test driving it."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
+        self.now = 0.0
 
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
-        await asyncio.sleep(0.01)
+        self.now += delay
+        await asyncio.sleep(0)
 
 
 class Observed:
@@ -109,14 +112,6 @@ class Driver:
                 if isinstance(item, Change):
                     out.append(item)
         return out
-
-    async def quiet(self, seconds: float = 0.2) -> list[Change[Any] | Synced]:
-        """Whatever arrives within ``seconds`` (expected: nothing)."""
-        await asyncio.sleep(seconds)
-        items = []
-        while not self.queue.empty():
-            items.append(self.queue.get_nowait())
-        return items
 
 
 def names(changes: list[Change[Any]]) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ import pytest
 from podsleuth.kube import KubeClient
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector
+from tests.waiting import eventually
 
 from .helpers import Driver, FakeSleep, Observed, names, pod
 
@@ -26,7 +27,8 @@ async def test_dropped_watch_resumes_from_last_resource_version(
         seen_rv = reflector.resource_version
         with caplog.at_level(logging.INFO, logger="podsleuth.watch"):
             api.drop_watches()
-            await d.quiet(0.2)
+            await eventually(lambda: observed.restarts, what="the restart")
+            await api.wait_for_watches()
         api.put("pods", pod("c"))
         assert names(await d.changes(1)) == [("added", "c")]
     watches = [q for m, p, q in api.requests if q.get("watch") == "true"]

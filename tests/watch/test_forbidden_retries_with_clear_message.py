@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -9,6 +8,7 @@ from podsleuth.errors import ApiForbidden
 from podsleuth.kube import KubeClient
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector
+from tests.waiting import eventually
 
 from .helpers import Driver, FakeSleep, Observed, names, pod
 
@@ -24,9 +24,7 @@ async def test_forbidden_list_is_retried_and_names_the_permission(
     sleep = FakeSleep()
     with caplog.at_level(logging.WARNING, logger="podsleuth.watch"):
         async with Driver(Reflector(client=client, resource=PODS, observer=observed, sleep=sleep)) as d:
-            async with asyncio.timeout(5):
-                while len(observed.restarts) < 3:  # noqa: ASYNC110 - polling a counter
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: len(observed.restarts) >= 3, what="three retries")
             api.allow("list", "pods")
             assert names(await d.until_synced()) == [("added", "a")]
     assert {r for _, r in observed.restarts} == {"forbidden"}

@@ -8,6 +8,7 @@ import pytest
 from podsleuth.kube import connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector
+from tests.waiting import eventually
 
 from .helpers import Driver, FakeSleep, Observed, names, pod
 
@@ -27,8 +28,7 @@ async def test_retries_with_backoff_until_the_server_comes_up(
         )
         with caplog.at_level(logging.WARNING, logger="podsleuth.watch"):
             async with Driver(reflector) as d:
-                await d.quiet(0.2)
-                assert len(sleep.delays) >= 5
+                await eventually(lambda: len(sleep.delays) >= 5, what="five retries")
                 await api.start()
                 try:
                     assert names(await d.until_synced()) == [("added", "a")]

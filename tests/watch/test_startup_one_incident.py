@@ -19,6 +19,7 @@ from podsleuth.kube import connect
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.metrics import WatchMetrics
 from podsleuth.runner import WatchPipeline
+from tests.waiting import eventually
 
 FAST = """
 watch:
@@ -37,12 +38,12 @@ def _ts(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _stuck_pod(since: datetime) -> dict[str, Any]:
+def _stuck_pod(since: datetime, name: str = "abcde") -> dict[str, Any]:
     return {
         "metadata": {
-            "name": "web-5d8f-abcde",
+            "name": f"web-5d8f-{name}",
             "namespace": "shop",
-            "uid": "uid-web-abcde",
+            "uid": f"uid-web-{name}",
             "creationTimestamp": _ts(since),
             "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f", "controller": True}],
         },
@@ -63,10 +64,11 @@ def _stuck_pod(since: datetime) -> dict[str, Any]:
     }
 
 
-def _mount_event(first: datetime, last: datetime, count: int) -> dict[str, Any]:
+def _mount_event(first: datetime, last: datetime, count: int, name: str = "abcde") -> dict[str, Any]:
     return {
-        "metadata": {"name": f"web-5d8f-abcde.{count}", "namespace": "shop"},
-        "regarding": {"kind": "Pod", "namespace": "shop", "name": "web-5d8f-abcde", "uid": "uid-web-abcde"},
+        "metadata": {"name": f"web-5d8f-{name}.{count}", "namespace": "shop"},
+        "regarding": {"kind": "Pod", "namespace": "shop", "name": f"web-5d8f-{name}",
+                      "uid": f"uid-web-{name}"},
         "reason": "FailedMount",
         "note": MOUNT,
         "type": "Warning",
@@ -85,15 +87,25 @@ class Started:
         self.api, self.changes = api, changes
 
     def kinds(self) -> list[tuple[str, str, str]]:
-        return [(c.kind, c.incident.category, c.incident.id) for c in self.changes]
+        """The changes of the pod under test (not the marker's)."""
+        return [(c.kind, c.incident.category, c.incident.id) for c in self.changes
+                if c.incident.pod == "web-5d8f-abcde"]  # fmt: skip
 
     async def until(self, predicate: Any, within: float = 10.0) -> None:
-        """Poll: the changes list is filled by the pipeline's emit callback."""
-        for _ in range(int(within / 0.02)):
-            if predicate():
-                return
-            await asyncio.sleep(0.02)
-        pytest.fail(f"not reached within {within}s: {self.kinds()}")
+        """The changes list is filled by the pipeline's emit callback."""
+        try:
+            await eventually(predicate, within=within)
+        except AssertionError:
+            pytest.fail(f"not reached within {within}s: {self.kinds()}")
+
+    async def settled(self) -> None:
+        """A marker pod and its mount event, put now on both streams: once its volume-mount
+        incident is out, everything sent before it on either stream has been processed."""
+        now = datetime.now(UTC)
+        self.api.put("pods", _stuck_pod(now - timedelta(minutes=20), name="marker"))
+        self.api.put(EVENTS, _mount_event(now, now, 1, name="marker"))
+        marker = ("web-5d8f-marker", "volume-mount")
+        await self.until(lambda: any((c.incident.pod, c.incident.category) == marker for c in self.changes))
 
 
 @contextlib.asynccontextmanager
@@ -132,11 +144,12 @@ async def test_stuck_pod_at_start_up_is_one_precise_incident_in_either_list_orde
         api.put(EVENTS, _mount_event(NOW - timedelta(minutes=19), NOW - timedelta(seconds=30), 11))
         api.deny("list", late)  # this list comes second: its first attempts are forbidden
 
+    path = "/api/v1/pods" if late == "pods" else "/apis/events.k8s.io/v1/events"
     async with started(tmp_path, setup) as s:
-        await asyncio.sleep(0.6)
+        await s.until(lambda: any(p == path and "watch" not in q for _, p, q in s.api.requests))  # refused
         s.api.allow("list", late)
         await s.until(lambda: any(c.incident.category == "volume-mount" for c in s.changes))
-        await asyncio.sleep(0.5)  # room for a wrong second incident to show up
+        await s.settled()  # a wrong second incident would be out by now
         kinds = s.kinds()
         assert [k for k, _, _ in kinds].count("incident.opened") == 1, kinds
         assert {(c, i) for _, c, i in kinds} == {("volume-mount", s.changes[0].incident.id)}, kinds
@@ -153,7 +166,7 @@ async def test_an_event_arriving_late_turns_the_vague_incident_into_the_precise_
         now = datetime.now(UTC)
         s.api.put(EVENTS, _mount_event(now, now, 1))
         await s.until(lambda: any(c.incident.category == "volume-mount" for c in s.changes))
-        await asyncio.sleep(0.3)
+        await s.settled()
         assert {i for _, _, i in s.kinds()} == {opened.incident.id}, s.kinds()  # one thread
         updates = [(k, c) for k, c, _ in s.kinds()[1:]]
         assert updates and all(k == "incident.updated" for k, _ in updates)

@@ -4,7 +4,6 @@ waits at least that long; what the HTTP library raises below never escapes unmap
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import msgspec
@@ -16,6 +15,7 @@ from podsleuth.kube import KubeClient
 from podsleuth.kube.errors import MAX_RETRY_AFTER, Status, api_error, retry_after, stream_error
 from podsleuth.lab.fake_apiserver import FakeApiServer
 from podsleuth.watch import PODS, Reflector
+from tests.waiting import eventually
 
 from .helpers import Driver, FakeSleep, Observed, client_of, pod
 
@@ -86,9 +86,7 @@ async def test_a_429_error_event_in_the_stream_waits_its_retry_after(
         await d.until_synced()
         await api.wait_for_watches(1, kind="pods")
         api.inject_error(code=429, reason="TooManyRequests", message="slow down", retry_after=4)
-        async with asyncio.timeout(5):
-            while not observed.restarts:  # noqa: ASYNC110 - polling a counter
-                await asyncio.sleep(0.01)
+        await eventually(lambda: observed.restarts, what="the restart")
     assert observed.restarts[0][1] == "throttled"
     assert sleep.delays[0] >= 4.0
 

@@ -47,7 +47,7 @@ async def test_server_ignoring_streaming_lists_is_detected(api: FakeApiServer, c
     api.put("pods", pod("a"))
     reflector = Reflector(client=client, resource=PODS, streaming_list=True, sleep=FakeSleep())
     async with Driver(reflector) as d:
-        await d.quiet(0.1)
+        await api.wait_for_watches()
         api.bookmark()  # old servers send bookmarks without the initial-events-end annotation
         assert names(await d.until_synced()) == [("added", "a")]
     assert _lists(api) == 1 and reflector.streaming_list is False

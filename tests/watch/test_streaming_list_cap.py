@@ -18,6 +18,7 @@ from podsleuth.kube import KubeClient, connect
 from podsleuth.kube.client import DEFAULT_MAX_LIST
 from podsleuth.lab.fake_apiserver import write_kubeconfig
 from podsleuth.watch import PODS, Reflector
+from tests.waiting import eventually
 from tests.watch.helpers import Driver, FakeSleep, Observed, pod
 
 CAP = 64 * 1024
@@ -81,11 +82,7 @@ async def test_an_endless_initial_phase_is_cut_at_the_cap_and_relisted(
                           sleep=sleep, jitter=lambda: 1.0, observer=observed)
     with caplog.at_level(logging.INFO, logger="podsleuth.watch"):
         async with Driver(reflector):
-            for _ in range(500):
-                if len(observed.restarts) >= 3:
-                    break
-                await asyncio.sleep(0.02)
-    assert len(observed.restarts) >= 3, f"{len(watches)} watches, restarts {observed.restarts}"
+            await eventually(lambda: len(observed.restarts) >= 3, within=10, what="three restarts")
     assert {reason for _, reason in observed.restarts} == {"error"}
     assert not reflector.synced and reflector.cache == {} and reflector.resource_version is None
     # every retry is a new streaming list, after a backoff delay

@@ -53,6 +53,41 @@ class Policy:
     repeat_interval: float
     send_resolved: bool
     max_batch: int
+    victims_with_cause: bool = True
+    """Send a cause and its victims in one message: a linked change (``caused_by`` /
+    ``victims``, docs/diagnosis.md) that alone would wait as unchanged goes out with the other."""
+
+
+def linked_ids(change: ChangePayload) -> set[str]:
+    """The incidents a change is linked to as victim (its cause) or as cause (its victims)."""
+    d = change.incident.diagnosis
+    if d is None:
+        return set()
+    out = set(d.victims.incidents) if d.victims else set()
+    if d.caused_by and d.caused_by.incident:
+        out.add(d.caused_by.incident)
+    return out
+
+
+def _send(
+    row: QueuedChange,
+    change: ChangePayload,
+    h: str,
+    heard: bool,
+    receiver: str,
+    now: float,
+    sent_ids: list[int],
+    changes: list[dict[str, object]],
+    notify: list[NotifyState],
+) -> None:
+    payload_change, event = row.change, change.event
+    if not heard and event == "incident.updated":
+        # the receiver's first news of this incident (its "opened" was folded into this
+        # later update in the same window, or came before a silence ended): say opened
+        payload_change, event = {**row.change, "event": "incident.opened"}, "incident.opened"
+    sent_ids.append(row.id)
+    changes.append(payload_change)
+    notify.append(NotifyState(receiver, row.incident_id, now, h, event))
 
 
 def plan_batch(
@@ -83,6 +118,7 @@ def plan_batch(
     sent_ids: list[int] = []
     changes: list[dict[str, object]] = []
     notify: list[NotifyState] = []
+    held: list[tuple[QueuedChange, ChangePayload, str]] = []
     for row in latest.values():
         change = decode_change(row.change)
         state = states.get(row.incident_id)
@@ -106,15 +142,15 @@ def plan_batch(
             and now - state.last_sent_at < policy.repeat_interval
         ):
             suppressed[row.id] = "unchanged"
+            held.append((row, change, h))
             continue
-        payload_change, event = row.change, change.event
-        if not heard and event == "incident.updated":
-            # the receiver's first news of this incident (its "opened" was folded into this
-            # later update in the same window, or came before a silence ended): say opened
-            payload_change, event = {**row.change, "event": "incident.opened"}, "incident.opened"
-        sent_ids.append(row.id)
-        changes.append(payload_change)
-        notify.append(NotifyState(receiver, row.incident_id, now, h, event))
+        _send(row, change, h, heard, receiver, now, sent_ids, changes, notify)
+    if policy.victims_with_cause and held:
+        sent = {c.incident.id for c in map(decode_change, changes)}
+        for row, change, h in held:
+            if sent & linked_ids(change):
+                del suppressed[row.id]
+                _send(row, change, h, True, receiver, now, sent_ids, changes, notify)
     batch_id = uuid.uuid4().hex
     payload = {"batch_id": batch_id, "receiver": receiver, "created_at": now, "changes": changes}
     return BatchPlan(

@@ -47,6 +47,24 @@ class Group(msgspec.Struct, frozen=True):
     incidents: list[str] = msgspec.field(default_factory=list)
 
 
+class CausedBy(msgspec.Struct, frozen=True):
+    """A victim's pointer to the pod whose failure made it (docs/diagnosis.md)."""
+
+    subject: str = ""
+    node: str = ""
+    cause: str = ""
+    container: str = ""
+    incident: str = ""
+    resolved: bool = False
+
+
+class Victims(msgspec.Struct, frozen=True):
+    """A cause's open victim incidents and their pods."""
+
+    incidents: list[str] = msgspec.field(default_factory=list)
+    pods: list[str] = msgspec.field(default_factory=list)
+
+
 class Texts(msgspec.Struct, frozen=True):
     """The diagnosis's texts in another language (lists pair with the English ones)."""
 
@@ -75,6 +93,8 @@ class Diagnosis(msgspec.Struct, frozen=True):
     next_checks: list[str] = msgspec.field(default_factory=list)
     unchecked: list[str] = msgspec.field(default_factory=list)
     group: Group | None = None
+    caused_by: CausedBy | None = None
+    victims: Victims | None = None
     translations: dict[str, Texts] = msgspec.field(default_factory=dict)
     """The texts in every other language (``podsleuth.locale.localize`` swaps them in)."""
     locale: str = "en"
@@ -167,6 +187,8 @@ def content_hash(change: ChangePayload) -> str:
         d.root_cause if d else "",
         "|".join(d.remediation) if d else "",
     ]
+    if d and d.caused_by and d.caused_by.incident:  # a victim learning its cause is news
+        parts.append(f"caused-by:{d.caused_by.incident}")
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 

@@ -75,6 +75,7 @@ class Notifier:
             repeat_interval=self.options.repeat_interval,
             send_resolved=self.options.send_resolved,
             max_batch=self.options.max_batch,
+            victims_with_cause=self.options.victims_with_cause,
         )
         secrets: tuple[str, ...] = ()
         for targets in self.sinks.values():
@@ -106,6 +107,10 @@ class Notifier:
         self._starting = {name: asyncio.Lock() for name in self.sinks}
         self._tasks: set[asyncio.Task[None]] = set()
         self._limits = {name: asyncio.Semaphore(self.options.max_in_flight) for name in self.sinks}
+        self.passes = {name: 0 for name in self.sinks}
+        """Worker passes (flush, then start what is due) completed per receiver. Two more than
+        when a change was submitted mean a whole pass has seen it: "nothing was started for it"
+        becomes something to wait for, not a sleep."""
 
     # --- the detector side ---
     async def submit(self, change: dict[str, Any]) -> list[str]:
@@ -289,6 +294,7 @@ class Notifier:
             try:
                 next_flush = await self.flush(receiver)
                 next_delivery = await self.dispatch(receiver)
+                self.passes[receiver] += 1
             except store_errors() as e:  # the store is down: what is queued stays queued; retry
                 self.health.failed("outbox", e)
                 await asyncio.sleep(failing)

@@ -34,6 +34,8 @@ class AlertOptions:
     """Changes folded into one notification at most; the rest go into the next one."""
     max_detail: int = 5
     """Incidents shown in full in a chat/email message; the others become digest lines."""
+    victims_with_cause: bool = True
+    """A cause and its victims (docs/diagnosis.md) go in one message, the victims after it."""
     evidence_lines: int = 3
     max_attempts: int = 10
     """Delivery attempts before a notification is dead-lettered."""
@@ -72,6 +74,7 @@ class AlertOptions:
                 if r.rate_limit is not None
             },
             max_detail=settings.max_detail,
+            victims_with_cause=settings.victims_with_cause,
             max_attempts=settings.max_attempts,
             backoff_max=settings.backoff_max,
             template_dir=settings.template_dir,

@@ -30,6 +30,43 @@ SEVERITY_WORDS = {
 TEXT_BADGES = {"critical": "[!!!]", "error": "[!!]", "warning": "[!]", "resolved": "[ok]"}
 
 
+CAUSE_WORDS = {
+    "en": {"oom-killed": "OOM-killed"},
+    "zh": {"oom-killed": "被 OOM 终止"},
+}
+"""What happened to a culprit pod (``caused_by.cause``), per language; an unknown id shows as is."""
+LINK_WORDS = {
+    "en": {"caused_by": "caused by {what} ({subject}{cause}{resolved})", "resolved": ", resolved",
+           "victims": "victims: {n} pod{s}: {pods}", "more": " and {n} more", "sep": ", "},
+    "zh": {"caused_by": "起因：{what}（{subject}{cause}{resolved}）", "resolved": "，已恢复",
+           "victims": "受影响：{n} 个 Pod：{pods}", "more": " 等另 {n} 个", "sep": "、"},
+}  # fmt: skip
+VICTIMS_SHOWN = 5
+
+
+def link_lines(d: Diagnosis | None, locale: str) -> tuple[str, str]:
+    """The one-line "caused by" of a victim and "victims" of a cause (docs/diagnosis.md)."""
+    if d is None:
+        return "", ""
+    w = LINK_WORDS.get(locale, LINK_WORDS["en"])
+    caused = ""
+    if d.caused_by is not None and d.caused_by.subject:
+        c = d.caused_by
+        cause = CAUSE_WORDS.get(locale, CAUSE_WORDS["en"]).get(c.cause, c.cause)
+        caused = w["caused_by"].format(
+            what=c.incident or c.subject, subject=f"{c.subject} " if c.incident else "", cause=cause,
+            resolved=w["resolved"] if c.resolved else "",
+        )  # fmt: skip
+    victims = ""
+    if d.victims is not None and d.victims.pods:
+        pods = d.victims.pods
+        listed = w["sep"].join(pods[:VICTIMS_SHOWN])
+        if len(pods) > VICTIMS_SHOWN:
+            listed += w["more"].format(n=len(pods) - VICTIMS_SHOWN)
+        victims = w["victims"].format(n=len(pods), s="s" if len(pods) != 1 else "", pods=listed)
+    return caused, victims
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     title: str
@@ -75,6 +112,7 @@ def _item(
         "diagnosed": bool(d and d.root_cause),
         "root_cause": d.root_cause if d else "",
         "confidence": d.confidence if d else 0.0,
+        **dict(zip(("caused_by", "victims"), link_lines(d, locale), strict=True)),
         **_texts(d, locale, evidence_lines),
     }
 
@@ -105,11 +143,19 @@ def build_context(
     evidence_lines: int,
     external_url: str = "",
     locale: str = "en",
+    victims_with_cause: bool = True,
 ) -> dict[str, Any]:
-    """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest."""
+    """Group by root cause; show at most ``max_detail`` incidents in full, summarise the rest.
+    With ``victims_with_cause`` a victim whose cause is in the batch joins the cause's group,
+    right after it (one root cause, one group, whatever each diagnosis calls its own)."""
     groups: dict[str, list[ChangePayload]] = {}
+    by_id = {c.incident.id: c for c in changes}
     for change in changes:
-        groups.setdefault(change.incident.cause_key, []).append(change)
+        groups.setdefault(_group_key(change, by_id, victims_with_cause), []).append(change)
+    for key, members in groups.items():
+        if key.startswith("cause:"):  # the cause first, its victims after it
+            cause_id = key.removeprefix("cause:")
+            members.sort(key=lambda c: c.incident.id != cause_id)
     budget = max(1, max_detail)
     out = []
     for members in sorted(groups.values(), key=len, reverse=True):
@@ -149,6 +195,17 @@ def build_context(
     }
 
 
+def _group_key(change: ChangePayload, by_id: dict[str, ChangePayload], victims_with_cause: bool) -> str:
+    d = change.incident.diagnosis
+    if victims_with_cause and d is not None:
+        cause = d.caused_by.incident if d.caused_by else ""
+        if cause and cause in by_id and cause != change.incident.id:
+            return f"cause:{cause}"
+        if d.victims and d.victims.incidents:
+            return f"cause:{change.incident.id}"
+    return change.incident.cause_key
+
+
 class Renderer:
     def __init__(
         self,
@@ -158,6 +215,7 @@ class Renderer:
         max_detail: int = 5,
         evidence_lines: int = 3,
         external_url: str = "",
+        victims_with_cause: bool = True,
     ) -> None:
         if locale not in LOCALES:
             raise ValueError(f"unknown locale {locale!r}; expected one of {', '.join(LOCALES)}")
@@ -177,6 +235,7 @@ class Renderer:
         self.max_detail = max_detail
         self.evidence_lines = evidence_lines
         self.external_url = external_url
+        self.victims_with_cause = victims_with_cause
 
     def render(self, changes: Sequence[ChangePayload], *, fmt: Format, receiver: str = "") -> Message:
         ctx = build_context(
@@ -185,6 +244,7 @@ class Renderer:
             evidence_lines=self.evidence_lines,
             external_url=self.external_url,
             locale=self.locale,
+            victims_with_cause=self.victims_with_cause,
         )
         ctx["receiver"] = receiver
         # the title is what a phone shows: the worst severity first, as an emoji in chat and

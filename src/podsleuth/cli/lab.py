@@ -80,8 +80,19 @@ def run_pipeline(seeded: Any, output: str, lang: str = "en") -> dict[str, Any]:
             for other in others:
                 node = words["node"].format(node=other.node)
                 where = f"{other.namespace}/{other.pod}" if other.pod else node
-                click.echo(f"  {other.id}  {other.category} {other.reason}  {where}: {other.message[:160]}")
+                said = _said(other, lang)[:160]
+                click.echo(f"  {other.id}  {other.category} {other.reason}  {where}: {said}")
     return {"diagnosis": diagnosis.to_dict()}
+
+
+def _said(incident: Any, lang: str) -> str:
+    """What to say of another incident: in English its message; in another language its
+    diagnosis's summary in that language (the message is the cluster's English), else the message."""
+    from podsleuth.diagnose.diagnosis import as_diagnosis
+
+    diagnosis = None if lang == "en" else as_diagnosis(incident.diagnosis)
+    texts = None if diagnosis is None else diagnosis.translations.get(lang)
+    return texts.summary if texts is not None and texts.summary else str(incident.message)
 
 
 def _other_incidents(changes: list[Any], final_id: str) -> list[Any]:
@@ -119,7 +130,8 @@ def seed_incident(keep: bool, variant: str, output: str, lang: str | None) -> No
         else:
             click.echo(msg, err=True)
 
-    with seeded_incident(variant="restart" if variant == "restart" else "deleted", progress=progress) as s:
+    with seeded_incident(variant="restart" if variant == "restart" else "deleted", progress=progress,
+                         lang=language) as s:
         if output == "text":
             click.echo("\n" + words["runc"].format(version=s.runc_version) + f"\n  {s.runtime_error}")
             kill = s.oom_kill

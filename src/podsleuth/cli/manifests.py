@@ -32,9 +32,22 @@ from podsleuth.errors import UsageError
 )
 @click.option(
     "--node-agent/--no-node-agent",
-    default=True,
-    show_default=True,
-    help="Also deploy the node agent DaemonSet (privileged, hostPID) for node-side evidence.",
+    default=None,
+    help="Also deploy the node agent DaemonSet (privileged, hostPID) for node-side evidence "
+    "[default: on, off with --namespace-scoped].",
+)
+@click.option(
+    "--namespace-scoped",
+    is_flag=True,
+    help="For an installer without cluster rights: Roles in the watched namespaces instead of "
+    "ClusterRoles, no Namespace object, no node agent; no node detection (docs/watching.md).",
+)
+@click.option(
+    "--watch-namespace",
+    "watch_namespaces",
+    multiple=True,
+    help="Namespace the watcher watches; repeat for several. Default: all, or with "
+    "--namespace-scoped the install namespace.",
 )
 @click.option(
     "--store",
@@ -69,7 +82,9 @@ def command(
     ctx: click.Context,
     namespace: str,
     replicas: int,
-    node_agent: bool,
+    node_agent: bool | None,
+    namespace_scoped: bool,
+    watch_namespaces: tuple[str, ...],
     store_url: str | None,
     config_path: str | None,
     image: str,
@@ -89,6 +104,8 @@ def command(
             kubelet_dirs=kubelet_dirs,
             service_monitor=service_monitor,
             prometheus_rule=prometheus_rule,
+            namespace_scoped=namespace_scoped,
+            watch_namespaces=watch_namespaces,
         )
     except UsageError as e:
         # Handled here too so the command keeps its one-line contract when used on its own.

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from podsleuth.locale import resolve_lang
+from podsleuth.locale import LOCALES, resolve_lang
 
 if TYPE_CHECKING:  # not imported at run time: `node check` must start without pydantic
     from podsleuth.config import Settings
@@ -32,7 +32,7 @@ def lang_option(f: F) -> F:
     ``alerts.locale``, else ``LANG``/``LC_ALL``: zh_CN.UTF-8 gives zh)."""
     return click.option(
         "--lang",
-        type=click.Choice(["en", "zh"]),
+        type=click.Choice(list(LOCALES)),
         default=None,
         help="Language of the texts (default: alerts.locale, else LANG/LC_ALL; zh_* gives zh).",
     )(f)

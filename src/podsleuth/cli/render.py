@@ -23,6 +23,7 @@ import click
 
 from podsleuth.detect import Incident, IncidentChange
 from podsleuth.diagnose.diagnosis import as_diagnosis
+from podsleuth.diagnose.links import link_words
 from podsleuth.textwidth import clip, display_width, pad, shorten_middle
 
 _SEVERITY_COLOR = {"critical": "red", "error": "magenta", "warning": "yellow"}
@@ -30,17 +31,22 @@ MIN_WIDTH = 60
 PAD = " " * 10
 WORDS = {
     "en": {
-        "pods": "{n} pods", "cause": "cause → {cause}", "fix": "fix: {step}", "signature": "signature: {sig}",
+        "pods": "{n} pods", "container": "container={v}", "node": "node={v}",
+        "cause": "cause → {cause}", "fix": "fix: {step}", "signature": "signature: {sig}",
         "resolved": "resolved", "after": "after {took}", "open": "{n} open incident(s):",
         "none_open": "no open incidents",
     },
     "zh": {
-        "pods": "{n} 个 Pod", "cause": "根因 → {cause}", "fix": "处理：{step}", "signature": "特征：{sig}",
+        "pods": "{n} 个 Pod", "container": "容器 {v}", "node": "节点 {v}",
+        "cause": "根因 → {cause}", "fix": "处理：{step}", "signature": "特征：{sig}",
         "resolved": "已恢复", "after": "持续 {took}", "open": "{n} 个未恢复的事件：",
         "none_open": "没有未恢复的事件",
     },
 }  # fmt: skip
 """The live view's own words per language (``{name}``: the value put in)."""
+TABLE_FIXED = 2 + 9 + 18 + 2 + 5 + 1
+"""Columns of an open-table row besides where, pods and the cause: indent, severity, category,
+gaps, the count."""
 MAX_KNOWN = 50_000
 """Incidents remembered for one-line updates; the oldest are forgotten past this (they would get
 a full block again, never lose a change)."""
@@ -63,6 +69,8 @@ class _Shown(NamedTuple):
     cause: str
     confidence: int
     severity: str
+    link: str = ""
+    """The cause/victims one-liner (docs/diagnosis.md): a new link is worth a line."""
 
 
 def _where(inc: Incident) -> str:
@@ -89,7 +97,11 @@ def _cause(inc: Incident) -> tuple[str, int]:
 
 def _shown(inc: Incident) -> _Shown:
     cause, confidence = _cause(inc)
-    return _Shown(inc.count, max(1, len(inc.pods)), cause, confidence, inc.severity)
+    return _Shown(inc.count, max(1, len(inc.pods)), cause, confidence, inc.severity, _link(inc, "en"))
+
+
+def _link(inc: Incident, lang: str) -> str:
+    return "  ".join(w for w in link_words(as_diagnosis(inc.diagnosis), lang) if w)
 
 
 class LiveView:
@@ -143,9 +155,9 @@ class LiveView:
         if inc.pod and inc.owner.kind and inc.owner.kind != "Pod":
             details.append(f"{inc.owner.kind}/{inc.owner.name}")
         if inc.container:
-            details.append(f"container={inc.container}")
+            details.append(self._say("container", v=inc.container))
         if inc.pod and inc.node:
-            details.append(f"node={inc.node}")
+            details.append(self._say("node", v=inc.node))
         if len(inc.pods) > 1:
             details.append(self._say("pods", n=len(inc.pods)))
         if inc.count > 1:
@@ -162,6 +174,8 @@ class LiveView:
                 lines.append(PAD + shorten_middle(summary, room))
         elif inc.signature:
             lines.append(PAD + clip(self._say("signature", sig=inc.signature), room))
+        if link := _link(inc, self.lang):
+            lines.append(PAD + clip(link, room))
         for step in remediation[:2]:
             lines.append(PAD + shorten_middle(self._say("fix", step=step), room))
         if inc.logs:
@@ -178,6 +192,8 @@ class LiveView:
         cause, confidence = _cause(inc)
         if cause:
             parts.append(self._cause_label(cause, confidence))
+        if link := _link(inc, self.lang):
+            parts.append(link)
         text = f"{inc.last_seen.strftime('%H:%M:%S')}  ~ " + "  ".join(parts)
         return clip(text, self.width + self._extra)
 
@@ -199,16 +215,21 @@ class LiveView:
         rank = {"critical": 0, "error": 1, "warning": 2}
         rows = sorted(incidents, key=lambda i: (rank.get(i.severity, 3), i.category, _where(i)))
         lines = [self._say("open", n=len(rows))]
-        where_width = min(36, max(display_width(_where(i)) for i in rows))
         pods_width = max(display_width(self._say("pods", n=len(i.pods))) for i in rows if len(i.pods) > 1) \
             if any(len(i.pods) > 1 for i in rows) else 0
-        for inc in rows:
-            seen = self._shown.get(inc.id)  # the detector's copy has no diagnosis: what was shown has
-            cause, confidence = (seen.cause, seen.confidence) if seen else _cause(inc)
-            label = (cause + (f" ({confidence}%)" if confidence >= 0 else "")) if cause else inc.reason
+        labels = [self._table_label(inc) for inc in rows]
+        # the cause is what the table is for: the where column gives way first (down to 20 columns)
+        room = self.width - (TABLE_FIXED + pods_width) - max(display_width(label) for label in labels)
+        where_width = max(20, min(36, room, max(display_width(_where(i)) for i in rows)))
+        for inc, label in zip(rows, labels, strict=True):
             pods = self._say("pods", n=len(inc.pods)) if len(inc.pods) > 1 else ""
             where = pad(shorten_middle(_where(inc), where_width), where_width)
             row = f"  {inc.severity:<8} {inc.category:<17} {where}  x{inc.count:<3} {pad(pods, pods_width)} "
             row += label
             lines.append(clip(row.rstrip(), self.width))
         return "\n".join(lines)
+
+    def _table_label(self, inc: Incident) -> str:
+        seen = self._shown.get(inc.id)  # the detector's copy has no diagnosis: what was shown has
+        cause, confidence = (seen.cause, seen.confidence) if seen else _cause(inc)
+        return (cause + (f" ({confidence}%)" if confidence >= 0 else "")) if cause else inc.reason

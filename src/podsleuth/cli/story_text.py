@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from podsleuth.diagnose.diagnosis import as_diagnosis
+from podsleuth.diagnose.links import link_words
 from podsleuth.locale import localize
 from podsleuth.store.queries import IncidentStory
 
@@ -25,7 +27,8 @@ WORDS: dict[str, dict[str, str]] = {
         "timeline": "TIMELINE", "notifications": "NOTIFICATIONS",
         "none_sent": "none recorded (no receiver configured, or not routed)",
         "silences": "SILENCES THAT MATCH", "until": "until", "linked": "LINKED INCIDENTS (same cause)",
-        "silence_it": "silence it", "dropped": "earlier changes not kept",
+        "silence_it": "silence it", "dropped": "earlier changes not kept", ":": ": ",
+        "workload": "workload", "pods": "pods", "nodes": "nodes",
     },
     "zh": {
         "reason": "原因", "count": "次数", "first": "首次", "last": "最近", "cluster": "集群",
@@ -34,7 +37,8 @@ WORDS: dict[str, dict[str, str]] = {
         "timeline": "时间线", "notifications": "通知记录",
         "none_sent": "没有记录（未配置接收方，或未被路由）",
         "silences": "匹配的静默规则", "until": "截止", "linked": "关联事件（同一根因）",
-        "silence_it": "静默此事件", "dropped": "条更早的变更未保留",
+        "silence_it": "静默此事件", "dropped": "条更早的变更未保留", ":": "：",
+        "workload": "工作负载", "pods": "Pod", "nodes": "节点",
     },
 }
 """The report's own words; the diagnosis brings its own translation (``podsleuth.locale``)."""
@@ -65,13 +69,14 @@ def story_lines(told: IncidentStory, lang: str = "en") -> list[str]:
     ]
     if data.get("cluster"):
         lines.append(f"  {w['cluster']} {clean(data['cluster'])}")
-    lines.append(f"  {w['message']}: {clean(data.get('message') or '')}")
+    lines.append(f"  {w['message']}{w[':']}{clean(data.get('message') or '')}")
     if diagnosis:
         confidence = float(diagnosis.get("confidence") or 0.0)
         lines += ["", f"{w['root_cause']}  {diagnosis.get('root_cause')}  ({confidence:.0%})"]
         for key in ("summary", "explanation"):
             if diagnosis.get(key):
                 lines.append(f"  {clean(diagnosis[key])}")
+        lines += [f"  {clean(w)}" for w in link_words(as_diagnosis(data.get("diagnosis")), lang) if w]
         evidence = diagnosis.get("evidence") or []
         if evidence:
             lines += ["", w["evidence"]]
@@ -81,7 +86,7 @@ def story_lines(told: IncidentStory, lang: str = "en") -> list[str]:
         if remediation:
             lines += ["", w["remediation"]]
             lines += [f"  {n}. {clean(step)}" for n, step in enumerate(remediation, 1)]
-    affected = _affected(data)
+    affected = _affected(data, w)
     if affected:
         lines += ["", w["affected"], *[f"  {a}" for a in affected]]
     events = data.get("events") or []
@@ -119,23 +124,23 @@ def story_lines(told: IncidentStory, lang: str = "en") -> list[str]:
                 f"{clean(r.data.get('namespace'))}/{clean(r.data.get('pod'))}"
             )
     command = f"podsleuth silence add --match id={data.get('id')} --for 4h --comment '...'"
-    lines += ["", f"{w['silence_it']}: {command}"]
+    lines += ["", f"{w['silence_it']}{w[':']}{command}"]
     return lines
 
 
-def _affected(data: dict[str, Any]) -> list[str]:
+def _affected(data: dict[str, Any], w: dict[str, str]) -> list[str]:
     out = []
     owner = data.get("owner") or {}
     if owner.get("name"):
-        out.append(f"workload {clean(owner.get('kind'))}/{clean(owner.get('name'))}")
+        out.append(f"{w['workload']} {clean(owner.get('kind'))}/{clean(owner.get('name'))}")
     pods = [p if isinstance(p, str) else (p or {}).get("name") for p in data.get("pods") or []]
     if data.get("pod") and data["pod"] not in pods:
         pods.insert(0, data["pod"])
     if pods:
-        out.append("pods " + ", ".join(clean(p) for p in pods if p))
+        out.append(f"{w['pods']} " + ", ".join(clean(p) for p in pods if p))
     nodes = data.get("nodes") or ([data["node"]] if data.get("node") else [])
     if nodes:
-        out.append("nodes " + ", ".join(clean(n) for n in nodes))
+        out.append(f"{w['nodes']} " + ", ".join(clean(n) for n in nodes))
     return out
 
 

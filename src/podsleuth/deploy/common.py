@@ -63,6 +63,11 @@ class DeployOptions:
     prometheus_rule: bool = False
     config_has_secrets: bool = False
     """Receiver URLs or headers in the config: the whole file travels in a Secret, not a ConfigMap."""
+    namespace_scoped: bool = False
+    """For an installer without cluster rights: Roles in ``watch_namespaces`` instead of
+    ClusterRoles, no Namespace object (it must exist), no node agent (docs/deploy.md)."""
+    watch_namespaces: tuple[str, ...] = ()
+    """What the watcher watches (``watch.namespaces`` of the rendered config); () = all."""
 
     @property
     def store_in_secret(self) -> bool:

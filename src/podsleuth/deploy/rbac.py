@@ -32,6 +32,23 @@ AGENT_CLUSTER_RULES: list[tuple[list[str], list[str], list[str]]] = [
     (["authentication.k8s.io"], ["tokenreviews"], ["create"]),
 ]
 
+CLUSTER_SCOPED = frozenset({"nodes", "persistentvolumes", "csidrivers", "csinodes"})
+"""Resources a Role cannot grant: a namespace-scoped watcher goes without them (no node
+detection; diagnoses say the node, PV and CSI facts were unavailable, at lower confidence)."""
+
+WATCH_ROLE = f"{WATCHER}-watch"
+"""The namespace-scoped read Role (the Lease Role in the install namespace is ``WATCHER``)."""
+
+
+def namespaced_watcher_rules() -> list[tuple[list[str], list[str], list[str]]]:
+    """``WATCHER_CLUSTER_RULES`` without what only a ClusterRole can grant."""
+    out = []
+    for groups, resources, verbs in WATCHER_CLUSTER_RULES:
+        kept = [r for r in resources if r not in CLUSTER_SCOPED]
+        if kept:
+            out.append((groups, kept, verbs))
+    return out
+
 
 def _rules(spec: list[tuple[list[str], list[str], list[str]]]) -> list[Obj]:
     return [
@@ -74,6 +91,27 @@ def _binding(opts: DeployOptions, kind: str, name: str, component: str, *, names
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role_name},
         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": opts.namespace}],
     }
+
+
+def watch_roles(opts: DeployOptions) -> list[Obj]:
+    """Namespace-scoped mode: a read Role and its RoleBinding in each watched namespace, bound
+    to the watcher's ServiceAccount of the install namespace."""
+    out: list[Obj] = []
+    for ns in opts.watch_namespaces:
+        out.append({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta(WATCH_ROLE, "watcher", ns),
+            "rules": _rules(namespaced_watcher_rules()),
+        })
+        out.append({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(WATCH_ROLE, "watcher", ns),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": WATCH_ROLE},
+            "subjects": [{"kind": "ServiceAccount", "name": WATCHER, "namespace": opts.namespace}],
+        })
+    return out
 
 
 def cluster_roles(opts: DeployOptions) -> list[Obj]:

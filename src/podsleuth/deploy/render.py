@@ -45,7 +45,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def effective_config(
-    text: str | None, *, source: str, namespace: str, node_agent: bool
+    text: str | None, *, source: str, namespace: str, node_agent: bool, watch_namespaces: tuple[str, ...] = ()
 ) -> tuple[str, str | None]:
     """The config the watcher gets in its ConfigMap, and the store URL taken out of it.
 
@@ -65,6 +65,10 @@ def effective_config(
     else:
         agents.setdefault("discovery", "off")
     data["node_agents"] = agents
+    if watch_namespaces:
+        watch: dict[str, Any] = dict(data.get("watch") or {})
+        watch["namespaces"] = list(dict.fromkeys([*(watch.get("namespaces") or []), *watch_namespaces]))
+        data["watch"] = watch
     out = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=4096)
     parse_settings(out, source=f"{source} (as rendered)")
     return out, store
@@ -98,6 +102,10 @@ def warnings(opts: DeployOptions) -> list[str]:
     if opts.store_url is None or opts.store_url.startswith("sqlite:"):
         out.append("the store is SQLite on an emptyDir: incidents, silences and pending alerts are lost "
                    "when the pod moves, and only one replica can run; pass --store postgresql://...")
+    if opts.namespace_scoped:
+        out.append(f"namespace-scoped: the namespace {opts.namespace} must exist; the watcher reads only "
+                   f"{', '.join(opts.watch_namespaces)}: no node detection, no node agent, and diagnoses "
+                   "lack node/PV/CSI facts (docs/watching.md, \"Namespace-scoped mode\")")
     if opts.node_agent:
         out.append(f"the node agent needs the Secret {TOKEN_SECRET} before its pods start: kubectl -n "
                    f"{opts.namespace} create secret generic {TOKEN_SECRET} "
@@ -125,18 +133,29 @@ def options_from(
     *,
     namespace: str = DEFAULT_NAMESPACE,
     replicas: int = 1,
-    node_agent: bool = True,
+    node_agent: bool | None = None,
     store_url: str | None = None,
     config_path: str | Path | None = None,
     image: str = DEFAULT_IMAGE,
     kubelet_dirs: tuple[str, ...] = (DEFAULT_KUBELET_DIR,),
     service_monitor: bool = False,
     prometheus_rule: bool = False,
+    namespace_scoped: bool = False,
+    watch_namespaces: tuple[str, ...] = (),
     warn: Callable[[str], None] | None = _stderr,
 ) -> DeployOptions:
-    """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError."""
-    if len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace):
-        raise InputError(f"--namespace {namespace!r} is not a valid namespace name (RFC 1123 label)")
+    """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError.
+    ``node_agent`` None: deployed unless ``namespace_scoped`` (a privileged DaemonSet and a
+    ClusterRole are cluster rights)."""
+    for ns, flag in [(namespace, "--namespace"), *((w, "--watch-namespace") for w in watch_namespaces)]:
+        if len(ns) > 63 or not _DNS_LABEL.fullmatch(ns):
+            raise InputError(f"{flag} {ns!r} is not a valid namespace name (RFC 1123 label)")
+    if namespace_scoped and node_agent:
+        raise InputError("--node-agent needs cluster rights (a privileged DaemonSet, a ClusterRole for "
+                         "TokenReviews): not with --namespace-scoped; a cluster admin installs it")
+    node_agent = not namespace_scoped if node_agent is None else node_agent
+    if namespace_scoped and not watch_namespaces:
+        watch_namespaces = (namespace,)
     if replicas < 1:
         raise InputError(f"--replicas must be at least 1, got {replicas}")
     if not image or any(c.isspace() for c in image):
@@ -158,14 +177,18 @@ def options_from(
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"config file {config_path} cannot be read: {e}") from None
     config_yaml, config_store = effective_config(text, source=source, namespace=namespace,
-                                                 node_agent=node_agent)
+                                                 node_agent=node_agent, watch_namespaces=watch_namespaces)
+    watched = tuple(parse_settings(config_yaml, source=source).watch.namespaces)
+    if namespace_scoped and any(not _DNS_LABEL.fullmatch(ns) for ns in watched):
+        raise InputError(f"watch.namespaces {list(watched)}: a Role needs exact namespace names")
     store = store_url or config_store
     _check_store(store, replicas)
     opts = DeployOptions(
         namespace=namespace, replicas=replicas, node_agent=node_agent, store_url=store,
         config_yaml=config_yaml, image=image, kubelet_dirs=dirs,
         service_monitor=service_monitor, prometheus_rule=prometheus_rule,
-        config_has_secrets=has_secrets(config_yaml),
+        config_has_secrets=has_secrets(config_yaml), namespace_scoped=namespace_scoped,
+        watch_namespaces=watched,
     )
     if warn is not None:
         for text in warnings(opts):
@@ -212,10 +235,13 @@ def _store_secret(opts: DeployOptions) -> Obj:
 
 def build(opts: DeployOptions) -> list[Obj]:
     """All objects in apply order: the namespace and RBAC before what runs under them."""
-    objs: list[Obj] = [_namespace(opts)]
+    objs: list[Obj] = [] if opts.namespace_scoped else [_namespace(opts)]
     objs += rbac.service_accounts(opts)
-    objs += rbac.cluster_roles(opts)
-    objs += rbac.cluster_role_bindings(opts)
+    if opts.namespace_scoped:
+        objs += rbac.watch_roles(opts)
+    else:
+        objs += rbac.cluster_roles(opts)
+        objs += rbac.cluster_role_bindings(opts)
     objs += rbac.leader_election_role(opts)
     objs.append(_configmap(opts))
     if opts.store_in_secret:

@@ -24,6 +24,7 @@ from podsleuth.diagnose.diagnosis import Diagnosis, Group, Said, Texts
 from podsleuth.diagnose.evidence import Case, DiagnosisRequest
 from podsleuth.diagnose.incident import SIGNATURE_WEIGHT
 from podsleuth.diagnose.knowledge import Classification, KnowledgeBase
+from podsleuth.diagnose.links import caused_by
 from podsleuth.diagnose.phrases import phrase
 from podsleuth.diagnose.rules import GAP_PENALTY, MIN_CONFIDENCE, RuleSet, load_rules
 from podsleuth.kube import KubeClient
@@ -231,6 +232,7 @@ def conclude(case: Case, rules: RuleSet, classification: Classification) -> Diag
         group=msgspec.convert(group_of(case, rule.cause), Group)
         if rule is not None and rule.correlate and f.get("node")
         else msgspec.UNSET,
+        caused_by=caused_by(case) or msgspec.UNSET,
         translations={
             lang: Texts(
                 summary=d.summary,

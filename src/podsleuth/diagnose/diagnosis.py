@@ -42,6 +42,30 @@ class Group(msgspec.Struct, frozen=True, kw_only=True):
     incidents: list[str] = msgspec.field(default_factory=list)
 
 
+class CausedBy(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A victim's pointer to what broke it (``diagnose.correlate.caused_by``): another pod on its
+    node -- the CSI/FUSE plugin pod whose OOM kill left the victim's mount dead. ``subject`` and
+    ``cause`` come from the victim's own facts, so they are there even when the watch never saw
+    the culprit; ``incident`` is the culprit's incident once the runner matched one (``Links``),
+    ``resolved`` when that incident has resolved since (the victim may well outlive it)."""
+
+    subject: str
+    """The culprit pod, ``namespace/name``."""
+    node: str
+    cause: str
+    """What happened to it: ``oom-killed``."""
+    container: str = ""
+    incident: str = ""
+    resolved: bool = False
+
+
+class Victims(msgspec.Struct, frozen=True, kw_only=True):
+    """A cause's list of what it broke: the open incidents whose ``caused_by`` names it."""
+
+    incidents: list[str] = msgspec.field(default_factory=list)
+    pods: list[str] = msgspec.field(default_factory=list)
+
+
 class Texts(msgspec.Struct, frozen=True, kw_only=True):
     """A diagnosis's user-facing texts in one language; lists pair one to one with the English
     (``evidence[i]`` is the fact of ``Diagnosis.evidence[i]``). An entry of the knowledge base
@@ -74,6 +98,10 @@ class Diagnosis(msgspec.Struct, frozen=True, kw_only=True):
     unchecked: list[str] | UnsetType = UNSET
     """Links of the chain that could not run (``node-agent``, ``api``)."""
     group: Group | UnsetType = UNSET
+    caused_by: CausedBy | UnsetType = UNSET
+    """Another pod's failure made this one (docs/diagnosis.md "Cause and victims")."""
+    victims: Victims | UnsetType = UNSET
+    """The incidents this one's failure made (set by the runner, never by the chain)."""
     translations: dict[str, Texts] = msgspec.field(default_factory=dict)
     """The texts in every other language (``zh``), see ``Texts``."""
     locale: str | UnsetType = UNSET

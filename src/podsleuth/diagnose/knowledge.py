@@ -176,6 +176,7 @@ class KnowledgeBase:
                 category=category_of_reason(reason) or UNKNOWN,
                 score=0.0,
                 summary="no known failure signature matched",
+                translations={"zh": LocalTexts(summary="没有匹配的已知故障特征")},
             )
         best = hits[0]
         sig = best.compiled.signature

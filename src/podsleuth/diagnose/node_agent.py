@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -72,7 +73,8 @@ async def discover(client: KubeClient | None, settings: NodeAgentSettings, node:
             body = await client.get(f"/api/v1/namespaces/{settings.namespace}/pods", params)
         pods = msgspec.json.decode(body, type=o.PodList).items
     except (ApiError, TimeoutError, msgspec.DecodeError, msgspec.ValidationError) as e:
-        raise AgentUnavailable(phrase("agent.list-failed", namespace=settings.namespace, error=str(e))) from e
+        error = str(e) or f"no answer within {settings.timeout:g}s"  # a TimeoutError says nothing
+        raise AgentUnavailable(phrase("agent.list-failed", namespace=settings.namespace, error=error)) from e
     ready = [p for p in pods if p.status.pod_ip and p.status.phase == "Running"]
     if not ready:
         raise AgentUnavailable(
@@ -170,6 +172,25 @@ async def ask_local(
     return AgentReport(source="local", findings=report.findings, mounts=mounts)
 
 
+MAX_CONCURRENT_ASKS = 64
+"""Agents asked (discovery included) at the same time per event loop. A burst of incidents (a
+zone outage over thousands of nodes) opened one agent connection per incident at once, and its
+discovery lists queued behind the API client's 32 connections inside their own timeout, so
+most failed as "no answer" (bench/bench_nodes.py, docs/performance.md "5,000 nodes"). The
+others wait their turn; every call's timeout starts when it has its slot."""
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _ask_slot() -> asyncio.Semaphore:
+    """The running loop's semaphore (a Semaphore belongs to the loop that first waits on it)."""
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(MAX_CONCURRENT_ASKS)
+    return slot
+
+
 async def ask(
     client: KubeClient | None,
     settings: NodeAgentSettings,
@@ -180,7 +201,8 @@ async def ask(
     since: float,
     sa_token_file: str | None = SA_TOKEN_FILE,
 ) -> AgentReport:
-    base = await discover(client, settings, node)
-    if base == "local":
+    if settings.discovery == "local":
         return await ask_local(settings, kubelet_dir=kubelet_dir, pod_uid=pod_uid, since=since)
-    return await ask_http(base, settings, pod_uid=pod_uid, since=since, sa_token_file=sa_token_file)
+    async with _ask_slot():
+        base = await discover(client, settings, node)
+        return await ask_http(base, settings, pod_uid=pod_uid, since=since, sa_token_file=sa_token_file)

@@ -135,6 +135,10 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(s, h)
 
 
+Step = Callable[..., None]
+"""``step(english, chinese)``: one step of the seeding, said in the run's language."""
+
+
 def _find_oom(pid: int, cgroup: MemoryCgroup, timeout: float = 5.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -153,30 +157,35 @@ def _find_oom(pid: int, cgroup: MemoryCgroup, timeout: float = 5.0) -> dict[str,
 
 
 def _deleted_root(staging: str, subvolume: str, target: str, base: str, conn: int,
-                  step: Callable[[str], None]) -> tuple[str, str]:
+                  step: Step) -> tuple[str, str]:
     """The founding write-up's literal state on the live new daemon (docs/lab.md): re-publish the
     pod path from the new mount, then the daemon replaces the subvolume directory under it."""
     with open(os.path.join(staging + subvolume, "home.json"), "w", encoding="utf-8") as f:
         f.write('{"title": "home"}\n')
     sm.lazy_umount(target)
     sm.bind(staging + subvolume, target)
-    step(f"kubelet retry: NodePublish bound globalmount{subvolume} of the new daemon onto the pod path again")
+    step(f"kubelet retry: NodePublish bound globalmount{subvolume} of the new daemon onto the pod path again",
+         f"kubelet 重试：NodePublish 把新守护进程的 globalmount{subvolume} 再次 bind 到 Pod 路径上")
     root = sm.replace_behind_kernel(staging, subvolume, target)
     if not root.endswith("//deleted"):
         raise LabError(f"the kernel kept the pod mount's root ({root!r}): no //deleted")
     step(f"the new daemon replaced {subvolume} (removed, looked up: ENOENT, recreated) behind the kernel: "
-         f"pod mount root is {root} on live connection {conn}")
+         f"pod mount root is {root} on live connection {conn}",
+         f"新守护进程在内核背后替换了 {subvolume}（删除、lookup 得到 ENOENT、重建）：Pod 挂载的 root 变成"
+         f" {root}，位于仍存活的连接 {conn} 上")
     err_name = sm.errno_name(sm.stat_errno(target))
     bind_err = sm.bind_errno(target, os.path.join(base, "bind-test"))
-    step(f"pod volume path: stat {err_name}; mount --bind of it: {bind_err}")
+    step(f"pod volume path: stat {err_name}; mount --bind of it: {bind_err}",
+         f"Pod 卷路径：stat 结果 {err_name}；对它 mount --bind：{bind_err}")
     return err_name, bind_err
 
 
 @contextlib.contextmanager
 def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
                     progress: Callable[[str], None] = lambda _msg: None,
-                    runc: str = "runc") -> Iterator[SeededIncident]:
-    """Everything exists inside the ``with`` block; all of it is gone after it (see module doc)."""
+                    runc: str = "runc", lang: str = "en") -> Iterator[SeededIncident]:
+    """Everything exists inside the ``with`` block; all of it is gone after it (see module doc).
+    ``progress`` hears each step in ``lang`` (en, zh); the timeline keeps the English."""
     if variant not in ("restart", "deleted"):
         raise UsageError(f"unknown variant {variant!r}: restart or deleted")
     check_prerequisites(runc=runc)
@@ -184,9 +193,12 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
     base = tempfile.mkdtemp(prefix="podsleuth-seed-", dir=workdir)
     timeline: list[tuple[str, str]] = []
 
-    def step(msg: str) -> None:
+    def say(en: str, zh: str | None = None) -> None:
+        progress(zh if lang == "zh" and zh else en)
+
+    def step(msg: str, zh: str | None = None) -> None:
         timeline.append((_rfc3339(), msg))
-        progress(msg)
+        say(msg, zh)
 
     daemons: list[subprocess.Popen[bytes]] = []
     conns: list[int] = []
@@ -210,28 +222,34 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
                 json.dump({"attachmentID": "csi-" + hashlib.sha256(f"{handle}{CSI_DRIVER}{node}".encode())
                            .hexdigest(), "driverName": CSI_DRIVER, "nodeName": node, "specVolID": pv,
                            "volumeHandle": handle, "volumeLifecycleMode": "Persistent"}, f)
-            step(f"kubelet tree at {kubelet}: pod {pod_uid}, CSI volume {pv}")
+            step(f"kubelet tree at {kubelet}: pod {pod_uid}, CSI volume {pv}",
+                 f"kubelet 目录树 {kubelet}：Pod {pod_uid}，CSI 卷 {pv}")
             cgroup = MemoryCgroup(plugin_uid, MEMORY_LIMIT)
-            step(f"memory cgroup {cgroup.name} (limit {MEMORY_LIMIT >> 20} MiB) for the CSI plugin's daemon")
+            step(f"memory cgroup {cgroup.name} (limit {MEMORY_LIMIT >> 20} MiB) for the CSI plugin's daemon",
+                 f"为 CSI 插件的守护进程建立 memory cgroup {cgroup.name}（上限 {MEMORY_LIMIT >> 20} MiB）")
             old, dev = sm.start_daemon(staging, fsname="ceph-fuse", subtype="ceph-fuse", enter=cgroup.add)
             daemons.append(old)
             conns.append(dev)
-            step(f"FUSE daemon pid {old.pid} mounted the staging path (connection {dev})")
+            step(f"FUSE daemon pid {old.pid} mounted the staging path (connection {dev})",
+                 f"FUSE 守护进程 pid {old.pid} 挂载了 staging 路径（连接 {dev}）")
             os.makedirs(staging + subvolume)
             with open(os.path.join(staging + subvolume, "home.json"), "w", encoding="utf-8") as f:
                 f.write('{"title": "home"}\n')
             sm.bind(staging + subvolume, target)
-            step(f"NodePublish: bind-mounted globalmount{subvolume} onto the pod volume path")
+            step(f"NodePublish: bind-mounted globalmount{subvolume} onto the pod volume path",
+                 f"NodePublish：把 globalmount{subvolume} bind 到 Pod 卷路径上")
             bundle = os.path.join(base, "bundle")
             state = os.path.join(base, "runc-state")
             seed_runc.make_bundle(bundle, target, runc=runc)
             healthy = seed_runc.create(bundle, state, runc)
             if not healthy.ok:
                 raise LabError(f"runc fails even with a healthy volume (bundle problem): {healthy.error}")
-            step("runc creates a container with the healthy volume bound at /data")
+            step("runc creates a container with the healthy volume bound at /data",
+                 "卷正常时 runc 能创建容器（卷 bind 在 /data）")
             with contextlib.suppress(OSError), open(os.path.join(staging, sm.HOG_FILE), "wb") as hog:
                 hog.write(b"go")
-            step(f"daemon pid {old.pid} starts allocating memory inside its cgroup")
+            step(f"daemon pid {old.pid} starts allocating memory inside its cgroup",
+                 f"守护进程 pid {old.pid} 开始在它的 cgroup 里分配内存")
             try:
                 old.wait(timeout=20)
             except subprocess.TimeoutExpired as e:
@@ -239,20 +257,25 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
             oom = _find_oom(old.pid, cgroup)
             timeline.append((oom.get("time") or _rfc3339(), f"kernel OOM killer killed pid {old.pid} "
                              f"({oom.get('comm')}) in {oom.get('cgroup')}"))
-            progress(timeline[-1][1])
+            say(timeline[-1][1],
+                f"内核 OOM killer 在 {oom.get('cgroup')} 中杀死了 pid {old.pid}（{oom.get('comm')}）")
             sm.lazy_umount(staging)
-            step("CSI fuse recovery: dead staging mount lazily unmounted (umount -l)")
+            step("CSI fuse recovery: dead staging mount lazily unmounted (umount -l)",
+                 "CSI 的 fuse 恢复：已失效的 staging 挂载被延迟卸载（umount -l）")
             new, dev2 = sm.start_daemon(staging, fsname="ceph-fuse", subtype="ceph-fuse",
                                         extra_opts="nonempty", enter=cgroup.add)
             daemons.append(new)
             conns.append(dev2)
             os.makedirs(staging + subvolume, exist_ok=True)
             step(f"new FUSE daemon pid {new.pid} mounted -o nonempty at the same staging path "
-                 f"(connection {dev2}); {subvolume} exists again")
+                 f"(connection {dev2}); {subvolume} exists again",
+                 f"新的 FUSE 守护进程 pid {new.pid} 带 -o nonempty 挂载在同一个 staging 路径上"
+                 f"（连接 {dev2}）；{subvolume} 重新出现")
             bind_err = ""
             if variant == "restart":
                 err_name = sm.wait_errno(target, errno.ENOTCONN)
-                step(f"pod volume path: {err_name} (still on dead connection {dev})")
+                step(f"pod volume path: {err_name} (still on dead connection {dev})",
+                     f"Pod 卷路径：{err_name}（仍在已失效的连接 {dev} 上）")
             else:
                 err_name, bind_err = _deleted_root(staging, subvolume, target, base, dev2, step)
             result = seed_runc.create(bundle, state, runc)
@@ -281,7 +304,8 @@ def seeded_incident(*, workdir: str | None = None, variant: Variant = "deleted",
                     cgroup.remove()
                 except OSError as e:
                     problems.append(f"cgroup {cgroup.path} not removed: {e}")
-            progress("cleaned up: daemons killed, mounts and cgroup removed")
+            say("cleaned up: daemons killed, mounts and cgroup removed",
+                "已清理：守护进程已杀掉，挂载和 cgroup 已删除")
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         if problems:

@@ -106,6 +106,7 @@ class Reflector(Generic[T]):
         observer: WatchObserver | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        on_forbidden: Callable[[errors.ApiForbidden], None] | None = None,
     ) -> None:
         self.client, self.resource, self.namespace = client, resource, namespace
         self.label_selector, self.field_selector = label_selector, field_selector
@@ -115,6 +116,11 @@ class Reflector(Generic[T]):
         """The initial events of a streaming list together at most (bytes as read): by default
         the client's cap on a paginated list, so neither list form can grow memory past it."""
         self.observer: WatchObserver = observer or NullObserver()
+        self.on_forbidden = on_forbidden
+        """Told of each 403, which is then logged at DEBUG instead of a WARNING per retry: for a
+        resource the watch can do without (nodes, to an identity bound by Roles in its
+        namespaces), whose owner says so once. The retries go on at the backoff cap, so a
+        permission granted later is picked up without a restart."""
         self.backoff = Backoff(cap=backoff_max, sleep=sleep, jitter=jitter)
         self.cache: dict[Key, T] = {}
         self.resource_version: str | None = None
@@ -220,6 +226,9 @@ class Reflector(Generic[T]):
                 reason, level, why = "connection", logging.WARNING, str(e)
             except errors.ApiForbidden as e:
                 reason, level, why = "forbidden", logging.WARNING, str(e)
+                if self.on_forbidden is not None:
+                    self.on_forbidden(e)
+                    level = logging.DEBUG
             except errors.ApiThrottled as e:
                 reason, level, why = "throttled", logging.WARNING, str(e)
                 wait_at_least = e.retry_after or 0.0

@@ -15,6 +15,7 @@ from podsleuth.metrics import WatchMetrics
 from podsleuth.runner import WatchPipeline
 from tests.diagnose.chain import founding
 from tests.diagnose.chain.conftest import NODE, FakeAgent, node
+from tests.waiting import eventually
 
 PODS = range(1, 4)
 
@@ -59,13 +60,12 @@ async def test_watch_emits_one_group_listing_every_pod(tmp_path: Path) -> None:
         pipeline = WatchPipeline(client=client, settings=settings, emit=emit, metrics=WatchMetrics())
         task = asyncio.create_task(pipeline.run())
         try:
-            async with asyncio.timeout(15):
-                while True:
-                    groups = {c.incident.id: (c.to_contract()["incident"]["diagnosis"] or {}).get("group")
-                              for c in changes}  # fmt: skip
-                    if len(groups) == 3 and all(g and len(g["pods"]) == 3 for g in groups.values()):
-                        break
-                    await asyncio.sleep(0.05)
+            def grouped() -> bool:
+                groups = {c.incident.id: (c.to_contract()["incident"]["diagnosis"] or {}).get("group")
+                          for c in changes}  # fmt: skip
+                return len(groups) == 3 and all(g and len(g["pods"]) == 3 for g in groups.values())
+
+            await eventually(grouped, within=15, what="three groups of three pods")
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

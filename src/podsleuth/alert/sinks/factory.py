@@ -62,6 +62,7 @@ def _renderer(options: AlertOptions) -> Renderer:
         max_detail=options.max_detail,
         evidence_lines=options.evidence_lines,
         external_url=options.external_url,
+        victims_with_cause=options.victims_with_cause,
     )
 
 

@@ -68,7 +68,8 @@ def parse_path(api: FakeApiServer, path: str) -> Target | None:
 
 
 def forbidden(api: FakeApiServer, verb: str, target: Target) -> web.Response | None:
-    if (verb, target.kind.key) not in api.denied and (verb, "*") not in api.denied:
+    denied = [api.denied, api.denied_cluster_wide] if target.namespace is None else [api.denied]
+    if not any((verb, target.kind.key) in d or (verb, "*") in d for d in denied):
         return None
     resource = target.kind.plural + (f"/{target.sub}" if target.sub else "")
     scope = f'in the namespace "{target.namespace}"' if target.namespace else "at the cluster scope"

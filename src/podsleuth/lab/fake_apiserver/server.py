@@ -78,6 +78,9 @@ class FakeApiServer:
         self.store = Store(kinds=kinds, window=window)
         self.watches: set[watches.WatchConn] = set()
         self.denied: set[tuple[str, str]] = set()
+        self.denied_cluster_wide: set[tuple[str, str]] = set()
+        """Denied only outside a namespace (cluster-scoped kinds, all-namespace lists): what an
+        identity bound by Roles alone gets."""
         self.disabled_groups: set[str] = set()
         self.logs: dict[tuple[str, str, str, bool], str] = {}
         self.token_reviews: dict[str, str] = {}  # token -> username
@@ -168,13 +171,15 @@ class FakeApiServer:
     def register(self, kind: Kind) -> None:
         self.store.register(kind)
 
-    def deny(self, verb: str, kind: str = "*") -> None:
+    def deny(self, verb: str, kind: str = "*", *, cluster_wide_only: bool = False) -> None:
         """RBAC: answer 403 to ``verb`` (get/list/watch/create/update) on ``kind`` (``*`` = any;
-        ``services/proxy`` for the service proxy, where a POST is ``create``)."""
-        self.denied.add((verb, kind))
+        ``services/proxy`` for the service proxy, where a POST is ``create``);
+        ``cluster_wide_only``: only to requests outside a namespace (what Roles alone allow)."""
+        (self.denied_cluster_wide if cluster_wide_only else self.denied).add((verb, kind))
 
     def allow(self, verb: str, kind: str = "*") -> None:
         self.denied.discard((verb, kind))
+        self.denied_cluster_wide.discard((verb, kind))
 
     def disable_group(self, group: str) -> None:
         """Stop serving an API group (404), e.g. ``events.k8s.io`` to test the core/v1 fallback."""
