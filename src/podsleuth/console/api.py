@@ -1,7 +1,12 @@
 """The console's JSON API: what scripts and a laptop's `podsleuth` use.
 
 ``GET /api/incidents`` takes the list page's filters and answers ``{"total", "incidents"}``
-(contract-shaped incidents). ``POST /api/silences`` creates a silence from
+(contract-shaped incidents), each diagnosis's texts in ``?lang=en|zh`` (default: the console's
+``--lang``; not the browser's cookie: a script's answer must not depend on it) exactly as
+``incidents show -o json --lang`` gives them: ids, field names and ``translations`` unchanged,
+``diagnosis.locale`` saying which language the texts are in.
+
+``POST /api/silences`` creates a silence from
 ``{"matchers": {...}, "duration": "4h", "comment": "..."}``: this is how a silence made on a
 laptop reaches a watcher running in the cluster (through ``kubectl port-forward`` to its
 console). It needs ``Authorization: Bearer <token>``, or the same token in ``X-Podsleuth-Token``
@@ -18,7 +23,9 @@ from typing import Any
 from aiohttp import web
 
 from podsleuth.console.app import SETTINGS
+from podsleuth.console.present import localized
 from podsleuth.durations import parse_duration
+from podsleuth.locale import resolve_lang
 from podsleuth.store.base import Silence
 from podsleuth.store.queries import MAX_SILENCE, SILENCE_FIELDS, list_incidents
 
@@ -38,9 +45,16 @@ async def incidents(request: web.Request) -> web.Response:
     from podsleuth.console.views import filter_from_query
 
     settings = request.app[SETTINGS]
+    try:
+        lang = resolve_lang(request.query.get("lang"), settings.lang, {})
+    except ValueError as e:
+        return _error(400, str(e))
     limit = min(max(int(request.query.get("limit", "100") or 100), 1), 1000)
     page = await list_incidents(settings.store, filter_from_query(request.query), limit=limit)
-    body = {"total": page.total, "incidents": [dict(r.data, state=r.status) for r in page.incidents]}
+    body = {
+        "total": page.total,
+        "incidents": [dict(localized(r.data, lang), state=r.status) for r in page.incidents],
+    }
     return web.json_response(body, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 

@@ -79,15 +79,21 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def render(request: web.Request, name: str, *, status: int = 200, **context: object) -> web.Response:
-    """A page in the request's language, with a CSRF cookie the page's forms echo back."""
-    settings = request.app[SETTINGS]
-    lang = i18n.pick_lang(
+def request_lang(request: web.Request) -> str:
+    """The language of this request's page: ``?lang=``, the cookie, ``Accept-Language``, the
+    console's ``--lang``. Handlers localize the diagnosis with it, ``render`` the chrome."""
+    return i18n.pick_lang(
         request.query.get("lang"),
         request.cookies.get(LANG_COOKIE),
         request.headers.get("Accept-Language"),
-        settings.lang,
+        request.app[SETTINGS].lang,
     )
+
+
+def render(request: web.Request, name: str, *, status: int = 200, **context: object) -> web.Response:
+    """A page in the request's language, with a CSRF cookie the page's forms echo back."""
+    settings = request.app[SETTINGS]
+    lang = request_lang(request)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     body = (
         request.app[TEMPLATES]

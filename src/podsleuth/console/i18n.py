@@ -1,5 +1,9 @@
 """The console's own words in English and Chinese; cluster text is never translated.
 
+The diagnosis's texts are not here: they come translated with the diagnosis itself
+(``podsleuth.locale.localize``). Every key has both forms (``tests/console`` checks it), and a
+``{name}`` placeholder is filled by the template or ``podsleuth.console.present``.
+
 The language follows ``alerts.locale`` (or ``--lang``); a browser can override it with
 ``?lang=zh`` (remembered in a cookie) or its ``Accept-Language`` when no cookie is set.
 """
@@ -83,6 +87,25 @@ WORDS: dict[str, dict[str, str]] = {
     "not_found": {"en": "No such incident.", "zh": "没有这个事件。"},
     "language": {"en": "中文", "zh": "English"},
     "silence_cmd": {"en": "Silence from a shell", "zh": "在命令行中静默"},
+    "any": {"en": "any", "zh": "不限"},
+    "matchers_hint": {"en": "key=value, one per line", "zh": "key=value，每行一条"},
+    "times": {"en": "x{n}", "zh": "{n} 次"},
+    # Severity labels (the CSS class and the filter value stay the contract's id).
+    "sev_critical": {"en": "critical", "zh": "严重"},
+    "sev_error": {"en": "error", "zh": "错误"},
+    "sev_warning": {"en": "warning", "zh": "警告"},
+    "sev_info": {"en": "info", "zh": "提示"},
+    # Timeline events (the store keeps the event id) and notification results.
+    "ev_incident.opened": {"en": "incident.opened", "zh": "事件打开"},
+    "ev_incident.updated": {"en": "incident.updated", "zh": "事件更新"},
+    "ev_incident.resolved": {"en": "incident.resolved", "zh": "事件已解决"},
+    "result_sent": {"en": "sent", "zh": "已发送"},
+    "result_pending": {"en": "pending", "zh": "等待重试"},
+    "result_dead": {"en": "dead", "zh": "已放弃"},
+    "attempts": {"en": "{n} attempt(s)", "zh": "已尝试 {n} 次"},
+    "last_error": {"en": "; last error: {error}", "zh": "；最后一次错误：{error}"},
+    "contradictions": {"en": "Contradicting evidence", "zh": "相矛盾的证据"},
+    "next_checks": {"en": "Next checks", "zh": "下一步检查"},
 }
 
 
@@ -98,4 +121,6 @@ def pick_lang(query: str | None, cookie: str | None, accept: str | None, default
 
 
 def translator(lang: str) -> dict[str, str]:
+    """The page's words by key; a template looks up an id-derived key (``sev_<severity>``) with
+    ``t.get(key, id)`` so an id without a word shows as the id itself."""
     return {key: forms.get(lang) or forms["en"] for key, forms in WORDS.items()}

@@ -4,6 +4,11 @@ The evidence chain is shown as a timeline in the order the diagnoser built it (s
 API facts → node agent), each item tagged with its source; remediation steps keep their
 commands separately so each gets a copy button. Nothing here produces markup: templates
 escape everything.
+
+Language: the diagnosis's texts (summary, explanation, remediation, next checks, evidence facts,
+contradictions) come in the page's language from ``podsleuth.locale.localize`` (the producer
+stored every language); the few sentences the console builds itself take their words from
+``podsleuth.console.i18n.WORDS``. Cluster text (messages, events, logs) is never translated.
 """
 
 from __future__ import annotations
@@ -12,11 +17,35 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from podsleuth.locale import localize
+
 SOURCE_KIND = (("signature", "signature"), ("api", "api"), ("node", "node-agent"), ("kernel", "node-agent"))
 _COMMAND = re.compile(r"`([^`]{2,400})`")
 _SHELL_START = re.compile(
     r"^(?:kubectl|podsleuth|findmnt|mount|umount|crictl|journalctl|dmesg|systemctl|ls|cat)\b"
 )
+
+
+_ATTEMPTS = re.compile(r"^(\d+) attempt\(s\)(?:; last error: (.*))?$", re.S)
+"""The detail ``podsleuth.store.queries.notifications`` writes for an undelivered notification."""
+
+
+def localized(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The stored incident with its diagnosis's texts in ``lang`` (a new dict; ids unchanged)."""
+    diagnosis = data.get("diagnosis")
+    if not isinstance(diagnosis, dict):
+        return data
+    return dict(data, diagnosis=localize(diagnosis, lang))
+
+
+def notification_detail(detail: object, t: dict[str, str]) -> str:
+    """``3 attempt(s); last error: ...`` in the page's words; the error text itself stays as is."""
+    text = str(detail or "")
+    m = _ATTEMPTS.match(text)
+    if not m:
+        return text
+    out = t["attempts"].format(n=m.group(1))
+    return out + (t["last_error"].format(error=m.group(2)) if m.group(2) else "")
 
 
 def source_kind(source: object) -> str:
@@ -106,4 +135,5 @@ FILTERS = {
     "percent": percent,
     "data_items": data_items,
     "silence_command": silence_command,
+    "notification_detail": notification_detail,
 }

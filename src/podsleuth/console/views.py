@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from podsleuth.console.api import validate_silence
-from podsleuth.console.app import CSRF_COOKIE, SETTINGS, render
-from podsleuth.console.present import source_kind
+from podsleuth.console.app import CSRF_COOKIE, SETTINGS, render, request_lang
+from podsleuth.console.present import localized, source_kind
 from podsleuth.store.base import Silence
 from podsleuth.store.queries import STATES, IncidentFilter, find_incident, list_incidents, story
 
@@ -55,6 +55,7 @@ async def incident_list(request: web.Request) -> web.Response:
         request,
         template,
         page=page,
+        rows=[r._replace(data=localized(r.data, request_lang(request))) for r in page.incidents],
         filters=params,
         offset=offset,
         page_size=settings.page_size,
@@ -68,12 +69,13 @@ async def incident_page(request: web.Request) -> web.Response:
     if record is None:
         return render(request, "missing.html.j2", status=404)
     told = await story(settings.store, record, now=settings.clock())
-    evidence = (record.data.get("diagnosis") or {}).get("evidence") or []
+    incident = localized(record.data, request_lang(request))
+    evidence = (incident.get("diagnosis") or {}).get("evidence") or []
     return render(
         request,
         "incident.html.j2",
         story=told,
-        incident=record.data,
+        incident=incident,
         evidence=[dict(item, kind=source_kind(item.get("source"))) for item in evidence],
         external_url=settings.external_url,
     )
@@ -83,12 +85,15 @@ async def node_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     node = request.match_info["node"]
     page = await list_incidents(settings.store, IncidentFilter(state="all", node=node), limit=500)
+    lang = request_lang(request)
     findings = []
     for record in page.incidents:
-        for item in (record.data.get("diagnosis") or {}).get("evidence") or []:
+        incident = localized(record.data, lang)
+        for item in (incident.get("diagnosis") or {}).get("evidence") or []:
             if source_kind(item.get("source")) == "node-agent":
-                findings.append({"incident": record.data, "item": item})
-    return render(request, "node.html.j2", node=node, page=page, findings=findings)
+                findings.append({"incident": incident, "item": item})
+    rows = [r._replace(data=localized(r.data, lang)) for r in page.incidents]
+    return render(request, "node.html.j2", node=node, page=page, rows=rows, findings=findings)
 
 
 async def silence_list(request: web.Request) -> web.Response:

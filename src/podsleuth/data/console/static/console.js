@@ -36,6 +36,7 @@ function setupLiveList() {
   if (!table || !window.EventSource) { return; }
   var since = table.getAttribute("data-since") || "";
   var query = table.getAttribute("data-query") || "";
+  var lang = table.getAttribute("data-lang") || "";
   var offset = new URLSearchParams(window.location.search).get("offset");
   var source = new EventSource("/api/changes?since=" + encodeURIComponent(since));
   var live = document.getElementById("live");
@@ -47,7 +48,8 @@ function setupLiveList() {
     pending = true;
     setTimeout(function () {
       pending = false;
-      var url = "/?" + query + (query ? "&" : "") + "fragment=rows" + (offset ? "&offset=" + encodeURIComponent(offset) : "");
+      var url = "/?" + query + (query ? "&" : "") + "fragment=rows" + (offset ? "&offset=" + encodeURIComponent(offset) : "") +
+        (lang ? "&lang=" + encodeURIComponent(lang) : "");
       fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
         var parsed = new DOMParser().parseFromString("<table>" + html + "</table>", "text/html");
         var rows = parsed.getElementById("rows");
