@@ -28,6 +28,7 @@ FOUNDATION = {
     "locale",
     "redact",
     "textwidth",
+    "link_text",
     "config",
     "config_checks",
 }

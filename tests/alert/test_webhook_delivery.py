@@ -177,12 +177,17 @@ async def test_a_hung_sink_does_not_block_the_others(store: SqliteStore) -> None
         )
         notifier = Notifier(settings, store, options=options(settings))
         runner = asyncio.create_task(notifier.run())
-        for n in range(5):
-            await notifier.submit(change(id=f"i{n}"))
-        await eventually(lambda: len(fast.requests) == 5 and len(slow.requests) == 5, what="all ten sends")
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-        await notifier.aclose()
+        try:
+            for n in range(5):
+                await notifier.submit(change(id=f"i{n}"))
+            await eventually(
+                lambda: len(fast.requests) >= 5 and len(slow.requests) >= 5,
+                what=f"all ten sends (fast {len(fast.requests)}, slow {len(slow.requests)})",
+            )
+        finally:  # never leave the notifier running into the receivers' shutdown
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await notifier.aclose()
     assert len(fast.requests) == 5
     assert len(slow.requests) == 5  # all in flight at once, none waiting behind another
     assert {d.state for d in await store.deliveries() if d.receiver == "slow"} == {"pending"}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import jinja2
 
+from podsleuth import link_text
 from podsleuth.alert.model import ChangePayload, Diagnosis
 from podsleuth.locale import LOCALES
 
@@ -30,41 +31,9 @@ SEVERITY_WORDS = {
 TEXT_BADGES = {"critical": "[!!!]", "error": "[!!]", "warning": "[!]", "resolved": "[ok]"}
 
 
-CAUSE_WORDS = {
-    "en": {"oom-killed": "OOM-killed"},
-    "zh": {"oom-killed": "被 OOM 终止"},
-}
-"""What happened to a culprit pod (``caused_by.cause``), per language; an unknown id shows as is."""
-LINK_WORDS = {
-    "en": {"caused_by": "caused by {what} ({subject}{cause}{resolved})", "resolved": ", resolved",
-           "victims": "victims: {n} pod{s}: {pods}", "more": " and {n} more", "sep": ", "},
-    "zh": {"caused_by": "起因：{what}（{subject}{cause}{resolved}）", "resolved": "，已恢复",
-           "victims": "受影响：{n} 个 Pod：{pods}", "more": " 等另 {n} 个", "sep": "、"},
-}  # fmt: skip
-VICTIMS_SHOWN = 5
-
-
 def link_lines(d: Diagnosis | None, locale: str) -> tuple[str, str]:
     """The one-line "caused by" of a victim and "victims" of a cause (docs/diagnosis.md)."""
-    if d is None:
-        return "", ""
-    w = LINK_WORDS.get(locale, LINK_WORDS["en"])
-    caused = ""
-    if d.caused_by is not None and d.caused_by.subject:
-        c = d.caused_by
-        cause = CAUSE_WORDS.get(locale, CAUSE_WORDS["en"]).get(c.cause, c.cause)
-        caused = w["caused_by"].format(
-            what=c.incident or c.subject, subject=f"{c.subject} " if c.incident else "", cause=cause,
-            resolved=w["resolved"] if c.resolved else "",
-        )  # fmt: skip
-    victims = ""
-    if d.victims is not None and d.victims.pods:
-        pods = d.victims.pods
-        listed = w["sep"].join(pods[:VICTIMS_SHOWN])
-        if len(pods) > VICTIMS_SHOWN:
-            listed += w["more"].format(n=len(pods) - VICTIMS_SHOWN)
-        victims = w["victims"].format(n=len(pods), s="s" if len(pods) != 1 else "", pods=listed)
-    return caused, victims
+    return ("", "") if d is None else link_text.link_lines(d.caused_by, d.victims, locale)
 
 
 @dataclass(frozen=True, slots=True)

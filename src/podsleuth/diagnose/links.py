@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from podsleuth import link_text
 from podsleuth.detect import Incident
 from podsleuth.diagnose.diagnosis import CausedBy, Diagnosis, Victims
 from podsleuth.diagnose.evidence import Case
@@ -23,40 +24,16 @@ REMEMBER_RESOLVED = 512
 """Resolved culprit incidents remembered by pod: a plugin restarts and its OOM incident resolves
 within minutes, while the pods it left on a dead mount stay broken and are diagnosed later."""
 OOM_CATEGORY = "oom-killed"
-CAUSE_WORDS = {"en": {"oom-killed": "OOM-killed"}, "zh": {"oom-killed": "被 OOM 终止"}}
-LINK_WORDS = {
-    "en": {"caused_by": "caused by {what} ({subject}{cause}{resolved})", "resolved": ", resolved",
-           "victims": "victims: {n} pod{s}: {pods}", "more": " and {n} more", "sep": ", "},
-    "zh": {"caused_by": "起因：{what}（{subject}{cause}{resolved}）", "resolved": "，已恢复",
-           "victims": "受影响：{n} 个 Pod：{pods}", "more": " 等另 {n} 个", "sep": "、"},
-}  # fmt: skip
-"""The text views' one-liners (alert/render.py has the same for messages: alert cannot import
-diagnose, tests/test_layers.py)."""
-VICTIMS_SHOWN = 5
 
 
 def link_words(d: Diagnosis | None, lang: str = "en") -> tuple[str, str]:
     """``caused by <incident> (<pod> OOM-killed)`` of a victim, ``victims: 3 pods: ...`` of a
-    cause; empty strings for what the diagnosis does not have."""
+    cause; empty strings for what the diagnosis does not have (``podsleuth.link_text``)."""
     if d is None:
         return "", ""
-    w = LINK_WORDS.get(lang, LINK_WORDS["en"])
-    caused = ""
-    if isinstance(d.caused_by, CausedBy):
-        c = d.caused_by
-        cause = CAUSE_WORDS.get(lang, CAUSE_WORDS["en"]).get(c.cause, c.cause)
-        caused = w["caused_by"].format(
-            what=c.incident or c.subject, subject=f"{c.subject} " if c.incident else "", cause=cause,
-            resolved=w["resolved"] if c.resolved else "",
-        )  # fmt: skip
-    victims = ""
-    if isinstance(d.victims, Victims) and d.victims.pods:
-        pods = d.victims.pods
-        listed = w["sep"].join(pods[:VICTIMS_SHOWN])
-        if len(pods) > VICTIMS_SHOWN:
-            listed += w["more"].format(n=len(pods) - VICTIMS_SHOWN)
-        victims = w["victims"].format(n=len(pods), s="s" if len(pods) != 1 else "", pods=listed)
-    return caused, victims
+    caused_by = d.caused_by if isinstance(d.caused_by, CausedBy) else None
+    victims = d.victims if isinstance(d.victims, Victims) else None
+    return link_text.link_lines(caused_by, victims, lang)
 
 
 def caused_by(case: Case) -> CausedBy | None:
