@@ -42,7 +42,8 @@ def test_the_chinese_lab_report_has_no_english_sentence() -> None:
     progress = [line for line in lines if line.startswith("[") and "s] " in line[:10]]
     assert len(progress) >= 10 and all(has_chinese(line) for line in progress if "runc" not in line)
     others = text.split("本次运行的其他事件：", 1)[1].splitlines()
-    assert any("oom-killed" in line and has_chinese(line) for line in others)  # its summary, in zh
+    # its summary in zh, or (the run may end before its diagnosis) that it was not diagnosed yet
+    assert any("oom-killed" in line and has_chinese(line) for line in others)
     # linted as one text: a folded line may open a `command` that the next line closes
     assert english_runs("\n".join(_prose(lines))) == []
 

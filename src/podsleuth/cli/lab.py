@@ -35,6 +35,8 @@ WORDS = {
     },
 }  # fmt: skip
 """The report's own words per language; the diagnosis brings its translations."""
+UNDIAGNOSED = {"zh": "运行结束前尚未诊断"}
+"""Said of another incident of the run whose diagnosis had not come yet (other languages)."""
 
 
 @click.group(name="lab")
@@ -90,9 +92,14 @@ def _said(incident: Any, lang: str) -> str:
     diagnosis's summary in that language (the message is the cluster's English), else the message."""
     from podsleuth.diagnose.diagnosis import as_diagnosis
 
-    diagnosis = None if lang == "en" else as_diagnosis(incident.diagnosis)
+    if lang == "en":
+        return str(incident.message)
+    diagnosis = as_diagnosis(incident.diagnosis)
     texts = None if diagnosis is None else diagnosis.translations.get(lang)
-    return texts.summary if texts is not None and texts.summary else str(incident.message)
+    # the run can end before this incident's diagnosis: say so rather than switch to English
+    if texts is not None and texts.summary:
+        return texts.summary
+    return UNDIAGNOSED.get(lang, str(incident.message))
 
 
 def _other_incidents(changes: list[Any], final_id: str) -> list[Any]:
