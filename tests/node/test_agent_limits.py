@@ -96,6 +96,7 @@ async def test_authorised_request_answered_under_slow_clients(agent: tuple[str, 
     host, port = "127.0.0.1", int(base.rsplit(":", 1)[1])
     stop, dribbling = asyncio.Event(), set[int]()
     clients = [asyncio.create_task(_slow_client(host, port, stop, dribbling)) for _ in range(SLOW_CLIENTS)]
+
     # all connected, all dribbling, and the agent at its cap (it has closed the oldest excess)
     def at_cap() -> bool:
         return len(dribbling) == SLOW_CLIENTS and sum(c.done() for c in clients) >= SLOW_CLIENTS - CAP
@@ -147,7 +148,7 @@ async def test_probe_bursts_share_one_probe(agent: tuple[str, Path]) -> None:
 async def test_fd_limit_256_and_400_slow_clients(tmp_path: Path) -> None:
     """The issue's scenario on a real ``node serve`` process: fd limit 256, 400 clients sending a
     byte every 0.4 s. The cap sits below the fd limit, so accept never hits EMFILE; the stderr
-    stays a few lines, and an authorised request is answered within a second."""
+    stays a few lines, and an authorised request is answered before any header timeout frees a slot."""
     import resource
     import socket
     import subprocess
@@ -176,6 +177,7 @@ async def test_fd_limit_256_and_400_slow_clients(tmp_path: Path) -> None:
         )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
+
         async def healthy() -> bool:
             with contextlib.suppress(aiohttp.ClientError):
                 return (await _get(base + "/healthz"))[0] == 200
@@ -189,8 +191,11 @@ async def test_fd_limit_256_and_400_slow_clients(tmp_path: Path) -> None:
                          within=10, what="the agent to shed the clients over its fd limit")  # fmt: skip
         status, body, elapsed, _ = await _get(base + "/v1/findings", headers=AUTH)
         assert status == 200, body
-        assert elapsed < 1.0, f"answered in {elapsed:.2f}s with 400 slow clients and 256 fds: " + (
-            stderr.read_text()[-1000:])
+        # a starved agent answers only once a header timeout (5 s by default) frees a slot; well
+        # under that means the request was served beside the slow clients, not after one of them
+        assert elapsed < 3.0, (
+            f"answered in {elapsed:.2f}s with 400 slow clients and 256 fds: " + (stderr.read_text()[-1000:])
+        )
         stop.set()
         await asyncio.wait_for(asyncio.gather(*clients, return_exceptions=True), 15)
         assert agent.returncode is None, "the agent died"
