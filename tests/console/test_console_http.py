@@ -48,6 +48,42 @@ async def test_pages_forbid_inline_script_and_framing(store: Store) -> None:
         await client.close()
 
 
+async def test_a_zh_page_refuses_a_silence_in_chinese(store: Store) -> None:
+    """The form's refusals speak the page's language (here the lang cookie a zh page sets); the
+    JSON API keeps English for scripts. User input in the message stays as typed."""
+    from urllib.parse import unquote
+
+    from podsleuth.console.app import LANG_COOKIE
+
+    client = await client_for(store, TOKEN)
+    try:
+        page = await client.get("/silences?lang=zh")
+        csrf = page.cookies[CSRF_COOKIE].value
+        client.session.cookie_jar.update_cookies({LANG_COOKIE: "zh"})
+        form = {"csrf": csrf, "token": TOKEN, "matchers": "namespace=shop", "duration": "soon"}
+        bad = await client.post("/silences", data=form, allow_redirects=False)
+        assert bad.status == 303
+        shown = unquote(bad.headers["Location"])
+        assert "不是有效的时长：'soon'" in shown and "not a duration" not in shown
+        redirected = await client.get(bad.headers["Location"])
+        assert "不是有效的时长" in await redirected.text()
+        forged = await client.post("/silences", data=dict(form, csrf="forged"), allow_redirects=False)
+        assert forged.status == 403 and "CSRF 校验失败" in await forged.text()
+        twice = await client.post(
+            "/silences", data=dict(form, matchers="pod=a\npod=b", duration="1h"), allow_redirects=False
+        )
+        assert "'pod' 出现了两次" in unquote(twice.headers["Location"])
+        api = await client.post(
+            "/api/silences",
+            json={"matchers": {"namespace": "a"}, "duration": "soon"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert api.status == 400 and (await api.json())["error"].startswith("not a duration: 'soon'")
+        assert await store.silences(now=0.0) == []
+    finally:
+        await client.close()
+
+
 async def test_read_only_without_a_token_file(store: Store) -> None:
     client = await client_for(store, None)
     try:

@@ -70,7 +70,7 @@ WRAPPERS = {
 GENERATIONS = ["runc-1.0", "runc-1.1", "runc-1.2", "runc-1.2.7+"]
 
 
-@pytest.mark.parametrize(("gen", "wrapper", "root"), itertools.product(GENERATIONS, WRAPPERS, ROOTS))
+@pytest.mark.parametrize(("gen", "wrapper", "root"), list(itertools.product(GENERATIONS, WRAPPERS, ROOTS)))
 def test_runc_enoent_on_csi_mount_is_the_stale_csi_bind(
     kb: KnowledgeBase, gen: str, wrapper: str, root: str
 ) -> None:

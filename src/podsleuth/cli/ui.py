@@ -15,7 +15,7 @@ import click
 from aiohttp import web
 
 from podsleuth.cli.incidents import open_existing
-from podsleuth.cli.options import store_option
+from podsleuth.cli.options import chosen_lang, lang_option, store_option
 from podsleuth.errors import InputError
 from podsleuth.store import Store
 
@@ -76,19 +76,17 @@ async def start_console(store: Store, options: ConsoleOptions) -> web.AppRunner:
 @store_option
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to serve on.")
 @click.option("--token-file", default=None, help="File with the token that allows writes (silences).")
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="Default language of the pages (a browser may switch).",
-)
-def command(store_url: str | None, listen: str, token_file: str | None, lang: str) -> None:
-    """Serve the web console over an incident store."""
+@lang_option
+def command(store_url: str | None, listen: str, token_file: str | None, lang: str | None) -> None:
+    """Serve the web console over an incident store.
+
+    The pages speak --lang, else LANG/LC_ALL's language; a browser may switch (?lang=, a cookie,
+    Accept-Language).
+    """
     host, port = parse_listen(listen)
     token = read_token(token_file)
 
-    options = ConsoleOptions(host=host, port=port, token=token, lang=lang)
+    options = ConsoleOptions(host=host, port=port, token=token, lang=chosen_lang(lang))
 
     async def run(store: Store) -> None:
         runner = await start_console(store, options)

@@ -71,14 +71,17 @@ def _election(
     )
 
 
-def _console(settings: Settings, port: int, host: str, token_file: str | None) -> ConsoleOptions | None:
+def _console(
+    settings: Settings, port: int, host: str, token_file: str | None, lang: str
+) -> ConsoleOptions | None:
+    """The console a watcher serves speaks the watch's language (a browser may switch)."""
     if not port:
         return None
     return ConsoleOptions(
         host=host,
         port=port,
         token=read_token(token_file),
-        lang=settings.alerts.locale,
+        lang=lang,
         external_url=settings.ui.external_url,
     )
 
@@ -216,15 +219,16 @@ def command(
         settings = settings.model_copy(update={"store": lab_demo.DEMO_STORE})
     else:
         asyncio.run(_check_store(settings.store))
+    watch_lang = chosen_lang(lang, configured_locale(settings))
     options = WatchOptions(
         output=output,
         namespaces=namespaces,
         duration=duration,
         streaming_list=streaming_list,
         metrics=Endpoint(host=metrics_host, port=metrics_port) if metrics_port else None,
-        console=_console(settings, ui_port, ui_host, ui_token_file),
+        console=_console(settings, ui_port, ui_host, ui_token_file, watch_lang),
         election=election,
-        lang=chosen_lang(lang, configured_locale(settings)),
+        lang=watch_lang,
     )
     where = kubeconfig or "the in-cluster API server"
     target = _demo_target() if demo else contextlib.nullcontext(Target(kubeconfig, context, where))

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from podsleuth.console.app import SETTINGS
+from podsleuth.console.i18n import WORDS
 from podsleuth.console.present import localized
 from podsleuth.durations import parse_duration
 from podsleuth.locale import resolve_lang
@@ -58,35 +59,54 @@ async def incidents(request: web.Request) -> web.Response:
     return web.json_response(body, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
+class SilenceRejected(ValueError):
+    """Why a silence request is refused, in any of the console's languages: the form answers in
+    the page's (``text(lang)``), the JSON API and ``str()`` in English, the words in
+    ``console.i18n.WORDS["rej_<reason>"]``."""
+
+    def __init__(self, reason: str, **params: str) -> None:
+        self.reason, self.params = reason, params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        forms = WORDS["rej_" + self.reason]
+        return (forms.get(lang) or forms["en"]).format(**self.params)
+
+
 def validate_silence(body: Any) -> tuple[dict[str, str], float, str]:
-    """(matchers, seconds, comment) from a request body; ValueError names what is wrong."""
+    """(matchers, seconds, comment) from a request body; SilenceRejected names what is wrong."""
     if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
+        raise SilenceRejected("body")
     matchers = body.get("matchers")
     if not isinstance(matchers, dict) or not matchers:
-        raise ValueError("matchers: give at least one key: glob")
+        raise SilenceRejected("no_matchers")
     for key, value in matchers.items():
         if not isinstance(value, str) or not value:
-            raise ValueError(f"matchers.{key}: the value must be a non-empty string")
+            raise SilenceRejected("empty_value", key=str(key))
         if key not in MATCH_KEYS and not str(key).startswith("label."):
-            raise ValueError(f"matchers: unknown key {key!r}")
-    seconds = parse_duration(str(body.get("duration", "")))
+            raise SilenceRejected("unknown_key", key=repr(key))
+    duration = str(body.get("duration", ""))
+    try:
+        seconds = parse_duration(duration)
+    except ValueError:
+        raise SilenceRejected("duration", text=repr(duration)) from None
     if not 0 < seconds <= MAX_SILENCE:
-        raise ValueError("duration must be more than 0 and at most 366 days")
+        raise SilenceRejected("duration_range")
     comment = body.get("comment", "")
     if not isinstance(comment, str):
-        raise ValueError("comment must be a string")
+        raise SilenceRejected("comment")
     return {str(k): v for k, v in matchers.items()}, seconds, comment[:500]
 
 
 async def create_silence(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.write_token is None:
-        return _error(403, "read-only console: started without --token-file")
+        return _error(403, SilenceRejected("read_only").text("en"))
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
     if not settings.token_ok(given or request.headers.get(TOKEN_HEADER)):
-        return _error(401, f"wrong or missing write token (Authorization: Bearer, or {TOKEN_HEADER})")
+        how = f" (Authorization: Bearer, or {TOKEN_HEADER})"
+        return _error(401, SilenceRejected("token").text("en") + how)
     try:
         matchers, seconds, comment = validate_silence(await request.json())
     except (ValueError, json.JSONDecodeError) as e:

@@ -106,6 +106,41 @@ WORDS: dict[str, dict[str, str]] = {
     "last_error": {"en": "; last error: {error}", "zh": "；最后一次错误：{error}"},
     "contradictions": {"en": "Contradicting evidence", "zh": "相矛盾的证据"},
     "next_checks": {"en": "Next checks", "zh": "下一步检查"},
+    # Why a silence is refused (``console.api.SilenceRejected``): the form shows them in the
+    # page's language, the JSON API in English. {line}, {key} and {text} are the user's input.
+    "rej_read_only": {
+        "en": "read-only console: started without --token-file",
+        "zh": "只读控制台：启动时未指定 --token-file",
+    },
+    "rej_csrf": {
+        "en": "CSRF check failed: reload the page and try again",
+        "zh": "CSRF 校验失败：请刷新页面后重试",
+    },
+    "rej_token": {"en": "wrong or missing write token", "zh": "写入令牌错误或缺失"},
+    "rej_body": {"en": "the body must be a JSON object", "zh": "请求体必须是 JSON 对象"},
+    "rej_no_matchers": {
+        "en": "matchers: give at least one key: glob",
+        "zh": "匹配条件：至少给出一条 key: glob",
+    },
+    "rej_not_key_value": {
+        "en": "matchers: {line} is not key=value",
+        "zh": "匹配条件：{line} 不是 key=value 形式",
+    },
+    "rej_twice": {"en": "matchers: {key} given twice", "zh": "匹配条件：{key} 出现了两次"},
+    "rej_empty_value": {
+        "en": "matchers.{key}: the value must be a non-empty string",
+        "zh": "匹配条件 {key}：值必须是非空字符串",
+    },
+    "rej_unknown_key": {"en": "matchers: unknown key {key}", "zh": "匹配条件：未知的键 {key}"},
+    "rej_duration": {
+        "en": "not a duration: {text} (use e.g. 90s, 5m, 1h30m, 2d)",
+        "zh": "不是有效的时长：{text}（例如 90s、5m、1h30m、2d）",
+    },
+    "rej_duration_range": {
+        "en": "duration must be more than 0 and at most 366 days",
+        "zh": "时长必须大于 0 且不超过 366 天",
+    },
+    "rej_comment": {"en": "comment must be a string", "zh": "备注必须是字符串"},
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from podsleuth.console.api import validate_silence
+from podsleuth.console.api import SilenceRejected, validate_silence
 from podsleuth.console.app import CSRF_COOKIE, SETTINGS, render, request_lang
 from podsleuth.console.present import localized, source_kind
 from podsleuth.store.base import Silence
@@ -113,18 +113,22 @@ async def silence_list(request: web.Request) -> web.Response:
     )
 
 
-def _check_write(request: web.Request, form: Any) -> str | None:
+def _check_write(request: web.Request, form: Any) -> SilenceRejected | None:
     """Why this write is refused, or None: the write token and the CSRF double-submit."""
     settings = request.app[SETTINGS]
     if settings.write_token is None:
-        return "read-only console: started without --token-file"
+        return SilenceRejected("read_only")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or form.get("csrf", "") != cookie:
-        return "CSRF check failed: reload the page and try again"
+        return SilenceRejected("csrf")
     header = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if not settings.token_ok(form.get("token") or header):
-        return "wrong or missing write token"
+        return SilenceRejected("token")
     return None
+
+
+def _refused(request: web.Request, why: SilenceRejected) -> web.Response:
+    return web.Response(status=403, text=why.text(request_lang(request)) + "\n")
 
 
 def _form_silence(form: Any) -> tuple[dict[str, str], float, str]:
@@ -133,10 +137,10 @@ def _form_silence(form: Any) -> tuple[dict[str, str], float, str]:
     for line in str(form.get("matchers", "")).replace(",", "\n").splitlines():
         key, sep, value = line.strip().partition("=")
         if line.strip() and (not sep or not key.strip()):
-            raise ValueError(f"matchers: {line.strip()!r} is not key=value")
+            raise SilenceRejected("not_key_value", line=repr(line.strip()))
         if sep:
             if key.strip() in matchers:
-                raise ValueError(f"matchers: {key.strip()!r} given twice")
+                raise SilenceRejected("twice", key=repr(key.strip()))
             matchers[key.strip()] = value.strip()
     body = {"matchers": matchers, "duration": form.get("duration", ""), "comment": form.get("comment", "")}
     return validate_silence(body)
@@ -147,11 +151,11 @@ async def silence_create(request: web.Request) -> web.Response:
     form = await request.post()
     refused = _check_write(request, form)
     if refused:
-        return web.Response(status=403, text=refused + "\n")
+        return _refused(request, refused)
     try:
         matchers, seconds, comment = _form_silence(form)
-    except ValueError as e:
-        raise web.HTTPSeeOther(location="/silences?error=" + _q(str(e))) from None
+    except SilenceRejected as e:
+        raise web.HTTPSeeOther(location="/silences?error=" + _q(e.text(request_lang(request)))) from None
     now = settings.clock()
     silence = Silence(uuid.uuid4().hex[:12], matchers, now, now + seconds, comment, "console", now)
     await settings.store.add_silence(silence)
@@ -163,7 +167,7 @@ async def silence_expire(request: web.Request) -> web.Response:
     form = await request.post()
     refused = _check_write(request, form)
     if refused:
-        return web.Response(status=403, text=refused + "\n")
+        return _refused(request, refused)
     await settings.store.expire_silence(request.match_info["silence_id"], at=settings.clock())
     raise web.HTTPSeeOther(location="/silences")
 
