@@ -237,6 +237,11 @@ def _cases(p: dict[str, str]) -> list[Case]:
         Case("silence-expire-none", ("silence", "expire", "zzz", "--store", p["s.db"]), "no active silence"),
         Case("ui-listen", ("ui", "--listen", "nohost", "--store", p["s.db"]), "--listen"),
         Case("ui-short-token", ("ui", "--token-file", p["short.tok"], "--store", p["s.db"]), "at least 16"),
+        Case(
+            "ui-token-no-dir",
+            ("ui", "--token-file", p["adir"] + "/nope/token", "--store", p["s.db"]),
+            "no such directory",
+        ),
         Case("no-such-command", ("frobnicate",), "No such command"),
     ]
     return cases

@@ -176,8 +176,6 @@ async def test_bad_invocations_are_one_line_usage_errors(cluster: Cluster) -> No
     code, _out, err = await cluster.silence("--context", "nosuch", "--match", "namespace=a", "--for", "1h",
                                             "--token-file", str(cluster.token_file))  # fmt: skip
     assert code == 2 and "context 'nosuch' not found" in err and len(err.strip().splitlines()) == 1
-    code, _out, err = await cluster.silence("--context", "fake", "--match", "namespace=a", "--for", "1h")
-    assert code == 2 and "--token-file" in err
     code, _out, err = await cluster.silence(
         "--service", "podsleuth-watcher", "--match", "namespace=a", "--for", "1h",
         "--token-file", str(cluster.token_file),
@@ -223,7 +221,8 @@ async def test_the_fake_proxy_forwards_like_kube_apiserver(cluster: Cluster) -> 
 
 def test_the_documented_silencer_role_grants_exactly_what_the_cli_requests() -> None:
     """The Role in docs/alerting.md must name the resource, verb and name (port included, as
-    RBAC matches the URL's name) of the request the CLI makes with the default --service."""
+    RBAC matches the URL's name) of the request the CLI makes with the default --service, and
+    the one Secret it reads when no --token-file is given."""
     import re
 
     import yaml
@@ -237,6 +236,54 @@ def test_the_documented_silencer_role_grants_exactly_what_the_cli_requests() -> 
     role, binding = yaml.safe_load_all(block[1])
     ns, name, port = parse_service(DEFAULT_SERVICE)
     assert role["kind"] == "Role" and role["metadata"] == {"name": "podsleuth-silencer", "namespace": ns}
+    from podsleuth.deploy.common import UI_TOKEN_SECRET
+
     assert role["rules"] == [{"apiGroups": [""], "resources": ["services/proxy"],
-                              "resourceNames": [f"{name}:{port}"], "verbs": ["create"]}]  # fmt: skip
+                              "resourceNames": [f"{name}:{port}"], "verbs": ["create"]},
+                             {"apiGroups": [""], "resources": ["secrets"],
+                              "resourceNames": [UI_TOKEN_SECRET], "verbs": ["get"]}]  # fmt: skip
     assert binding["roleRef"]["name"] == "podsleuth-silencer" and binding["metadata"]["namespace"] == ns
+
+
+def _secret(cluster: Cluster, data: dict[str, str]) -> None:
+    from podsleuth.lab.fake_apiserver.store import Kind
+
+    secrets = Kind("v1", "secrets", "Secret", True)
+    if secrets.key not in cluster.api.store.by_key:
+        cluster.api.register(secrets)
+    cluster.api.put("secrets", {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": data,
+                                "metadata": {"name": "podsleuth-ui-token", "namespace": NS}})  # fmt: skip
+
+
+async def test_without_token_file_the_token_comes_from_the_watchers_secret(cluster: Cluster) -> None:
+    """`podsleuth manifests` mounts the Secret podsleuth-ui-token into the watcher; a user who may
+    read it needs no token file. The token goes to the console only, never to the output."""
+    import base64
+
+    _secret(cluster, {"token": base64.b64encode(WRITE_TOKEN.encode()).decode()})
+    code, out, err = await cluster.silence("--context", "fake", "--match", "namespace=shop", "--for", "1h")
+    assert code == 0, err
+    assert [s.matchers for s in await cluster.store.silences(now=time.time())] == [{"namespace": "shop"}]
+    assert WRITE_TOKEN not in out + err
+    secret_path = f"/api/v1/namespaces/{NS}/secrets/podsleuth-ui-token"
+    assert any(p == secret_path for _m, p, _q in cluster.api.requests)
+    assert [h["X-Podsleuth-Token"] for h in cluster.seen if h.get("X-Podsleuth-Token")] == [WRITE_TOKEN]
+
+
+async def test_without_token_file_each_way_the_secret_fails_is_one_line(cluster: Cluster) -> None:
+    async def refused() -> str:
+        code, _out, err = await cluster.silence("--context", "fake", "--match", "namespace=a", "--for", "1h")
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (code, err)
+        return err
+
+    err = await refused()  # no such Secret
+    assert "no write token yet" in err
+    assert "kubectl -n podsleuth create secret generic podsleuth-ui-token" in err
+    _secret(cluster, {"other": "eA=="})
+    assert "has no 'token' key" in await refused()
+    _secret(cluster, {"token": "c2hvcnQ="})  # "short"
+    assert "shorter than 16" in await refused()
+    cluster.api.deny("get", "secrets")
+    err = await refused()
+    assert "may not read the Secret podsleuth/podsleuth-ui-token" in err and "--token-file" in err
+    assert cluster.seen == [] and await cluster.store.silences(now=time.time()) == []

@@ -84,6 +84,50 @@ async def test_a_zh_page_refuses_a_silence_in_chinese(store: Store) -> None:
         await client.close()
 
 
+async def test_a_token_file_that_appears_later_turns_writes_on_without_a_restart(
+    store: Store, tmp_path: Path
+) -> None:
+    """The rendered watcher mounts an optional Secret: the file is missing at start, appears
+    when someone creates the Secret, changes when it is rotated, and may vanish again."""
+    from podsleuth.console.write_token import TokenFile
+
+    now = [0.0]
+    path = tmp_path / "ui" / "token"
+    path.parent.mkdir()
+    source = TokenFile(path=path, reread_every=10.0, clock=lambda: now[0])
+    app = create_app(ConsoleSettings(store=store, write_token=source))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    body = {"matchers": {"namespace": "a"}, "duration": "1h"}
+
+    async def post(token: str) -> tuple[int, str]:
+        answer = await client.post("/api/silences", json=body, headers={"Authorization": f"Bearer {token}"})
+        return answer.status, (await answer.json()).get("error", "")
+
+    try:
+        status, error = await post(TOKEN)
+        assert status == 403 and f"no write token in {path} yet" in error
+        page = await (await client.get("/silences")).text()
+        assert "no write token in" in page and str(path) in page
+        path.write_text(TOKEN + "\n")
+        assert (await post(TOKEN))[0] == 403, "looked at again only after reread_every"
+        now[0] += 10
+        assert (await post(TOKEN))[0] == 201
+        rotated = "rotated-token-" + "r" * 20
+        path.write_text(rotated)
+        now[0] += 10
+        assert (await post(TOKEN))[0] == 401 and (await post(rotated))[0] == 201
+        path.write_text("short")  # a half-written or bad Secret is no token
+        now[0] += 10
+        assert (await post("short"))[0] == 403
+        path.unlink()
+        now[0] += 10
+        assert (await post(rotated))[0] == 403
+        assert len(await store.silences(now=0.0)) == 2
+    finally:
+        await client.close()
+
+
 async def test_read_only_without_a_token_file(store: Store) -> None:
     client = await client_for(store, None)
     try:

@@ -75,8 +75,9 @@ def test_the_default_install_warns_about_everything_left_to_supply() -> None:
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("podsleuth: warning: ")]
     text = "\n".join(warnings)
-    assert len(warnings) == 4, text
+    assert len(warnings) == 5, text
     assert "placeholder" in text and "--image" in text
+    assert "create secret generic podsleuth-ui-token" in text
     assert "no alert receiver" in text
     assert "SQLite" in text and "postgresql://" in text
     assert "create secret generic podsleuth-node-token" in text
@@ -87,7 +88,8 @@ def test_the_default_install_warns_about_everything_left_to_supply() -> None:
 def test_a_complete_install_warns_about_nothing(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(CONFIG)
-    result = _run("--config", str(cfg), "--image", "registry.example.com/podsleuth:1", "--no-node-agent")
+    result = _run("--config", str(cfg), "--image", "registry.example.com/podsleuth:1", "--no-node-agent",
+                  "--no-console-writes")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
 
@@ -95,6 +97,26 @@ def test_a_complete_install_warns_about_nothing(tmp_path: Path) -> None:
 def test_the_regeneration_entry_point_is_quiet() -> None:
     said: list[str] = []
     render.options_from(warn=said.append)
-    assert len(said) == 4
-    complete = render.options_from(image="r.example/p:1", store_url=PG, node_agent=False, warn=None)
+    assert len(said) == 5
+    complete = render.options_from(
+        image="r.example/p:1", store_url=PG, node_agent=False, console_writes=False, warn=None
+    )
     assert render.warnings(complete) == [render.warnings(render.options_from(warn=None))[1]]
+
+
+def test_the_console_takes_its_write_token_from_an_optional_secret() -> None:
+    """The watcher starts without the Secret (optional volume) and is pointed at the file it
+    would hold; --no-console-writes renders neither, and says nothing about it."""
+    watcher = one(_docs(_run().stdout), "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in watcher["volumes"]}
+    assert volumes["ui-token"]["secret"] == {"secretName": "podsleuth-ui-token", "optional": True}
+    [container] = watcher["containers"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "ui-token")
+    assert mount["readOnly"] is True
+    args = container["args"]
+    assert args[args.index("--ui-token-file") + 1] == mount["mountPath"] + "/token"
+    off = _run("--no-console-writes")
+    watcher = one(_docs(off.stdout), "Deployment")["spec"]["template"]["spec"]
+    assert "ui-token" not in {v["name"] for v in watcher["volumes"]}
+    assert "--ui-token-file" not in watcher["containers"][0]["args"]
+    assert "podsleuth-ui-token" not in off.stderr

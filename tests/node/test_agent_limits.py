@@ -24,6 +24,10 @@ SLOW_CLIENTS = 300
 CAP = 128
 
 
+HEADER_TIMEOUT = 4.0
+"""Long against this shared VM's hiccups (a CI answer took 1.01 s), short against the test's waits."""
+
+
 @pytest.fixture
 async def agent(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
     kubelet = tmp_path / "kubelet"
@@ -41,7 +45,7 @@ async def agent(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
         port=0,
         token_file=str(token),
         max_concurrent=1,
-        limits=Limits(max_connections=CAP, header_timeout=1.5),
+        limits=Limits(max_connections=CAP, header_timeout=HEADER_TIMEOUT),
     )
     started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
@@ -104,7 +108,8 @@ async def test_authorised_request_answered_under_slow_clients(agent: tuple[str, 
     await eventually(at_cap, what="the agent to shed the clients over its cap")
     status, body, elapsed, headers = await _get(base + "/v1/findings", headers=AUTH)
     assert status == 200, body
-    assert elapsed < 1.0, f"answered in {elapsed:.2f}s under {SLOW_CLIENTS} slow clients"
+    # an agent that did not evict would serve us only once a header timeout freed a slot
+    assert elapsed < HEADER_TIMEOUT - 1, f"answered in {elapsed:.2f}s under {SLOW_CLIENTS} slow clients"
     assert headers.get("Connection", "").lower() == "close"
     metrics = (await _get(base + "/metrics"))[1]
     assert "podsleuth_node_connections " in metrics

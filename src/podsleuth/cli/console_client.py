@@ -14,6 +14,7 @@ One request with a timeout; every failure (unreachable, refused token, bad answe
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from typing import Any
@@ -23,7 +24,8 @@ import aiohttp
 from podsleuth import errors
 from podsleuth.cli.ui import read_token
 from podsleuth.console.api import TOKEN_HEADER
-from podsleuth.deploy.common import DEFAULT_NAMESPACE, WATCHER
+from podsleuth.console.write_token import MIN_TOKEN
+from podsleuth.deploy.common import DEFAULT_NAMESPACE, TOKEN_KEY, UI_TOKEN_SECRET, WATCHER
 from podsleuth.errors import InputError, ResourceError
 from podsleuth.kube import auth
 from podsleuth.kube.client import KubeClient
@@ -78,8 +80,12 @@ def parse_service(value: str) -> tuple[str, str, str]:
     """``NS/NAME:PORT`` (port by name or number) -> (namespace, name, port)."""
     ns, slash, rest = value.partition("/")
     name, colon, port = rest.partition(":")
-    if not slash or not colon or not _DNS_LABEL.match(ns) or not _DNS_LABEL.match(name) or not (
-        port.isdigit() or _DNS_LABEL.match(port)
+    if (
+        not slash
+        or not colon
+        or not _DNS_LABEL.match(ns)
+        or not _DNS_LABEL.match(name)
+        or not (port.isdigit() or _DNS_LABEL.match(port))
     ):
         raise InputError(f"--service {value!r}: expected NAMESPACE/NAME:PORT, e.g. {DEFAULT_SERVICE}")
     return ns, name, port
@@ -99,13 +105,38 @@ def post_silence_via_cluster(
     """POST the silence to the watcher's console through the API server's service proxy."""
     ns, name, port = parse_service(service)
     token = read_token(token_file)
-    if token is None:
-        raise InputError("--context needs --token-file: the console's write token "
-                         "(the file the watcher's --ui-token-file reads)")
     path = f"/api/v1/namespaces/{ns}/services/{name}:{port}/proxy/api/silences"
     body = {"matchers": matchers, "duration": duration, "comment": comment}
-    headers = {TOKEN_HEADER: token, "X-Podsleuth-User": user}
-    return asyncio.run(_post_via_cluster(kubeconfig, context, path, body, headers, (ns, name, port)))
+    return asyncio.run(_post_via_cluster(kubeconfig, context, path, body, token, user, (ns, name, port)))
+
+
+async def _token_from_secret(client: KubeClient, ns: str) -> str:
+    """The console's write token from the Secret ``podsleuth manifests`` mounts into the watcher
+    (``UI_TOKEN_SECRET``, key ``token``), read with the user's own credentials: one less file to
+    pass around. Never printed; every failure says how to give the token instead."""
+    where = f"{ns}/{UI_TOKEN_SECRET}"
+    try:
+        raw = await client.get(f"/api/v1/namespaces/{ns}/secrets/{UI_TOKEN_SECRET}")
+    except errors.ApiForbidden:
+        raise errors.ApiForbidden(
+            f"no --token-file, and you may not read the Secret {where} that holds the console's write "
+            "token: pass --token-file, or get 'get' on that Secret (the podsleuth-silencer Role of "
+            "docs/alerting.md#silences-from-a-laptop)", status=403,
+        ) from None  # fmt: skip
+    except errors.ApiNotFound:
+        raise ResourceError(
+            f"the watcher's console has no write token yet (no Secret {where}): create it with kubectl "
+            f"-n {ns} create secret generic {UI_TOKEN_SECRET} "
+            f"--from-literal={TOKEN_KEY}=\"$(openssl rand -hex 24)\""
+        ) from None  # fmt: skip
+    try:
+        encoded = json.loads(raw)["data"][TOKEN_KEY]
+        token = base64.b64decode(encoded, validate=True).decode("utf-8").strip()
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ResourceError(f"the Secret {where} has no '{TOKEN_KEY}' key holding a token") from None
+    if len(token) < MIN_TOKEN:
+        raise ResourceError(f"the token in the Secret {where} is shorter than {MIN_TOKEN} characters")
+    return token
 
 
 class _ProxyClient(KubeClient):
@@ -125,10 +156,17 @@ async def _post_via_cluster(
     context: str | None,
     path: str,
     body: dict[str, Any],
-    headers: dict[str, str],
+    token: str | None,
+    user: str,
     service: tuple[str, str, str],
 ) -> dict[str, Any]:
     credentials = await auth.load_credentials(kubeconfig=kubeconfig, context=context)
+    if token is None:
+        async with KubeClient(
+            credentials=credentials, request_timeout=TIMEOUT, connect_timeout=TIMEOUT
+        ) as plain:
+            token = await _token_from_secret(plain, service[0])
+    headers = {TOKEN_HEADER: token, "X-Podsleuth-User": user}
     try:
         async with _ProxyClient(credentials=credentials, extra=headers) as client:
             raw = await client.post(path, body)
@@ -150,11 +188,12 @@ def _explain(e: errors.ApiError, service: tuple[str, str, str]) -> errors.Podsle
     where = f"service {ns}/{name}:{port}"
     if e.reason is None and e.status in (400, 401, 403, 404):
         if e.status == 401:
-            return ResourceError(f"the console behind {where} refused the write token from --token-file "
-                                 "(HTTP 401): use the token of the watcher's --ui-token-file")  # fmt: skip
+            return ResourceError(f"the console behind {where} refused the write token (HTTP 401): use the "
+                                 "token of the watcher's --ui-token-file")  # fmt: skip
         if e.status == 403:
-            return ResourceError(f"the console behind {where} is read-only (HTTP 403): start the watcher "
-                                 "with --ui-token-file")  # fmt: skip
+            return ResourceError(f"the console behind {where} is read-only (HTTP 403): give the watcher "
+                                 f"a write token (--ui-token-file; the Secret {UI_TOKEN_SECRET} when "
+                                 "installed by podsleuth manifests)")  # fmt: skip
         if e.status == 404:
             return ResourceError(f"{where} answered 404 for /api/silences: is it a podsleuth console?")
         return ResourceError(f"the console behind {where} refused the silence: {e}")

@@ -71,6 +71,13 @@ from podsleuth.errors import UsageError
     show_default=True,
     help="The nodes' kubelet root dir; repeat for several.",
 )
+@click.option(
+    "--console-writes/--no-console-writes",
+    default=True,
+    show_default=True,
+    help="Mount the optional Secret podsleuth-ui-token as the console's write token: silences from "
+    "laptops (silence add --context) work once it exists. Off: a read-only console.",
+)
 @click.option("--service-monitor", is_flag=True, help="Add Prometheus Operator ServiceMonitors.")
 @click.option(
     "--prometheus-rule",
@@ -91,6 +98,7 @@ def command(
     kubelet_dirs: tuple[str, ...],
     service_monitor: bool,
     prometheus_rule: bool,
+    console_writes: bool,
 ) -> None:
     """Print ready-to-apply Kubernetes YAML: podsleuth manifests | kubectl apply -f -"""
     try:
@@ -106,6 +114,7 @@ def command(
             prometheus_rule=prometheus_rule,
             namespace_scoped=namespace_scoped,
             watch_namespaces=watch_namespaces,
+            console_writes=console_writes,
         )
     except UsageError as e:
         # Handled here too so the command keeps its one-line contract when used on its own.

@@ -1,7 +1,8 @@
 """``podsleuth ui``: the web console over an incident store.
 
 Listens on 127.0.0.1 unless told otherwise: the console shows cluster data (messages, logs) to
-whoever reaches it. Writes (silences) need ``--token-file``; without one it is read-only.
+whoever reaches it. Writes (silences) need ``--token-file``; without one it is read-only, and
+while the file is missing too (``console.write_token``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from aiohttp import web
 
 from podsleuth.cli.incidents import open_existing
 from podsleuth.cli.options import chosen_lang, lang_option, store_option
+from podsleuth.console.write_token import MIN_TOKEN, REREAD_EVERY, TokenFile
 from podsleuth.errors import InputError
 from podsleuth.store import Store
-
-MIN_TOKEN = 16
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -29,16 +29,37 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port_text)
 
 
-def read_token(path: str | None) -> str | None:
+def read_token(path: str | None, flag: str = "--token-file") -> str | None:
     if not path:
         return None
     try:
         token = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"--token-file {path}: {getattr(e, 'strerror', None) or e}") from None
+        raise InputError(f"{flag} {path}: {getattr(e, 'strerror', None) or e}") from None
     if len(token) < MIN_TOKEN:
-        raise InputError(f"--token-file {path}: the token must be at least {MIN_TOKEN} characters")
+        raise InputError(f"{flag} {path}: the token must be at least {MIN_TOKEN} characters")
     return token
+
+
+def token_source(path: str | None, flag: str) -> TokenFile | None:
+    """The console's write token file. A file that exists is checked now (a short or unreadable
+    token fails at start, not at the first write). A missing file in an existing directory is
+    the optional Secret nobody has created yet: the console starts read-only, says so once,
+    and turns writable when the file appears. A missing directory is a typo."""
+    if not path:
+        return None
+    where = Path(path)
+    if where.exists():
+        read_token(path, flag)
+    elif not where.parent.is_dir():
+        raise InputError(f"{flag} {path}: no such directory {where.parent}")
+    else:
+        click.echo(
+            f"podsleuth: the console is read-only until {path} holds a write token "
+            f"(at least {MIN_TOKEN} characters; looked at again every {REREAD_EVERY:g} s)",
+            err=True,
+        )
+    return TokenFile(path=where)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +68,7 @@ class ConsoleOptions:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    token: str | None = None
+    token: str | TokenFile | None = None
     lang: str = "en"
     external_url: str = ""
 
@@ -75,7 +96,12 @@ async def start_console(store: Store, options: ConsoleOptions) -> web.AppRunner:
 @click.command(name="ui")
 @store_option
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to serve on.")
-@click.option("--token-file", default=None, help="File with the token that allows writes (silences).")
+@click.option(
+    "--token-file",
+    default=None,
+    help="File with the token that allows writes (silences); re-read while the console runs "
+    "(a mounted Secret may appear or rotate later). Without it the console is read-only.",
+)
 @lang_option
 def command(store_url: str | None, listen: str, token_file: str | None, lang: str | None) -> None:
     """Serve the web console over an incident store.
@@ -84,7 +110,7 @@ def command(store_url: str | None, listen: str, token_file: str | None, lang: st
     Accept-Language).
     """
     host, port = parse_listen(listen)
-    token = read_token(token_file)
+    token = token_source(token_file, "--token-file")
 
     options = ConsoleOptions(host=host, port=port, token=token, lang=chosen_lang(lang))
 

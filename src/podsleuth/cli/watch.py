@@ -26,7 +26,7 @@ from podsleuth.cli.options import (
     store_option,
 )
 from podsleuth.cli.store_access import open_cli_store
-from podsleuth.cli.ui import ConsoleOptions, read_token
+from podsleuth.cli.ui import ConsoleOptions, token_source
 from podsleuth.cli.watch_job import Endpoint, Target, WatchOptions, run_watch
 from podsleuth.config import Settings, load_settings
 from podsleuth.errors import ResourceError, UsageError
@@ -80,7 +80,7 @@ def _console(
     return ConsoleOptions(
         host=host,
         port=port,
-        token=read_token(token_file),
+        token=token_source(token_file, "--ui-token-file"),
         lang=lang,
         external_url=settings.ui.external_url,
     )
@@ -119,7 +119,8 @@ def _console(
 @click.option(
     "--ui-token-file",
     default=None,
-    help="File with the token that allows writes (silences) in the console; without it, read-only.",
+    help="File with the token that allows writes (silences) in the console, re-read while it runs "
+    "(a mounted Secret may be created later); without it, or while it is missing, read-only.",
 )
 @click.option(
     "--streaming-list/--no-streaming-list",

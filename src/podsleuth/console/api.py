@@ -22,9 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from podsleuth.console.app import SETTINGS
+from podsleuth.console.app import SETTINGS, ConsoleSettings
 from podsleuth.console.i18n import WORDS
 from podsleuth.console.present import localized
+from podsleuth.console.write_token import TokenFile
 from podsleuth.durations import parse_duration
 from podsleuth.locale import resolve_lang
 from podsleuth.store.base import Silence
@@ -73,6 +74,12 @@ class SilenceRejected(ValueError):
         return (forms.get(lang) or forms["en"]).format(**self.params)
 
 
+def waiting_for(settings: ConsoleSettings) -> dict[str, str]:
+    """The token file a read-only console waits for (a path, never the token)."""
+    source = settings.write_token
+    return {"path": str(source.path)} if isinstance(source, TokenFile) else {}
+
+
 def validate_silence(body: Any) -> tuple[dict[str, str], float, str]:
     """(matchers, seconds, comment) from a request body; SilenceRejected names what is wrong."""
     if not isinstance(body, dict):
@@ -100,8 +107,9 @@ def validate_silence(body: Any) -> tuple[dict[str, str], float, str]:
 
 async def create_silence(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    if settings.write_token is None:
-        return _error(403, SilenceRejected("read_only").text("en"))
+    read_only = settings.read_only_reason()
+    if read_only is not None:
+        return _error(403, SilenceRejected(read_only, **waiting_for(settings)).text("en"))
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
     if not settings.token_ok(given or request.headers.get(TOKEN_HEADER)):

@@ -22,6 +22,7 @@ import jinja2
 from aiohttp import web
 
 from podsleuth.console import i18n
+from podsleuth.console.write_token import TokenFile
 from podsleuth.store import Store
 
 CSP = (
@@ -37,8 +38,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @dataclass(kw_only=True)
 class ConsoleSettings:
     store: Store
-    write_token: str | None = None
-    """The token that allows writes; ``None`` = read-only console."""
+    write_token: str | TokenFile | None = None
+    """The token that allows writes: a fixed one, a file that holds it while it exists (a
+    mounted Secret), or ``None`` = a read-only console."""
     lang: str = "en"
     external_url: str = ""
     poll_interval: float = 1.0
@@ -46,10 +48,23 @@ class ConsoleSettings:
     page_size: int = 50
     clock: Callable[[], float] = field(default=time.time)
 
+    def current_token(self) -> str | None:
+        """The token writes need now; None while the console is read-only."""
+        if isinstance(self.write_token, TokenFile):
+            return self.write_token.current()
+        return self.write_token
+
+    def read_only_reason(self) -> str | None:
+        """Why writes are refused now (``console.i18n`` word key), or None when they are not."""
+        if self.write_token is None:
+            return "read_only"
+        return "no_token_yet" if self.current_token() is None else None
+
     def token_ok(self, given: str | None) -> bool:
-        if self.write_token is None or not given:
+        token = self.current_token()
+        if token is None or not given:
             return False
-        return hmac.compare_digest(given.strip().encode(), self.write_token.encode())
+        return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 SETTINGS: web.AppKey[ConsoleSettings] = web.AppKey("settings", ConsoleSettings)
@@ -90,10 +105,22 @@ def request_lang(request: web.Request) -> str:
     )
 
 
+def _read_only_text(settings: ConsoleSettings, reason: str | None, lang: str) -> str:
+    """What the silences page says instead of taking writes (the token file's path, when the
+    console waits for one; never the token)."""
+    if reason is None:
+        return ""
+    if reason == "read_only":
+        return i18n.translator(lang)["read_only"]
+    path = str(settings.write_token.path) if isinstance(settings.write_token, TokenFile) else ""
+    return i18n.translator(lang)["rej_" + reason].format(path=path)
+
+
 def render(request: web.Request, name: str, *, status: int = 200, **context: object) -> web.Response:
     """A page in the request's language, with a CSRF cookie the page's forms echo back."""
     settings = request.app[SETTINGS]
     lang = request_lang(request)
+    reason = settings.read_only_reason()
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     body = (
         request.app[TEMPLATES]
@@ -102,7 +129,8 @@ def render(request: web.Request, name: str, *, status: int = 200, **context: obj
             t=i18n.translator(lang),
             lang=lang,
             csrf=csrf,
-            writable=settings.write_token is not None,
+            writable=reason is None,
+            read_only_text=_read_only_text(settings, reason, lang),
             request_path=request.path_qs,
             **context,
         )

@@ -112,6 +112,10 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "read-only console: started without --token-file",
         "zh": "只读控制台：启动时未指定 --token-file",
     },
+    "rej_no_token_yet": {
+        "en": "read-only console: no write token in {path} yet (create the Secret it is mounted from)",
+        "zh": "只读控制台：{path} 中还没有写入令牌（请创建挂载它的 Secret）",
+    },
     "rej_csrf": {
         "en": "CSRF check failed: reload the page and try again",
         "zh": "CSRF 校验失败：请刷新页面后重试",

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from podsleuth.console.api import SilenceRejected, validate_silence
+from podsleuth.console.api import SilenceRejected, validate_silence, waiting_for
 from podsleuth.console.app import CSRF_COOKIE, SETTINGS, render, request_lang
 from podsleuth.console.present import localized, source_kind
 from podsleuth.store.base import Silence
@@ -116,8 +116,9 @@ async def silence_list(request: web.Request) -> web.Response:
 def _check_write(request: web.Request, form: Any) -> SilenceRejected | None:
     """Why this write is refused, or None: the write token and the CSRF double-submit."""
     settings = request.app[SETTINGS]
-    if settings.write_token is None:
-        return SilenceRejected("read_only")
+    read_only = settings.read_only_reason()
+    if read_only is not None:
+        return SilenceRejected(read_only, **waiting_for(settings))
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or form.get("csrf", "") != cookie:
         return SilenceRejected("csrf")

@@ -23,6 +23,9 @@ CONFIG_SECRET = "podsleuth-config"
 """The config as a Secret (same name as the ConfigMap it replaces) when it holds receiver secrets."""
 TOKEN_SECRET = "podsleuth-node-token"
 TOKEN_KEY = "token"
+UI_TOKEN_SECRET = "podsleuth-ui-token"
+"""The console's write token (key ``token``): optional, so the watcher starts read-only and
+turns writable when someone creates it (``console.write_token``)."""
 
 DEFAULT_NAMESPACE = "podsleuth"
 DEFAULT_IMAGE = f"ghcr.io/podsleuth/podsleuth:{__version__}"
@@ -32,6 +35,8 @@ CONFIG_DIR = "/etc/podsleuth"
 CONFIG_FILE = f"{CONFIG_DIR}/config.yaml"
 TOKEN_DIR = "/var/run/secrets/podsleuth"
 TOKEN_FILE = f"{TOKEN_DIR}/{TOKEN_KEY}"
+UI_TOKEN_DIR = "/var/run/secrets/podsleuth-ui"
+UI_TOKEN_FILE = f"{UI_TOKEN_DIR}/{TOKEN_KEY}"
 DATA_DIR = "/var/lib/podsleuth"
 DEFAULT_STORE = f"sqlite://{DATA_DIR}/podsleuth.db"  # sqlite:///var/lib/...: absolute
 STORE_ENV = "PODSLEUTH_STORE"
@@ -66,6 +71,9 @@ class DeployOptions:
     namespace_scoped: bool = False
     """For an installer without cluster rights: Roles in ``watch_namespaces`` instead of
     ClusterRoles, no Namespace object (it must exist), no node agent (docs/deploy.md)."""
+    console_writes: bool = True
+    """Mount the optional write-token Secret into the watcher (its console takes silences once
+    the Secret exists); False: a console read-only by design."""
     watch_namespaces: tuple[str, ...] = ()
     """What the watcher watches (``watch.namespaces`` of the rendered config); () = all."""
 

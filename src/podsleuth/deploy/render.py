@@ -32,6 +32,7 @@ from podsleuth.deploy.common import (
     TOKEN_FILE,
     TOKEN_KEY,
     TOKEN_SECRET,
+    UI_TOKEN_SECRET,
     DeployOptions,
     Obj,
     labels,
@@ -106,6 +107,12 @@ def warnings(opts: DeployOptions) -> list[str]:
         out.append(f"namespace-scoped: the namespace {opts.namespace} must exist; the watcher reads only "
                    f"{', '.join(opts.watch_namespaces)}: no node detection, no node agent, and diagnoses "
                    "lack node/PV/CSI facts (docs/watching.md, \"Namespace-scoped mode\")")
+    if opts.console_writes:
+        out.append(f"the console is read-only until the Secret {UI_TOKEN_SECRET} exists (the watcher picks "
+                   "it up "
+                   f"without a restart): kubectl -n {opts.namespace} create secret generic {UI_TOKEN_SECRET} "
+                   f"--from-literal={TOKEN_KEY}=\"$(openssl rand -hex 24)\"; then `podsleuth silence add "
+                   "--context NAME` reaches it (docs/alerting.md#silences-from-a-laptop)")
     if opts.node_agent:
         out.append(f"the node agent needs the Secret {TOKEN_SECRET} before its pods start: kubectl -n "
                    f"{opts.namespace} create secret generic {TOKEN_SECRET} "
@@ -142,6 +149,7 @@ def options_from(
     prometheus_rule: bool = False,
     namespace_scoped: bool = False,
     watch_namespaces: tuple[str, ...] = (),
+    console_writes: bool = True,
     warn: Callable[[str], None] | None = _stderr,
 ) -> DeployOptions:
     """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError.
@@ -188,7 +196,7 @@ def options_from(
         config_yaml=config_yaml, image=image, kubelet_dirs=dirs,
         service_monitor=service_monitor, prometheus_rule=prometheus_rule,
         config_has_secrets=has_secrets(config_yaml), namespace_scoped=namespace_scoped,
-        watch_namespaces=watched,
+        watch_namespaces=watched, console_writes=console_writes,
     )
     if warn is not None:
         for text in warnings(opts):

@@ -30,6 +30,9 @@ from podsleuth.deploy.common import (
     TOKEN_KEY,
     TOKEN_SECRET,
     UI_PORT,
+    UI_TOKEN_DIR,
+    UI_TOKEN_FILE,
+    UI_TOKEN_SECRET,
     WATCHER,
     DeployOptions,
     Obj,
@@ -63,10 +66,13 @@ def _store_dir(opts: DeployOptions) -> str | None:
 
 
 def watcher_deployment(opts: DeployOptions) -> Obj:
-    # The console listens on the pod IP for its ClusterIP Service; it is read-only (no token
-    # file), reached with `kubectl port-forward`, and no Ingress exposes it by default.
+    # The console listens on the pod IP for its ClusterIP Service, reached with `kubectl
+    # port-forward` or the API server's service proxy; no Ingress exposes it by default. It is
+    # read-only until the optional write-token Secret exists (the watcher re-reads the file).
     args = ["watch", "--config", CONFIG_FILE, "--metrics-port", str(METRICS_PORT), "--output", "json",
             "--ui-port", str(UI_PORT), "--ui-host", "0.0.0.0"]
+    if opts.console_writes:
+        args += ["--ui-token-file", UI_TOKEN_FILE]
     env = [_env_field("POD_NAME", "metadata.name"), _env_field("POD_NAMESPACE", "metadata.namespace")]
     if opts.store_in_secret:
         # Kubernetes expands $(VAR) in args from the container's env: the URL stays in the Secret.
@@ -85,6 +91,9 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
         else {"name": "config", "configMap": {"name": CONFIGMAP}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
+    if opts.console_writes:
+        mounts.append({"name": "ui-token", "mountPath": UI_TOKEN_DIR, "readOnly": True})
+        volumes.append({"name": "ui-token", "secret": {"secretName": UI_TOKEN_SECRET, "optional": True}})
     store_dir = _store_dir(opts)
     if store_dir is not None:
         mounts.append({"name": "data", "mountPath": store_dir})
