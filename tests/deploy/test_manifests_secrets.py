@@ -75,12 +75,12 @@ def test_the_default_install_warns_about_everything_left_to_supply() -> None:
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("podsleuth: warning: ")]
     text = "\n".join(warnings)
-    assert len(warnings) == 5, text
+    assert len(warnings) == 4, text
     assert "placeholder" in text and "--image" in text
     assert "create secret generic podsleuth-ui-token" in text
     assert "no alert receiver" in text
     assert "SQLite" in text and "postgresql://" in text
-    assert "create secret generic podsleuth-node-token" in text
+    assert "podsleuth-node-token" not in text, "the agent takes the watcher's ServiceAccount token"
     assert "warning" not in result.stdout
     assert result.stdout == render.render(render.options_from(warn=None))
 
@@ -97,7 +97,7 @@ def test_a_complete_install_warns_about_nothing(tmp_path: Path) -> None:
 def test_the_regeneration_entry_point_is_quiet() -> None:
     said: list[str] = []
     render.options_from(warn=said.append)
-    assert len(said) == 5
+    assert len(said) == 4
     complete = render.options_from(
         image="r.example/p:1", store_url=PG, node_agent=False, console_writes=False, warn=None
     )

@@ -74,12 +74,12 @@ def test_node_agent_daemonset_shape() -> None:
     assert pod["tolerations"] == [{"operator": "Exists"}]
     assert c["securityContext"]["privileged"] is True
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
-    assert c["args"][:6] == ["node", "serve", "--listen", "0.0.0.0:9808", "--token-file",
-                             "/var/run/secrets/podsleuth/token"]
+    assert c["args"][:4] == ["node", "serve", "--listen", "0.0.0.0:9808"]
     assert c["args"].count("--kubelet-dir") == 2
-    # the shared token and the watcher's own ServiceAccount token (TokenReview), that SA only
-    assert c["args"][6:9] == ["--token-review", "--allow-user",
+    # the watcher's own ServiceAccount token (TokenReview), that SA only: nothing made by hand
+    assert c["args"][4:7] == ["--token-review", "--allow-user",
                               "system:serviceaccount:podsleuth:podsleuth-watcher"]
+    assert "--token-file" not in c["args"]
     other = _container(one(objects(namespace="other"), "DaemonSet"))["args"]
     assert other[other.index("--allow-user") + 1] == "system:serviceaccount:other:podsleuth-watcher"
     volumes = {v["name"]: v for v in pod["volumes"]}
@@ -91,13 +91,23 @@ def test_node_agent_daemonset_shape() -> None:
     assert kmsg["readOnly"] is True
     assert volumes[kmsg["name"]]["hostPath"] == {"path": "/dev/kmsg", "type": "CharDevice"}
     assert all(m.get("readOnly") for m in c["volumeMounts"] if "hostPath" in volumes[m["name"]])
-    assert volumes["token"]["secret"]["secretName"] == "podsleuth-node-token"
+    assert "token" not in volumes
+    shared = one(objects(agent_shared_token=True), "DaemonSet")
+    args = _container(shared)["args"]
+    assert args[4:6] == ["--token-file", "/var/run/secrets/podsleuth/token"] and "--token-review" in args
+    shared_volumes = {v["name"]: v for v in shared["spec"]["template"]["spec"]["volumes"]}
+    assert shared_volumes["token"]["secret"]["secretName"] == "podsleuth-node-token"
 
 
 def test_watcher_config_points_at_this_install_agents() -> None:
     cm = one(objects(namespace="other"), "ConfigMap")
     agents = yaml.safe_load(cm["data"]["config.yaml"])["node_agents"]
+    assert agents == {"namespace": "other"}, "no token file: the watcher sends its ServiceAccount token"
+    cm = one(objects(namespace="other", agent_shared_token=True), "ConfigMap")
+    agents = yaml.safe_load(cm["data"]["config.yaml"])["node_agents"]
     assert agents == {"namespace": "other", "token_file": "/var/run/secrets/podsleuth/token"}
+    assert "node-token" in repr(one(objects(agent_shared_token=True), "Deployment"))
+    assert "node-token" not in repr(one(objects(), "Deployment"))
     cm = one(objects(node_agent=False), "ConfigMap")
     assert yaml.safe_load(cm["data"]["config.yaml"])["node_agents"] == {"discovery": "off"}
 

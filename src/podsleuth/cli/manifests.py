@@ -72,6 +72,14 @@ from podsleuth.errors import UsageError
     help="The nodes' kubelet root dir; repeat for several.",
 )
 @click.option(
+    "--agent-shared-token/--no-agent-shared-token",
+    default=False,
+    show_default=True,
+    help="Also let node-agent calls in with a shared token from the Secret podsleuth-node-token "
+    "(created by hand; for clients outside the cluster). Default: the watcher's ServiceAccount "
+    "token, checked by a TokenReview: nothing to create.",
+)
+@click.option(
     "--console-writes/--no-console-writes",
     default=True,
     show_default=True,
@@ -99,6 +107,7 @@ def command(
     service_monitor: bool,
     prometheus_rule: bool,
     console_writes: bool,
+    agent_shared_token: bool,
 ) -> None:
     """Print ready-to-apply Kubernetes YAML: podsleuth manifests | kubectl apply -f -"""
     try:
@@ -115,6 +124,7 @@ def command(
             namespace_scoped=namespace_scoped,
             watch_namespaces=watch_namespaces,
             console_writes=console_writes,
+            agent_shared_token=agent_shared_token,
         )
     except UsageError as e:
         # Handled here too so the command keeps its one-line contract when used on its own.

@@ -71,6 +71,10 @@ class DeployOptions:
     namespace_scoped: bool = False
     """For an installer without cluster rights: Roles in ``watch_namespaces`` instead of
     ClusterRoles, no Namespace object (it must exist), no node agent (docs/deploy.md)."""
+    agent_shared_token: bool = False
+    """Also authenticate node-agent calls with the shared Secret ``TOKEN_SECRET`` (for clients
+    outside the cluster); False: the watcher's own ServiceAccount token, checked by the agent
+    with a TokenReview, is the only way in, and nothing has to be created by hand."""
     console_writes: bool = True
     """Mount the optional write-token Secret into the watcher (its console takes silences once
     the Secret exists); False: a console read-only by design."""

@@ -46,14 +46,21 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def effective_config(
-    text: str | None, *, source: str, namespace: str, node_agent: bool, watch_namespaces: tuple[str, ...] = ()
+    text: str | None,
+    *,
+    source: str,
+    namespace: str,
+    node_agent: bool,
+    watch_namespaces: tuple[str, ...] = (),
+    agent_shared_token: bool = False,
 ) -> tuple[str, str | None]:
     """The config the watcher gets in its ConfigMap, and the store URL taken out of it.
 
     The user's file is validated first (a typo fails here, not in a crash-looping pod). The
     store URL is removed because it may hold a password and a ConfigMap is readable by anyone
     with ``get configmaps``; it goes to a Secret instead. The node-agent keys the install
-    decides (namespace, token file) are filled in where the file leaves them unset.
+    decides (namespace; the token file with ``agent_shared_token``) are filled in where the file
+    leaves them unset. Without a token file the watcher sends its ServiceAccount token.
     """
     parse_settings(text or "", source=source)
     data: dict[str, Any] = (yaml.safe_load(text) if text else None) or {}
@@ -61,7 +68,7 @@ def effective_config(
     agents: dict[str, Any] = dict(data.get("node_agents") or {})
     if node_agent:
         agents.setdefault("namespace", namespace)
-        if not agents.get("token_file"):
+        if agent_shared_token and not agents.get("token_file"):
             agents["token_file"] = TOKEN_FILE
     else:
         agents.setdefault("discovery", "off")
@@ -113,7 +120,7 @@ def warnings(opts: DeployOptions) -> list[str]:
                    f"without a restart): kubectl -n {opts.namespace} create secret generic {UI_TOKEN_SECRET} "
                    f"--from-literal={TOKEN_KEY}=\"$(openssl rand -hex 24)\"; then `podsleuth silence add "
                    "--context NAME` reaches it (docs/alerting.md#silences-from-a-laptop)")
-    if opts.node_agent:
+    if opts.node_agent and opts.agent_shared_token:
         out.append(f"the node agent needs the Secret {TOKEN_SECRET} before its pods start: kubectl -n "
                    f"{opts.namespace} create secret generic {TOKEN_SECRET} "
                    f"--from-literal={TOKEN_KEY}=\"$(openssl rand -hex 32)\"")
@@ -150,6 +157,7 @@ def options_from(
     namespace_scoped: bool = False,
     watch_namespaces: tuple[str, ...] = (),
     console_writes: bool = True,
+    agent_shared_token: bool = False,
     warn: Callable[[str], None] | None = _stderr,
 ) -> DeployOptions:
     """Validate the CLI's inputs into ``DeployOptions``; every problem is a one-line UsageError.
@@ -185,7 +193,8 @@ def options_from(
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"config file {config_path} cannot be read: {e}") from None
     config_yaml, config_store = effective_config(text, source=source, namespace=namespace,
-                                                 node_agent=node_agent, watch_namespaces=watch_namespaces)
+                                                 node_agent=node_agent, watch_namespaces=watch_namespaces,
+                                                 agent_shared_token=agent_shared_token)
     watched = tuple(parse_settings(config_yaml, source=source).watch.namespaces)
     if namespace_scoped and any(not _DNS_LABEL.fullmatch(ns) for ns in watched):
         raise InputError(f"watch.namespaces {list(watched)}: a Role needs exact namespace names")
@@ -196,7 +205,7 @@ def options_from(
         config_yaml=config_yaml, image=image, kubelet_dirs=dirs,
         service_monitor=service_monitor, prometheus_rule=prometheus_rule,
         config_has_secrets=has_secrets(config_yaml), namespace_scoped=namespace_scoped,
-        watch_namespaces=watched, console_writes=console_writes,
+        watch_namespaces=watched, console_writes=console_writes, agent_shared_token=agent_shared_token,
     )
     if warn is not None:
         for text in warnings(opts):

@@ -98,7 +98,7 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
     if store_dir is not None:
         mounts.append({"name": "data", "mountPath": store_dir})
         volumes.append({"name": "data", "emptyDir": {"sizeLimit": "1Gi"}})
-    if opts.node_agent:
+    if opts.node_agent and opts.agent_shared_token:
         # optional: the watcher runs (without node evidence) until the token Secret exists.
         mounts.append({"name": "node-token", "mountPath": TOKEN_DIR, "readOnly": True})
         volumes.append({"name": "node-token", "secret": {"secretName": TOKEN_SECRET, "optional": True}})
@@ -176,11 +176,14 @@ def watcher_deployment(opts: DeployOptions) -> Obj:
 
 
 def agent_daemonset(opts: DeployOptions) -> Obj:
-    # Two ways in: the shared token (a Secret; works everywhere, also for clients outside the
-    # cluster) and the watcher's own ServiceAccount token, checked by a TokenReview (the
-    # agent's ClusterRole allows exactly that) and accepted for the watcher's SA only.
-    args = ["node", "serve", "--listen", f"0.0.0.0:{AGENT_PORT}", "--token-file", TOKEN_FILE,
-            "--token-review", "--allow-user", f"system:serviceaccount:{opts.namespace}:{WATCHER}"]
+    # The way in: the watcher's own ServiceAccount token, checked by a TokenReview (the agent's
+    # ClusterRole allows exactly that) and accepted for the watcher's SA only; nothing to create
+    # by hand. With agent_shared_token also a shared token (a Secret; for clients outside the
+    # cluster).
+    args = ["node", "serve", "--listen", f"0.0.0.0:{AGENT_PORT}"]
+    if opts.agent_shared_token:
+        args += ["--token-file", TOKEN_FILE]
+    args += ["--token-review", "--allow-user", f"system:serviceaccount:{opts.namespace}:{WATCHER}"]
     for d in opts.kubelet_dirs:
         args += ["--kubelet-dir", d]
     args += ["--sys", HOST_SYS]
@@ -196,7 +199,6 @@ def agent_daemonset(opts: DeployOptions) -> Obj:
     mounts += [
         {"name": "kmsg", "mountPath": "/dev/kmsg", "readOnly": True},
         {"name": "sys-fs", "mountPath": f"{HOST_SYS}/fs", "readOnly": True},
-        {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
     volumes += [
@@ -204,10 +206,12 @@ def agent_daemonset(opts: DeployOptions) -> Obj:
         # /sys/fs rather than /sys/fs/fuse: the latter is absent on nodes without the fuse
         # module, which would keep the agent from starting there.
         {"name": "sys-fs", "hostPath": {"path": "/sys/fs", "type": "Directory"}},
-        {"name": "token", "secret": {"secretName": TOKEN_SECRET,
-                                     "items": [{"key": TOKEN_KEY, "path": TOKEN_KEY}]}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
+    if opts.agent_shared_token:
+        mounts.append({"name": "token", "mountPath": TOKEN_DIR, "readOnly": True})
+        items = [{"key": TOKEN_KEY, "path": TOKEN_KEY}]
+        volumes.append({"name": "token", "secret": {"secretName": TOKEN_SECRET, "items": items}})
     container: Obj = {
         "name": "node-agent",
         "image": opts.image,

@@ -6,7 +6,9 @@ persisting probe failures, NotReady nodes, quiet-period resolution) fire on time
 
 Hot path: most pod updates are healthy running pods. ``on_pod`` answers those with a couple of
 attribute reads and two dict lookups; only pods that are not plainly healthy, or that the
-detector already has an interest in (stored, evidence, incident membership), are evaluated.
+detector already has an interest in (stored, evidence, incident membership), are evaluated. A
+kept pod whose last evaluation found nothing (Running and ready after an old OOM kill) is not
+evaluated again while a MODIFIED event changes nothing the rules read.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class _Watched:
 
     obj: Pod | Node
     first_seen: datetime
+    quiet: bool = False
+    """Its last evaluation found nothing, set no deadline, had no event evidence and no
+    incident: the same pod again (``_same_for_rules``) cannot answer differently."""
 
 
 def _plainly_healthy(st: PodStatus) -> bool:
@@ -64,6 +69,19 @@ def _plainly_healthy(st: PodStatus) -> bool:
         if state is not None and state.terminated is not None and state.terminated.reason == "OOMKilled":
             return False
     return True
+
+
+def _same_for_rules(old: Pod, new: Pod) -> bool:
+    """Everything ``evaluate_pod`` reads is equal (msgspec struct equality, in C): a MODIFIED
+    event that moved only fields the rules ignore (resourceVersion, annotations, labels)."""
+    om, nm = old.metadata, new.metadata
+    return (
+        nm.deletion_timestamp is None
+        and om.uid == nm.uid
+        and old.status == new.status
+        and old.spec == new.spec
+        and om.creation_timestamp == nm.creation_timestamp
+    )
 
 
 class Detector:
@@ -116,12 +134,17 @@ class Detector:
             return []
         meta = new.metadata
         key = (meta.namespace, meta.name)
-        if (
-            meta.deletion_timestamp is None
-            and key not in self._pods
+        watched = self._pods.get(key)
+        if watched is None:
+            if meta.deletion_timestamp is None and key not in self._evidence and _plainly_healthy(new.status):
+                return []
+        elif (  # kept, found quiet, and nothing the rules read moved (a pod with an old OOM kill)
+            watched.quiet
             and key not in self._evidence
-            and _plainly_healthy(new.status)
+            and _same_for_rules(watched.obj, new)  # type: ignore[arg-type]
+            and not self._tracker.has_member(key)
         ):
+            watched.obj = new
             return []
         if not self._filters.namespace_allowed(meta.namespace):
             return []
@@ -282,6 +305,13 @@ class Detector:
             self._pods.pop(key, None)
             self._evidence.pop(key, None)
         else:
+            watched.quiet = (
+                not result.anomalies
+                and result.next_deadline is None
+                and ev is None
+                and not changes
+                and not self._tracker.has_member(key)
+            )
             self._pods[key] = watched
         return changes
 
